@@ -1,0 +1,1 @@
+"""Prefect flows that orchestrate the tarjama library; no domain logic lives here."""

@@ -1,0 +1,84 @@
+"""Translation backends: one small protocol, one loaded model per process and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tarjama.errors import InputError
+from tarjama.registry import ResolvedModel
+
+BACKENDS = ("transformers", "ctranslate2")
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of sentences just translated."""
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How to decode; part of what makes a translation reproducible."""
+
+    beam_size: int = 4
+    # Longer sentences are translated in pieces: models are trained on sentences, not pages.
+    max_source_tokens: int = 256
+    max_batch_sentences: int = 32
+    max_batch_tokens: int = 4096
+    # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
+    max_output_ratio: float = 2.0
+    max_output_slack: int = 10
+
+    def to_json(self) -> dict:
+        """Options for the run record."""
+        return {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
+                "max_batch_sentences": self.max_batch_sentences,
+                "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
+                "max_output_slack": self.max_output_slack}
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One sentence's output; ``truncated`` when it hit the output budget before ending."""
+
+    text: str
+    truncated: bool = False
+
+
+class Translator(Protocol):
+    """What the pipeline needs from a backend."""
+
+    backend: str
+    model: ResolvedModel
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The longest input, in the model's tokens, that it can take without truncation."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in source tokens (special tokens included)."""
+        ...
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None) -> list[Translation]:
+        """Translate ``texts``, returning results in the same order."""
+        ...
+
+
+_loaded: dict[tuple[str, str, str | None, int | None], Translator] = {}
+
+
+def load_translator(model: ResolvedModel, backend: str = "transformers", *, threads: int | None = None
+                    ) -> Translator:
+    """Load a model once per process; later calls with the same arguments reuse it."""
+    key = (backend, str(model.path), model.revision, threads)
+    if key not in _loaded:
+        if backend == "transformers":
+            from tarjama.backends.transformers_backend import TransformersTranslator
+
+            _loaded[key] = TransformersTranslator(model, threads=threads)
+        elif backend == "ctranslate2":
+            raise InputError("the ctranslate2 backend is not available in this version; use --backend transformers")
+        else:
+            raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    return _loaded[key]

@@ -1,0 +1,201 @@
+"""The ``tarjama`` command: parses arguments, calls the library or a flow, prints results.
+
+User errors surface as one ``error:`` line on stderr with the contract's exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from tarjama import __version__
+from tarjama.backends import BACKENDS
+from tarjama.errors import InputError, TarjamaError
+from tarjama.registry import DEFAULT_MODEL
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Usage errors follow the contract too: one ``error:`` line, exit code 2."""
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Print the article's paragraphs and segments."""
+    from tarjama.documents import read_article
+
+    document = read_article(args.path)
+    if args.json:
+        _print_json(document.to_json())
+    else:
+        for paragraph in document.paragraphs:
+            for segment in paragraph.segments:
+                print(f"{segment.id}\t{paragraph.kind}\t{segment.text}")
+    return 0
+
+
+def cmd_terms(args: argparse.Namespace) -> int:
+    """Print every glossary term found in the article."""
+    from tarjama.documents import read_article
+    from tarjama.glossary import find_terms, load_glossary
+
+    glossary = load_glossary(args.glossary)
+    matches = find_terms(read_article(args.path), glossary)
+    if args.json:
+        _print_json({"matches": [match.to_json() for match in matches]})
+    else:
+        for match in matches:
+            print(f"{match.segment}\t{match.start}-{match.end}\t{match.surface}\t→ {match.target}")
+    return 0
+
+
+def _quiet_model_libraries() -> None:
+    """Keep library progress bars and advice off the terminal (read when they are imported)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    """Check the inputs, load the model, then run the translate-article flow."""
+    _quiet_model_libraries()
+    from tarjama.backends import load_translator
+    from tarjama.documents import read_article
+    from tarjama.glossary import load_glossary
+    from tarjama.registry import resolve_model
+    from tarjama.scoring import read_reference
+
+    # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
+    document = read_article(args.path)
+    if args.glossary:
+        load_glossary(args.glossary)
+    if args.reference:
+        read_reference(args.reference, len(document.paragraphs))
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError("output path exists and is not a directory", path=args.out)
+    model = resolve_model(args.model, args.revision)
+    load_translator(model, args.backend)
+
+    from flows.settings import configure_prefect
+
+    configure_prefect(quiet=not args.verbose)
+    from flows.translate import translate_article
+
+    published = translate_article(
+        source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
+        out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
+        revision=args.revision, show_progress=True)
+    record = json.loads(published.record.read_text(encoding="utf-8"))
+    rate = record["scores"]["term_success_rate"]
+    print(f"{published.bilingual}\n{published.english}\n{published.record}")
+    if rate is not None:
+        print(f"glossary terms: {record['scores']['terms_hit']}/{record['scores']['terms_matched']} "
+              f"in the English ({rate:.0%})", file=sys.stderr)
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """Show the registry and which models are in the local store."""
+    from tarjama.registry import load_registry, store_path_for
+
+    rows = [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
+             "target_lang": s.target_lang, "licence": s.licence,
+             "local": (store_path_for(s.name) / "config.json").is_file(), "description": s.description}
+            for s in load_registry()]
+    if args.json:
+        _print_json({"models": rows})
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "hub id", "architecture", "languages", "licence", "in store")
+    for row in rows:
+        table.add_row(row["name"], row["id"], row["architecture"], f"{row['source_lang']}→{row['target_lang']}",
+                      row["licence"], "yes" if row["local"] else "no")
+    Console().print(table)
+    return 0
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    """Download a model into the local store."""
+    from tarjama.registry import pull_model
+
+    print(pull_model(args.name, args.revision))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
+    parser.add_argument("--version", action="version", version=f"tarjama {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
+    segment.add_argument("path", type=Path)
+    segment.add_argument("--json", action="store_true", help="print the contract's JSON")
+    segment.set_defaults(run=cmd_segment)
+
+    terms = commands.add_parser("terms", help="find glossary terms in an article")
+    terms.add_argument("path", type=Path)
+    terms.add_argument("--glossary", type=Path, required=True)
+    terms.add_argument("--json", action="store_true", help="print the contract's JSON")
+    terms.set_defaults(run=cmd_terms)
+
+    translate = commands.add_parser("translate", help="translate an article and publish it")
+    translate.add_argument("path", type=Path)
+    translate.add_argument("--model", default=DEFAULT_MODEL,
+                           help=f"registry name, Hugging Face id or local directory (default {DEFAULT_MODEL})")
+    translate.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
+    translate.add_argument("--glossary", type=Path)
+    translate.add_argument("--reference", type=Path, help="English reference, one line per paragraph")
+    translate.add_argument("--strict-terms", action="store_true",
+                           help="guarantee every matched glossary term's English in its sentence")
+    translate.add_argument("--backend", choices=BACKENDS, default="transformers")
+    translate.add_argument("--beam-size", type=int, default=4)
+    translate.add_argument("--out", type=Path, default=Path("outputs"))
+    translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
+    translate.set_defaults(run=cmd_translate)
+
+    models = commands.add_parser("models", help="the model registry and local store")
+    model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    listing = model_commands.add_parser("list", help="list the registry's models")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_models_list)
+    pull = model_commands.add_parser("pull", help="download a model into the local store")
+    pull.add_argument("name", help="registry name or Hugging Face id")
+    pull.add_argument("--revision")
+    pull.set_defaults(run=cmd_models_pull)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except TarjamaError as exc:
+        print(f"error: {exc.describe()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if os.environ.get("TARJAMA_DEBUG"):
+            raise
+        print(f"error: run failed: {type(exc).__name__}: {exc}".splitlines()[0]
+              + " (set TARJAMA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

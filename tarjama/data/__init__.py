@@ -1,0 +1,1 @@
+"""Language data files: abbreviations and boilerplate markers."""

@@ -1,0 +1,139 @@
+"""Articles: reading and validating the input file, and its paragraphs and segments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tarjama.arabic import has_arabic_letters
+from tarjama.errors import InputError
+from tarjama.segmentation import SegmentationRules, paragraph_kind, split_sentences, trim_span
+
+# Share of control characters (other than tab and newlines) above which a file is not text.
+_BINARY_CONTROL_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sentence of the source: ``document.text[start:end] == text``."""
+
+    id: str
+    paragraph: int
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One non-blank line of the article, split into segments."""
+
+    index: int
+    kind: str
+    start: int
+    end: int
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A segmented article. ``text`` is the file as Python reads it (universal newlines)."""
+
+    path: Path
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+
+    @property
+    def stem(self) -> str:
+        """The output name: ``NAME`` for ``NAME.txt`` (and for ``NAME.ar.txt``, ``NAME.ar``)."""
+        return self.path.stem
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """All segments in reading order."""
+        return tuple(segment for paragraph in self.paragraphs for segment in paragraph.segments)
+
+    def to_json(self) -> dict:
+        """The ``tarjama segment --json`` object of the contract."""
+        return {
+            "document": str(self.path),
+            "paragraphs": [
+                {
+                    "index": paragraph.index,
+                    "kind": paragraph.kind,
+                    "segments": [
+                        {"id": s.id, "text": s.text, "start": s.start, "end": s.end}
+                        for s in paragraph.segments
+                    ],
+                }
+                for paragraph in self.paragraphs
+            ],
+        }
+
+
+def decode_text(data: bytes, path: Path | str) -> str:
+    """Decode UTF-8 strictly, naming the line of the first bad byte; newlines as Python reads them."""
+    if b"\x00" in data or _looks_binary(data):
+        raise InputError("binary data, not UTF-8 text", path=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", path=path, line=line) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    if not sample:
+        return False
+    controls = sum(1 for b in sample if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
+    return controls / len(sample) > _BINARY_CONTROL_SHARE
+
+
+def read_text_file(path: Path | str) -> str:
+    """Read a UTF-8 text file or raise an :class:`InputError` that names it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    return decode_text(data, path)
+
+
+def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = None) -> Document:
+    """Split validated text into paragraphs (non-blank lines) and sentence segments."""
+    rules = rules or SegmentationRules.load()
+    paragraphs = []
+    line_start = 0
+    for line in text.split("\n"):
+        start, end = trim_span(text, line_start, line_start + len(line))
+        line_start += len(line) + 1
+        if start == end:
+            continue
+        index = len(paragraphs)
+        kind = paragraph_kind(text[start:end], index, rules)
+        segments = tuple(
+            Segment(id=f"p{index}.s{n}", paragraph=index, kind=kind, text=text[s:e], start=s, end=e)
+            for n, (s, e) in enumerate(split_sentences(text, start, end, rules))
+        )
+        paragraphs.append(Paragraph(index=index, kind=kind, start=start, end=end, segments=segments))
+    return Document(path=Path(path), text=text, paragraphs=tuple(paragraphs))
+
+
+def read_article(path: Path | str, rules: SegmentationRules | None = None) -> Document:
+    """Read, validate and segment an Arabic article (contract: one paragraph per line)."""
+    text = read_text_file(path)
+    if not text.strip():
+        raise InputError("empty article: no text to translate", path=path)
+    document = segment_text(text, path, rules)
+    if not document.paragraphs:
+        raise InputError("empty article: only blank or invisible characters", path=path)
+    if not has_arabic_letters(text):
+        raise InputError("no Arabic text found: tarjama translates Arabic articles", path=path, line=1)
+    return document

@@ -1,0 +1,176 @@
+"""Publishing a run: bilingual Markdown for editors, English Markdown, the JSON run record.
+
+Source and model text are untrusted: every piece is escaped so that it can neither inject HTML
+nor change the Markdown structure, and bidi overrides cannot reorder what surrounds them.
+All files of a run are written to temporary files first and renamed into place together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tarjama.records import RunRecord, SegmentRecord
+
+# Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
+_UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|#~])")
+_LINE_START_MARKER = re.compile(r"^([-+=])|^(\d+)([.)])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
+
+FLAG_LABELS = {
+    "term_missed": "glossary term missing",
+    "term_appended": "glossary term added by strict mode",
+    "split_for_length": "translated in pieces (long sentence)",
+    "output_truncated": "output may be cut short",
+    "copied": "copied (no words to translate)",
+}
+
+
+def inline(text: str) -> str:
+    """Escape untrusted text for use inside a Markdown line or table cell."""
+    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return "".join(_HTML.get(ch, ch) for ch in text)
+
+
+def block(text: str) -> str:
+    """Escape untrusted text that starts a Markdown line (a paragraph or heading text)."""
+    return _LINE_START_MARKER.sub(lambda m: "\\" + m.group(0) if m.group(1) else m.group(2) + "\\" + m.group(3),
+                                  inline(text).strip())
+
+
+def arabic(text: str) -> str:
+    """Arabic text as an inline right-to-left span."""
+    return f'<span dir="rtl" lang="ar">{inline(text)}</span>'
+
+
+def _yaml_scalar(value: object) -> str:
+    # JSON scalars are valid YAML and quote everything that could end the front matter; \u escapes
+    # keep markup out for renderers that show front matter as text.
+    return json.dumps(value, ensure_ascii=False).translate(_MARKUP_ESCAPES)
+
+
+def _front_matter(fields: Mapping[str, object]) -> list[str]:
+    lines = ["---"]
+    for key, value in fields.items():
+        if isinstance(value, Mapping):
+            lines.append(f"{key}:")
+            lines.extend(f"  {sub}: {_yaml_scalar(v)}" for sub, v in value.items())
+        else:
+            lines.append(f"{key}: {_yaml_scalar(value)}")
+    return [*lines, "---"]
+
+
+def _notes(segment: SegmentRecord) -> str:
+    notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags]
+    missed = [term.match.target for term in segment.terms if not term.hit]
+    if missed:
+        notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]
+        notes.append("glossary term missing: " + ", ".join(missed))
+    return "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
+
+
+def _table(segments: list[SegmentRecord]) -> list[str]:
+    rows = ["| Segment | العربية | English | Notes |", "| --- | --- | --- | --- |"]
+    rows += [f"| {s.id} | {arabic(s.source)} | {inline(s.target)} | {_notes(s)} |" for s in segments]
+    return rows
+
+
+def render_bilingual(record: RunRecord) -> str:
+    """Side-by-side Markdown: each Arabic sentence, right to left, beside its English."""
+    english = record.paragraph_english()
+    title = english[0] if english else ""
+    scores = record.scores.to_json()
+    fields: dict[str, object] = {
+        "title": title,
+        "source": str(record.document.path),
+        "model": record.model.name,
+        "backend": record.backend,
+        "glossary": str(record.glossary.path) if record.glossary else None,
+        "glossary_sha256": record.glossary.sha256 if record.glossary else None,
+        "strict_terms": record.strict_terms,
+        "date": record.created,
+        "scores": {k: v for k, v in scores.items() if k != "signatures"},
+    }
+    article = [s for s in record.segments if s.kind != "related"]
+    related = [s for s in record.segments if s.kind == "related"]
+    lines = [*_front_matter(fields), "", f"# {block(title)}", ""]
+    lines += ["## Article", "", *_table(article), ""]
+    if related:
+        lines += ["## Related links (website teasers, not part of the article)", "", *_table(related), ""]
+    return "\n".join(lines)
+
+
+def render_english(record: RunRecord) -> str:
+    """The English article alone: title as heading, body paragraphs, teasers left out."""
+    english = record.paragraph_english()
+    lines = []
+    for paragraph, text in zip(record.document.paragraphs, english, strict=True):
+        if paragraph.kind == "title":
+            lines += [f"# {block(text)}", ""]
+        elif paragraph.kind != "related" and text:
+            lines += [block(text), ""]
+    return "\n".join(lines)
+
+
+def render_run_record(record: RunRecord) -> str:
+    """The run record as indented JSON."""
+    return json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class Published:
+    """Paths of a run's output files."""
+
+    bilingual: Path
+    english: Path
+    record: Path
+
+
+def output_paths(out_dir: Path, stem: str) -> Published:
+    """Where a run of the article ``stem`` writes (contract: ``NAME.bilingual.md`` and so on)."""
+    return Published(bilingual=out_dir / f"{stem}.bilingual.md", english=out_dir / f"{stem}.en.md",
+                     record=out_dir / f"{stem}.run.json")
+
+
+def publish(record: RunRecord, out_dir: Path) -> Published:
+    """Write the three files of a run atomically: all of them, or none."""
+    paths = output_paths(Path(out_dir), record.document.stem)
+    write_atomically({paths.bilingual: render_bilingual(record), paths.english: render_english(record),
+                      paths.record: render_run_record(record)})
+    return paths
+
+
+@cache
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(contents: Mapping[Path, str]) -> None:
+    """Write every file to a temporary sibling, then rename them all into place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in contents.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((Path(temporary), path))
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from others
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)

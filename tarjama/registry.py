@@ -1,0 +1,181 @@
+"""The model registry (``models/registry.toml``), the local model store, and model resolution.
+
+A model is named by a registry name, a Hugging Face hub id or a local directory. Resolution
+looks locally first (directory, store, Hugging Face cache) and downloads only when allowed,
+so an offline machine fails fast with a message that says how to get the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tarjama.errors import InputError, ModelNotAvailable, RunError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = "Helsinki-NLP/opus-mt-ar-en"
+ARCHITECTURES = {"marian": "marian", "m2m_100": "nllb"}
+DEFAULT_LANGS = {"marian": ("ar", "en"), "nllb": ("arb_Arab", "eng_Latn")}
+# Files a translation model needs; skips other frameworks' weights that would triple a download.
+_DOWNLOAD_IGNORE = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "tf_model*", "flax_model*", "rust_model*"]
+_HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+_TRUTHY = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry."""
+
+    name: str
+    id: str
+    architecture: str
+    source_lang: str
+    target_lang: str
+    licence: str
+    description: str = ""
+    revision: str = "main"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model found on local disk, ready to load."""
+
+    name: str
+    path: Path
+    architecture: str
+    source_lang: str
+    target_lang: str
+    revision: str | None = None
+
+    def to_json(self) -> dict:
+        """Model fields for the run record."""
+        return {"name": self.name, "path": str(self.path), "architecture": self.architecture,
+                "revision": self.revision, "source_lang": self.source_lang, "target_lang": self.target_lang}
+
+
+def registry_path() -> Path:
+    """The registry file shipped in the project's ``models/`` folder."""
+    return PROJECT_ROOT / "models" / "registry.toml"
+
+
+def store_dir() -> Path:
+    """The local model store: ``$TARJAMA_MODEL_STORE`` or the project's ``models/store``."""
+    return Path(os.environ.get("TARJAMA_MODEL_STORE") or PROJECT_ROOT / "models" / "store")
+
+
+def load_registry(path: Path | None = None) -> tuple[ModelSpec, ...]:
+    """Read the registry entries."""
+    path = path or registry_path()
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple(ModelSpec(**entry) for entry in data.get("model", []))
+
+
+def find_spec(name: str, registry: tuple[ModelSpec, ...] | None = None) -> ModelSpec | None:
+    """The registry entry named ``name`` (short name or hub id), if any."""
+    for spec in registry if registry is not None else load_registry():
+        if name in (spec.name, spec.id):
+            return spec
+    return None
+
+
+def store_path_for(name: str) -> Path:
+    """Where the store keeps a model: its registry name, or its hub id with ``/`` as ``--``."""
+    spec = find_spec(name)
+    return store_dir() / (spec.name if spec else name.replace("/", "--"))
+
+
+def offline() -> bool:
+    """True when downloads are switched off (``HF_HUB_OFFLINE`` or ``TARJAMA_OFFLINE``)."""
+    return any(os.environ.get(var, "").lower() in _TRUTHY for var in ("HF_HUB_OFFLINE", "TARJAMA_OFFLINE"))
+
+
+def resolve_model(name: str, revision: str | None = None, *, allow_download: bool | None = None
+                  ) -> ResolvedModel:
+    """Find ``name`` on disk (downloading it if allowed), or raise :class:`ModelNotAvailable`."""
+    local = Path(name).expanduser()
+    if local.exists():
+        return _from_directory(local, display_name=name, revision=revision)
+    if _looks_like_path(name):
+        raise InputError(f"no model directory at '{name}'")
+    if not _HUB_ID.fullmatch(name):
+        raise InputError(f"'{name}' is neither a model directory nor a Hugging Face model id")
+    spec = find_spec(name)
+    hub_id = spec.id if spec else name
+    revision = revision or (spec.revision if spec else None)
+    stored = store_path_for(name)
+    if (stored / "config.json").is_file():
+        return _from_directory(stored, display_name=hub_id, revision=revision, spec=spec)
+    cached = _hub_snapshot(hub_id, revision, local_files_only=True)
+    if cached is None and (allow_download if allow_download is not None else not offline()):
+        cached = _hub_snapshot(hub_id, revision, local_files_only=False, local_dir=stored)
+    if cached is None:
+        raise ModelNotAvailable(_how_to_get(name, hub_id, stored))
+    return _from_directory(cached, display_name=hub_id, revision=revision, spec=spec)
+
+
+def pull_model(name: str, revision: str | None = None) -> Path:
+    """Download a model into the store; raise :class:`RunError` when the hub is out of reach."""
+    if not _HUB_ID.fullmatch(name):
+        raise InputError(f"'{name}' is not a registry name or Hugging Face model id")
+    spec = find_spec(name)
+    hub_id = spec.id if spec else name
+    stored = store_path_for(name)
+    path = _hub_snapshot(hub_id, revision or (spec.revision if spec else None), local_files_only=False,
+                         local_dir=stored)
+    if path is None:
+        raise RunError(
+            f"could not download '{hub_id}' from the Hugging Face hub (no connection from this machine). "
+            f"Run `tarjama models pull {name}` on a networked machine and copy {stored} to the same "
+            f"place here, or pass --model DIR with a local copy")
+    return path
+
+
+def _hub_snapshot(hub_id: str, revision: str | None, *, local_files_only: bool,
+                  local_dir: Path | None = None) -> Path | None:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(hub_id, revision=revision, local_files_only=local_files_only,
+                                      local_dir=local_dir, ignore_patterns=_DOWNLOAD_IGNORE))
+    except RepositoryNotFoundError:
+        raise InputError(f"no model '{hub_id}' on the Hugging Face hub") from None
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError):
+        return None
+
+
+def _how_to_get(name: str, hub_id: str, stored: Path) -> str:
+    return (f"model '{hub_id}' is not on this machine and cannot be downloaded here. "
+            f"Run `tarjama models pull {name}` on a machine that reaches the Hugging Face hub and copy "
+            f"{stored} to the same place here, or pass --model DIR with a local copy of the model")
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith("/") or (os.sep != "/" \
+        and os.sep in name)
+
+
+def _from_directory(path: Path, *, display_name: str, revision: str | None,
+                    spec: ModelSpec | None = None) -> ResolvedModel:
+    if not path.is_dir():
+        raise InputError("is a file, not a model directory", path=path)
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise InputError("not a model directory: no config.json (expected a Hugging Face model folder)",
+                         path=path)
+    try:
+        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type", "")
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("config.json is not valid JSON", path=config_file) from None
+    architecture = ARCHITECTURES.get(model_type)
+    if architecture is None:
+        raise InputError(f"unsupported model type '{model_type}' (tarjama runs MarianMT and NLLB/M2M100)",
+                         path=config_file)
+    source_lang, target_lang = (spec.source_lang, spec.target_lang) if spec else DEFAULT_LANGS[architecture]
+    return ResolvedModel(name=display_name, path=path, architecture=architecture,
+                         source_lang=source_lang, target_lang=target_lang, revision=revision)

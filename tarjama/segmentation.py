@@ -1,0 +1,197 @@
+"""Sentence segmentation of Arabic news paragraphs, by offsets into the source text.
+
+The splitter never rewrites text: it returns ``(start, end)`` spans, so every
+segment is ``source_text[start:end]``. Language data (abbreviations, boilerplate
+markers) lives in small files under ``tarjama/data``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from tarjama.arabic import INVISIBLE, fold, has_arabic_letters, is_invisible_or_space
+
+SENTENCE_END = frozenset(".!?؟۔‼⁇⁈⁉")
+# Closing marks that stay with the sentence they end: ."  ?»  !)
+CLOSERS = frozenset("\"'”’»›)]}")
+PAIRED_QUOTES = {"“": "”", "«": "»", "‹": "›", "(": ")", "[": "]", "{": "}"}
+ELLIPSIS = "…"
+RELATED_SEPARATORS = frozenset(":-–—|")
+
+# How far back to look for the word before a full stop; longer "words" are no abbreviation.
+_LONGEST_WORD = 40
+_DOTTED_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class SegmentationRules:
+    """Language data the splitter needs."""
+
+    abbreviations: frozenset[str]
+    related_markers: tuple[str, ...]
+
+    @classmethod
+    def load(cls) -> SegmentationRules:
+        """Read the rules shipped in ``tarjama/data``."""
+        return _default_rules()
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("tarjama.data").joinpath(name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def _default_rules() -> SegmentationRules:
+    return SegmentationRules(
+        abbreviations=frozenset(fold(word) for word in _data_lines("abbreviations.txt")),
+        related_markers=tuple(fold(marker) for marker in _data_lines("related-markers.ar.txt")),
+    )
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` past leading and trailing whitespace and invisible marks."""
+    while start < end and is_invisible_or_space(text[start]):
+        start += 1
+    while end > start and is_invisible_or_space(text[end - 1]):
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None,
+                    rules: SegmentationRules | None = None) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` (one paragraph) into sentence spans."""
+    rules = rules or _default_rules()
+    end = len(text) if end is None else end
+    start, end = trim_span(text, start, end)
+    if start == end:
+        return []
+    spans = []
+    sentence_start = start
+    for boundary in _boundaries(text, start, end, rules):
+        span = trim_span(text, sentence_start, boundary)
+        if span[0] < span[1]:
+            spans.append(span)
+        sentence_start = boundary
+    last = trim_span(text, sentence_start, end)
+    if last[0] < last[1]:
+        spans.append(last)
+    return spans
+
+
+def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> Iterator[int]:
+    """Yield the offsets where a new sentence starts."""
+    straight_quotes_balanced = text.count('"', start, end) % 2 == 0
+    open_pairs: list[str] = []
+    inside_straight_quote = False
+    i = start
+    while i < end:
+        ch = text[i]
+        closes_quote = False
+        if ch == '"' and straight_quotes_balanced:
+            inside_straight_quote = not inside_straight_quote
+            closes_quote = not inside_straight_quote
+        elif ch in PAIRED_QUOTES:
+            open_pairs.append(PAIRED_QUOTES[ch])
+        elif open_pairs and ch == open_pairs[-1]:
+            open_pairs.pop()
+            closes_quote = True
+        if closes_quote and not open_pairs and not inside_straight_quote and _quote_ends_sentence(text, i, end):
+            yield i + 1  # "…انتهى الأمر." ثم: the quoted sentence ends the sentence around it
+        if ch in SENTENCE_END and not open_pairs and not inside_straight_quote:
+            run_end = i
+            while run_end < end and text[run_end] in SENTENCE_END:
+                run_end += 1
+            after = run_end
+            while after < end and (text[after] in CLOSERS and text[after] != '"'):
+                after += 1
+            if _ends_sentence(text, start, i, run_end, after, end, rules):
+                yield after
+            i = after
+            continue
+        i += 1
+
+
+def _quote_ends_sentence(text: str, closer: int, end: int) -> bool:
+    """A closing quote right after a terminator, followed by a space and more text."""
+    before = closer - 1
+    while before >= 0 and text[before] in INVISIBLE:
+        before -= 1
+    after = closer + 1
+    return (before >= 0 and text[before] in SENTENCE_END and after < end and text[after].isspace()
+            and bool(_next_visible(text, after, end)))
+
+
+def _ends_sentence(text: str, paragraph_start: int, first: int, run_end: int, after: int,
+                   end: int, rules: SegmentationRules) -> bool:
+    """Decide whether the terminator run ``text[first:run_end]`` closes a sentence."""
+    if after >= end:
+        return False  # the paragraph's end closes it anyway
+    if not is_invisible_or_space(text[after]):
+        return False  # 3.5, cnn.com, U.S.A, 29.11.2026: no space, no boundary
+    run = text[first:run_end]
+    if set(run) == {"."}:
+        if len(run) > 1:
+            return False  # "..." is an ellipsis: a pause, as "…" is
+    else:
+        return True  # ! ? ؟ and runs such as ?!
+    window_start = max(paragraph_start, first - _LONGEST_WORD)
+    words = text[window_start:first].split()
+    if not words:
+        return True
+    token = words[-1].lstrip("\"'“«(")
+    if _is_abbreviation(token, rules):
+        return False
+    if token.isdigit() and not text[paragraph_start:first - len(words[-1])].strip():
+        return False  # a list number: "1. ..."
+    next_char = _next_visible(text, after, end)
+    return not (next_char.isalpha() and next_char.islower())  # "etc. and" continues in Latin
+
+
+def _is_abbreviation(token: str, rules: SegmentationRules) -> bool:
+    folded = fold(token)
+    if folded in rules.abbreviations:
+        return True
+    if len(folded) == 1 and folded.isalpha():
+        return True  # an initial: د. م. J.
+    # Latin single-letter chains written with dots, e.g. "U.S" in "U.S." or "e.g".
+    return _DOTTED_INITIALS.fullmatch(token) is not None
+
+
+def _next_visible(text: str, index: int, end: int) -> str:
+    while index < end and is_invisible_or_space(text[index]):
+        index += 1
+    return text[index] if index < end else ""
+
+
+def paragraph_kind(text: str, index: int, rules: SegmentationRules | None = None) -> str:
+    """``title`` for the first paragraph, ``related`` for boilerplate teasers, else ``body``."""
+    if index == 0:
+        return "title"
+    rules = rules or _default_rules()
+    folded = fold(text).strip()
+    for marker in rules.related_markers:
+        if folded.startswith(marker):
+            rest = folded[len(marker):].lstrip()
+            if not rest or rest[0] in RELATED_SEPARATORS:
+                return "related"
+    return "body"
+
+
+def is_translatable(text: str) -> bool:
+    """False for segments with no letters at all (punctuation, bare numbers): no model call."""
+    return any(ch.isalpha() for ch in text)
+
+
+__all__ = [
+    "SegmentationRules",
+    "has_arabic_letters",
+    "is_translatable",
+    "paragraph_kind",
+    "split_sentences",
+    "trim_span",
+]

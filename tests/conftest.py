@@ -1,0 +1,75 @@
+import sys
+from pathlib import Path
+
+# Case-file helpers live beside the tests.
+sys.path.insert(0, str(Path(__file__).parent))
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "crocus-city-hall.ar.txt"
+GLOSSARY = ROOT / "glossaries" / "news-ar-en.tsv"
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def glossary_path() -> Path:
+    return GLOSSARY
+
+ENGLISH_TEMPLATES = [
+    "The {who} said on {day} that the attack near {where} killed many people.",
+    "Documents obtained by the {org} show that {who} knew about the threat.",
+    "{who} rejected the warnings from {where} as provocative.",
+    "Four suspects from {where} appeared in court in {day}.",
+]
+FILLERS = {
+    "who": ["Kremlin", "Vladimir Putin", "Mikhail Khodorkovsky", "Adrienne Watson", "Ilya Ponomarev",
+            "Erin Burnett", "Security Council", "ISIS", "ISIS-K"],
+    "where": ["Moscow", "Crocus City Hall", "Washington", "Tajikistan", "Kabul", "Cologne", "Kyrgyzstan"],
+    "org": ["Dossier Center", "CNN", "US Embassy", "European Union"],
+    "day": ["Friday", "Sunday", "March", "2022"],
+}
+
+
+def english_corpus() -> list[str]:
+    lines = []
+    for n, template in enumerate(ENGLISH_TEMPLATES * 10):
+        lines.append(template.format(**{k: v[n % len(v)] for k, v in FILLERS.items()}))
+    return lines
+
+
+def arabic_corpus() -> list[str]:
+    return [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory) -> Path:
+    from tarjama.random_models import build_random_marian
+
+    return build_random_marian(tmp_path_factory.mktemp("models") / "tiny-marian", arabic_corpus(),
+                               english_corpus())
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb(tmp_path_factory) -> Path:
+    from tarjama.random_models import build_random_nllb
+
+    return build_random_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb", arabic_corpus() + english_corpus())
+
+
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for running the CLI: offline, isolated, telemetry off, one Prefect home per session."""
+    import os
+
+    env = dict(os.environ)
+    env.update({"PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-home")), "HF_HUB_OFFLINE": "1",
+                # No model of the developer's may leak in, and a "download" meets a closed loopback port.
+                "HF_HOME": str(tmp_path_factory.mktemp("hf-home")), "HF_ENDPOINT": "http://127.0.0.1:9",
+                "TARJAMA_MODEL_STORE": str(tmp_path_factory.mktemp("model-store")),
+                "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONUNBUFFERED": "1"})
+    return env

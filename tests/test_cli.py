@@ -1,0 +1,114 @@
+"""The command line as users and scripts meet it: exit codes, one-line errors, no stray files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TARJAMA = str(Path(sys.executable).parent / "tarjama")
+
+
+def run(args, env, cwd=None):
+    return subprocess.run([TARJAMA, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, check=False,
+                          timeout=300)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_segment_json_follows_the_contract(sample_path, cli_env):
+    result = run(["segment", sample_path, "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    text = sample_path.read_text(encoding="utf-8")
+    segments = [s for p in data["paragraphs"] for s in p["segments"]]
+    assert len(data["paragraphs"]) == 24 and len(segments) == 28
+    assert [p["index"] for p in data["paragraphs"] if p["kind"] == "related"] == [12, 16]
+    assert all(text[s["start"]:s["end"]] == s["text"] for s in segments)
+
+
+def test_terms_json_follows_the_contract(sample_path, glossary_path, cli_env):
+    result = run(["terms", sample_path, "--glossary", glossary_path, "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    matches = json.loads(result.stdout)["matches"]
+    text = sample_path.read_text(encoding="utf-8")
+    assert matches and all(text[m["start"]:m["end"]] == m["surface"] for m in matches)
+    assert set(matches[0]) == {"paragraph", "segment", "start", "end", "surface", "target"}
+
+
+def write_bytes(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+BAD_ARTICLES = {
+    "empty": b"",
+    "blank": b"\n \n\t\n",
+    "invalid-utf8": "عنوان\n".encode() + b"\xff\n",
+    "binary": bytes(range(256)) * 4,
+    "no-arabic": b"Just an English line.\n",
+}
+
+
+@pytest.mark.parametrize("command", ["segment", "terms", "translate"])
+@pytest.mark.parametrize("name", list(BAD_ARTICLES))
+def test_bad_articles_fail_cleanly_in_every_command(tmp_path, glossary_path, cli_env, command, name):
+    article = write_bytes(tmp_path, f"{name}.txt", BAD_ARTICLES[name])
+    extra = {"segment": [], "terms": ["--glossary", glossary_path],
+             "translate": ["--glossary", glossary_path, "--out", tmp_path / "out"]}[command]
+    result = run([command, article, *extra], cli_env)
+    assert_one_line_error(result, str(article))
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_article(tmp_path, cli_env):
+    assert_one_line_error(run(["translate", tmp_path / "nope.txt", "--out", tmp_path / "out"], cli_env),
+                          "nope.txt", "no such file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_glossary_row_without_target(tmp_path, sample_path, cli_env):
+    glossary = write_bytes(tmp_path, "g.tsv", "source\ttarget\nالكرملين\tKremlin\nداعش\t\n".encode())
+    result = run(["translate", sample_path, "--glossary", glossary, "--out", tmp_path / "out"], cli_env)
+    assert_one_line_error(result, f"{glossary}:3:", "no English target")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("model", ["/no/such/model/dir", "no-such-org/no-such-model", "Helsinki-NLP/opus-mt-ar-en"])
+def test_unavailable_model_says_how_to_get_it(tmp_path, sample_path, cli_env, model):
+    result = run(["translate", sample_path, "--model", model, "--out", tmp_path / "out"], cli_env)
+    assert_one_line_error(result, model)
+    if not model.startswith("/"):
+        assert "tarjama models pull" in result.stderr and "--model DIR" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_directory_that_is_not_a_model(tmp_path, sample_path, cli_env):
+    result = run(["translate", sample_path, "--model", tmp_path, "--out", tmp_path / "out"], cli_env)
+    assert_one_line_error(result, "no config.json")
+
+
+def test_usage_errors_are_one_line_with_exit_code_2(cli_env):
+    assert_one_line_error(run(["translate"], cli_env), "path")
+    assert_one_line_error(run(["translate", "x.txt", "--backend", "marian"], cli_env), "backend")
+
+
+def test_models_list_and_pull_offline(cli_env):
+    listing = run(["models", "list", "--json"], cli_env)
+    assert listing.returncode == 0
+    names = {m["id"]: m for m in json.loads(listing.stdout)["models"]}
+    assert names["Helsinki-NLP/opus-mt-ar-en"]["architecture"] == "marian"
+    assert names["facebook/nllb-200-distilled-600M"]["source_lang"] == "arb_Arab"
+    pull = run(["models", "pull", "opus-mt-ar-en"], {**cli_env, "HF_HUB_OFFLINE": "0"})
+    assert pull.returncode == 1
+    assert pull.stderr.startswith("error:") and "networked machine" in pull.stderr
+    assert "Traceback" not in pull.stderr

@@ -1,0 +1,99 @@
+"""The whole pipeline through `tarjama translate` (a Prefect flow) on tiny random-weight models.
+
+Random weights produce gibberish: these tests check mechanics (alignment, records, terms, files),
+never translation quality.
+"""
+
+import json
+from collections import defaultdict
+
+import pytest
+from conftest import english_corpus
+from markdown_it import MarkdownIt
+from sacrebleu.metrics import BLEU, CHRF, TER
+from test_cli import run
+
+from tarjama.documents import read_article
+
+
+def paragraph_hypotheses(record):
+    by_paragraph = defaultdict(list)
+    for segment in record["segments"]:
+        by_paragraph[segment["paragraph"]].append(segment["target"])
+    return [" ".join(t for t in by_paragraph[i] if t) for i in sorted(by_paragraph)]
+
+
+def check_outputs(out_dir, sample_path, glossary_path):
+    stem = "crocus-city-hall.ar"
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [f"{stem}.bilingual.md", f"{stem}.en.md", f"{stem}.run.json"])
+    record = json.loads((out_dir / f"{stem}.run.json").read_text(encoding="utf-8"))
+    document = read_article(sample_path)
+    assert [s["id"] for s in record["segments"]] == [s.id for s in document.segments]
+    assert [s["source"] for s in record["segments"]] == [s.text for s in document.segments]
+    assert record["source"] == str(sample_path)
+    assert record["glossary"]["entries"] > 40 and record["glossary"]["path"] == str(glossary_path)
+
+    # hit and term_success_rate can be recomputed from the record itself.
+    terms = [(t, s["target"]) for s in record["segments"] for t in s["terms"]]
+    assert terms
+    for term, target in terms:
+        assert term["hit"] == (term["target"].lower() in target.lower())
+    hits = sum(term["hit"] for term, _ in terms)
+    assert record["scores"]["term_success_rate"] == pytest.approx(hits / len(terms))
+
+    # Every source sentence appears once in the bilingual file, in the row of its English.
+    bilingual = (out_dir / f"{stem}.bilingual.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(bilingual)
+    cells = [t for t in tokens if t.type == "inline"]
+    texts = ["".join(c.content for c in t.children if c.type == "text") for t in cells]
+    for segment in record["segments"]:
+        assert texts.count(segment["source"]) == 1
+        row = texts.index(segment["source"])
+        assert texts[row - 1] == segment["id"]
+        assert texts[row + 1] == segment["target"]
+    english = (out_dir / f"{stem}.en.md").read_text(encoding="utf-8")
+    assert english.startswith("# ")
+    return record
+
+
+def test_translate_with_a_marian_model_and_a_reference(tmp_path, tiny_marian, sample_path, glossary_path,
+                                                       cli_env):
+    reference = tmp_path / "reference.en.txt"
+    reference.write_text("\n".join(english_corpus()[:24]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(["translate", sample_path, "--model", tiny_marian, "--glossary", glossary_path,
+                  "--reference", reference, "--out", out, "--beam-size", "2"], cli_env)
+    assert result.returncode == 0, result.stderr
+    record = check_outputs(out, sample_path, glossary_path)
+    assert record["model"]["backend"] == "transformers" and record["model"]["architecture"] == "marian"
+    hypotheses = paragraph_hypotheses(record)
+    references = [english_corpus()[:24]]
+    assert record["scores"]["bleu"] == pytest.approx(BLEU().corpus_score(hypotheses, references).score)
+    assert record["scores"]["chrf"] == pytest.approx(
+        CHRF(word_order=2).corpus_score(hypotheses, references).score)
+    assert record["scores"]["ter"] == pytest.approx(TER().corpus_score(hypotheses, references).score)
+    assert record["scores"]["signatures"]["chrf"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
+
+
+def test_strict_terms_with_an_nllb_model(tmp_path, tiny_nllb, sample_path, glossary_path, cli_env):
+    out = tmp_path / "out"
+    result = run(["translate", sample_path, "--model", tiny_nllb, "--glossary", glossary_path,
+                  "--strict-terms", "--out", out, "--beam-size", "1"], cli_env)
+    assert result.returncode == 0, result.stderr
+    record = check_outputs(out, sample_path, glossary_path)
+    assert record["model"]["architecture"] == "nllb"
+    assert record["scores"]["term_success_rate"] == 1.0
+    assert record["scores"]["bleu"] is None
+    for segment in record["segments"]:
+        for term in segment["terms"]:
+            assert term["target"].lower() in segment["target"].lower()
+
+
+def test_reference_with_the_wrong_number_of_lines_is_bad_input(tmp_path, tiny_marian, sample_path, cli_env):
+    reference = tmp_path / "ref.txt"
+    reference.write_text("one line\n", encoding="utf-8")
+    result = run(["translate", sample_path, "--model", tiny_marian, "--reference", reference,
+                  "--out", tmp_path / "out"], cli_env)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {reference}:")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,100 @@
+import pytest
+
+from tarjama.documents import read_article
+from tarjama.errors import InputError
+from tarjama.glossary import GlossaryEntry, TermMatcher, find_terms, load_glossary, target_in_translation
+
+
+def write(tmp_path, text, name="g.tsv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_loads_header_comments_and_extra_columns(tmp_path):
+    path = write(tmp_path, "# newsroom terms\nsource\ttarget\tnote\nالكرملين\tKremlin\tseat of power\n\n"
+                           "داعش\tISIS\n")
+    glossary = load_glossary(path)
+    assert [(e.source, e.target, e.note, e.line) for e in glossary.entries] == [
+        ("الكرملين", "Kremlin", "seat of power", 3), ("داعش", "ISIS", "", 5)]
+    assert len(glossary.sha256) == 64
+    assert glossary.to_json() == {"path": str(path), "sha256": glossary.sha256, "entries": 2}
+
+
+def test_headerless_two_column_file_as_deepl_takes_it(tmp_path):
+    glossary = load_glossary(write(tmp_path, "موسكو\tMoscow\nروسيا\tRussia\n"))
+    assert [e.target for e in glossary.entries] == ["Moscow", "Russia"]
+
+
+@pytest.mark.parametrize(("content", "message", "line"), [
+    ("source\ttarget\nالكرملين\tKremlin\nداعش\n", "'داعش' has no English target", 3),
+    ("داعش\t  \n", "'داعش' has no English target", 1),
+    ("الكرملين\tKremlin\n\tISIS\n", "no Arabic source term", 2),
+    ("داعش\tISIS\nداعش\tDaesh\n", "'داعش' is given the target 'Daesh' here and 'ISIS' on line 1", 2),
+    ("# only comments\n", "glossary has no entries", None),
+    ("...\tdots\n", "no letters to match", 1),
+])
+def test_broken_rows_are_named_by_line(tmp_path, content, message, line):
+    path = write(tmp_path, content)
+    with pytest.raises(InputError) as caught:
+        load_glossary(path)
+    assert message in caught.value.message
+    assert caught.value.path == str(path) and caught.value.line == line
+    assert caught.value.describe().startswith(f"{path}:{line}:" if line else f"{path}:")
+
+
+def test_missing_and_undecodable_glossaries(tmp_path):
+    with pytest.raises(InputError, match="no such glossary"):
+        load_glossary(tmp_path / "none.tsv")
+    path = tmp_path / "bad.tsv"
+    path.write_bytes("داعش\tISIS\n".encode() + b"\xc3\x28\tx\n")
+    with pytest.raises(InputError) as caught:
+        load_glossary(path)
+    assert caught.value.line == 2
+
+
+MATCHER = TermMatcher([
+    GlossaryEntry("الملف", "Dossier Center"),
+    GlossaryEntry("منظمة الملف", "Dossier Center"),
+    GlossaryEntry("قاعة كروكوس سيتي", "Crocus City Hall"),
+    GlossaryEntry("ISIS-K", "ISIS-K"),
+    GlossaryEntry("ISIS", "ISIS"),
+    GlossaryEntry("إيليا بونوماريف", "Ilya Ponomarev"),
+])
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("أفاد الملف بأن", ["الملف"]),
+    ("أفاد الْمِلَفّ بأن", ["الْمِلَفّ"]),  # short vowels and shadda
+    ("أفاد المـــلف بأن", ["المـــلف"]),  # tatweel
+    ("قال ايليا بونوماريف", ["ايليا بونوماريف"]),  # alef without hamza
+    ("قال إيليا\u200f بونوماريف", ["إيليا\u200f بونوماريف"]),  # bidi mark inside the term
+    ("تحدثت منظمة الملف عن", ["منظمة الملف"]),  # longest match wins
+    ("في قاعة كروكوس سيتي قرب موسكو", ["قاعة كروكوس سيتي"]),
+    ("في قاعة، كروكوس سيتي", []),  # punctuation breaks a multiword term
+    ("نشرت ملفات سرية", []),  # no match inside a longer word
+    ("بين الملفين", []),
+    ("أعلن ISIS-K مسؤوليته", ["ISIS-K"]),  # Latin inside Arabic, the longer term
+    ("مقاتلو ISIS في", ["ISIS"]),
+    ("isis-k", []),  # Latin terms match as written
+])
+def test_matching(text, found):
+    assert [text[start:end] for start, end, _ in MATCHER.find(text)] == found
+
+
+def test_matches_offsets_point_into_the_article(sample_path, glossary_path):
+    document = read_article(sample_path)
+    matches = find_terms(document, load_glossary(glossary_path))
+    assert matches
+    for match in matches:
+        assert document.text[match.start:match.end] == match.surface
+        segment = next(s for s in document.segments if s.id == match.segment)
+        assert segment.start <= match.start < match.end <= segment.end
+        assert match.paragraph == segment.paragraph
+    assert sum(m.target == "Crocus City Hall" for m in matches) == 2
+    assert {"ISIS-K", "Dossier Center", "Kremlin", "Mikhail Khodorkovsky"} <= {m.target for m in matches}
+
+
+def test_hit_is_case_insensitive_containment():
+    assert target_in_translation("Dossier Center", "the dossier center said")
+    assert not target_in_translation("Dossier Center", "the Dossier said")

@@ -1,0 +1,151 @@
+import json
+import os
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+
+from tarjama.backends import DecodingOptions
+from tarjama.documents import read_article, segment_text
+from tarjama.glossary import find_terms, load_glossary
+from tarjama.pipeline import SegmentTranslation
+from tarjama.publishing import output_paths, publish, render_bilingual, render_english, write_atomically
+from tarjama.records import RunRecord, build_segment_records, count_terms
+from tarjama.registry import ResolvedModel
+
+MODEL = ResolvedModel(name="test/model", path=__import__("pathlib").Path("/models/test"),
+                      architecture="marian", source_lang="ar", target_lang="en")
+HOSTILE = [
+    "<script>alert('x')</script> | عمود | `code` *نجمة* _خط_",
+    "# عنوان مزيف [رابط](http://evil.example) ![صورة](x.png)",
+    "\u202eنص معكوس\u202c &amp; <b>غامق</b> ~~شطب~~ \\ نهاية",
+    "- قائمة؟ 1. مرقمة > اقتباس",
+]
+SPAN_OPEN = '<span dir="rtl" lang="ar">'
+
+
+def render_tokens(markdown):
+    return MarkdownIt("commonmark", {"html": True}).enable("table").parse(markdown)
+
+
+def make_record(document, english_for, glossary=None, strict=False):
+    translations = [SegmentTranslation(s.id, english_for(s), 1) for s in document.segments]
+    matches = find_terms(document, glossary)
+    segments = build_segment_records(document, translations, matches, strict_terms=strict)
+    return RunRecord(document=document, model=MODEL, backend="transformers", decoding=DecodingOptions(),
+                     glossary=glossary, strict_terms=strict, segments=segments, scores=count_terms(segments))
+
+
+def cells_by_row(tokens):
+    rows, row, cell = [], None, None
+    for token in tokens:
+        if token.type == "tr_open":
+            row = []
+        elif token.type in ("td_open", "th_open"):
+            cell = []
+        elif token.type == "inline" and cell is not None:
+            cell.append(token)
+        elif token.type in ("td_close", "th_close"):
+            row.append(cell)
+            cell = None
+        elif token.type == "tr_close":
+            rows.append(row)
+    return rows
+
+
+def cell_text(inline_tokens):
+    return "".join(child.content for token in inline_tokens for child in token.children
+                   if child.type == "text")
+
+
+def hostile_document():
+    text = "عنوان: " + HOSTILE[0] + "\n" + "\n".join(HOSTILE[1:]) + "\nشاهد ايضاً: <i>خبر</i> | آخر\n"
+    return segment_text(text, "hostile.txt")
+
+
+def test_hostile_text_cannot_inject_html_or_markdown():
+    document = hostile_document()
+    record = make_record(document, lambda s: "EN " + s.text.replace("ا", "a"))
+    tokens = render_tokens(render_bilingual(record))
+    html_inline = [c.content for t in tokens if t.type == "inline" for c in t.children if c.type == "html_inline"]
+    assert set(html_inline) == {SPAN_OPEN, "</span>"}
+    assert not [t for t in tokens if t.type == "html_block"]
+    children = {c.type for t in tokens if t.type == "inline" for c in t.children}
+    assert not children & {"link_open", "image", "em_open", "strong_open", "code_inline", "s_open"}
+    body = render_tokens(render_bilingual(record).split("\n---\n", 1)[1])  # as front-matter renderers do
+    assert [t.tag for t in body if t.type == "heading_open"] == ["h1", "h2", "h2"]
+    body_rows = [row for row in cells_by_row(tokens) if cell_text(row[0]).startswith("p")]
+    assert len(body_rows) == len(document.segments)
+    in_reading_order = [s for s in record.segments if s.kind != "related"] + [
+        s for s in record.segments if s.kind == "related"]
+    for row, segment in zip(body_rows, in_reading_order, strict=True):
+        assert cell_text(row[0]) == segment.id
+        assert cell_text(row[1]) == segment.source.replace("\u202e", "").replace("\u202c", "")
+        assert cell_text(row[2]) == segment.target.replace("\u202e", "").replace("\u202c", "")
+    assert "<script" not in MarkdownIt("commonmark", {"html": True}).enable("table").render(
+        render_bilingual(record))
+
+
+def test_english_markdown_is_plain_paragraphs_without_teasers():
+    document = hostile_document()
+    record = make_record(document, lambda s: s.text)
+    markdown = render_english(record)
+    tokens = render_tokens(markdown)
+    assert not [t for t in tokens if t.type in ("html_block", "bullet_list_open", "ordered_list_open",
+                                                 "blockquote_open", "table_open", "hr")]
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h1"]
+    paragraphs = [t for t in tokens if t.type == "paragraph_open"]
+    assert len(paragraphs) == len([p for p in document.paragraphs if p.kind == "body"])
+    assert "خبر" not in markdown  # the teaser
+
+
+def test_bilingual_front_matter_and_alignment_on_the_sample(sample_path, glossary_path):
+    document = read_article(sample_path)
+    glossary = load_glossary(glossary_path)
+    record = make_record(document, lambda s: f"English of {s.id}, Kremlin", glossary)
+    markdown = render_bilingual(record)
+    front = yaml.safe_load(markdown.split("---\n")[1])
+    assert front["source"] == str(sample_path)
+    assert front["model"] == "test/model"
+    assert front["glossary_sha256"] == glossary.sha256
+    assert front["scores"]["term_success_rate"] == record.scores.term_success_rate
+    assert {"date", "title", "backend"} <= set(front)
+    rows = cells_by_row(render_tokens(markdown))
+    arabic_cells = [cell_text(row[1]) for row in rows if cell_text(row[0]).startswith("p")]
+    for segment in document.segments:
+        assert arabic_cells.count(segment.text) == 1
+    english = {cell_text(row[0]): cell_text(row[2]) for row in rows}
+    assert english["p3.s0"] == "English of p3.s0, Kremlin"
+    related_section = markdown.split("## Related")[1]
+    assert "p12.s0" in related_section and "p16.s0" in related_section and "p11.s0" not in related_section
+
+
+def test_missed_terms_are_visible_to_editors(sample_path, glossary_path):
+    record = make_record(read_article(sample_path), lambda s: "nothing", load_glossary(glossary_path))
+    row = next(line for line in render_bilingual(record).splitlines() if line.startswith("| p5.s0 "))
+    assert "glossary term missing: Russia, Crocus City Hall" in row
+
+
+def test_publish_writes_three_files_and_nothing_else(tmp_path, sample_path):
+    record = make_record(read_article(sample_path), lambda s: "text")
+    paths = publish(record, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        ["crocus-city-hall.ar.bilingual.md", "crocus-city-hall.ar.en.md", "crocus-city-hall.ar.run.json"])
+    assert paths == output_paths(tmp_path / "out", "crocus-city-hall.ar")
+    assert json.loads(paths.record.read_text(encoding="utf-8"))["source"] == str(sample_path)
+
+
+def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch):
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b"})
+    assert list(tmp_path.iterdir()) == []
