@@ -92,18 +92,22 @@ def _looks_binary(data: bytes) -> bool:
     return controls / len(sample) > _BINARY_CONTROL_SHARE
 
 
-def read_text_file(path: Path | str) -> str:
-    """Read a UTF-8 text file or raise an :class:`InputError` that names it."""
+def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
+    """Read an input file's bytes or raise an :class:`InputError` that names it."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
+        raise InputError(f"no such {what}", path=path) from None
     except IsADirectoryError:
-        raise InputError("is a directory, not a file", path=path) from None
+        raise InputError(f"is a directory, not a {what}", path=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
-    return decode_text(data, path)
+        raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
+
+
+def read_text_file(path: Path | str, what: str = "file") -> str:
+    """Read a UTF-8 text file or raise an :class:`InputError` that names it."""
+    return decode_text(read_input_bytes(path, what), path)
 
 
 def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = None) -> Document:

@@ -11,7 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from tarjama.arabic import fold_with_map
-from tarjama.documents import Document, Segment, decode_text
+from tarjama.documents import Document, Segment, decode_text, read_input_bytes
 from tarjama.errors import InputError
 
 KNOWN_COLUMNS = ("source", "target", "note")
@@ -63,14 +63,7 @@ class Glossary:
 def load_glossary(path: Path | str) -> Glossary:
     """Load a TSV glossary, raising :class:`InputError` with file and line for a bad row."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such glossary file", path=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a glossary file", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read glossary: {exc.strerror}", path=path) from None
+    data = read_input_bytes(path, "glossary file")
     text = decode_text(data, path)
     entries = _parse_rows(text.split("\n"), path)
     if not entries:

@@ -157,20 +157,49 @@ def _umask() -> int:
 
 
 def write_atomically(contents: Mapping[Path, str]) -> None:
-    """Write every file to a temporary sibling, then rename them all into place."""
+    """Write files all-or-nothing: stage each beside its target, then swap them all in.
+
+    If a swap fails, the files already swapped are put back as they were, so a failed run leaves
+    neither half-written files nor a mix of old and new outputs.
+    """
     staged: list[tuple[Path, Path]] = []
+    swapped: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
     try:
         for path, text in contents.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            staged.append((Path(temporary), path))
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from others
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
+            staged.append((_stage(path, text), path))
         for temporary, path in staged:
+            backup = None
+            if path.exists():
+                backup = _sibling(path, ".bak")
+                backups.append(backup)
+                os.replace(path, backup)
+            swapped.append((path, backup))
             os.replace(temporary, path)
+    except BaseException:
+        for path, backup in reversed(swapped):
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
     finally:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
+        for leftover in [temporary for temporary, _ in staged] + backups:
+            leftover.unlink(missing_ok=True)
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
+    return Path(name)
+
+
+def _stage(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _sibling(path, ".tmp")
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from other users
+    with temporary.open("w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return temporary

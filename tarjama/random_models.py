@@ -71,6 +71,19 @@ class ModelShape:
     ffn_dim: int = 64
     max_positions: int = 256
 
+    def config_sizes(self) -> dict[str, int]:
+        """The size arguments Marian and M2M100 configs share."""
+        return {
+            "d_model": self.d_model,
+            "encoder_layers": self.encoder_layers,
+            "decoder_layers": self.decoder_layers,
+            "encoder_attention_heads": self.attention_heads,
+            "decoder_attention_heads": self.attention_heads,
+            "encoder_ffn_dim": self.ffn_dim,
+            "decoder_ffn_dim": self.ffn_dim,
+            "max_position_embeddings": self.max_positions,
+        }
+
 
 TINY = ModelShape()
 OPUS_MT_AR_EN = ModelShape(
@@ -129,14 +142,7 @@ def build_random_marian(
     config = MarianConfig(
         vocab_size=len(vocab),
         decoder_vocab_size=len(vocab),
-        d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers,
-        decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.attention_heads,
-        decoder_attention_heads=shape.attention_heads,
-        encoder_ffn_dim=shape.ffn_dim,
-        decoder_ffn_dim=shape.ffn_dim,
-        max_position_embeddings=shape.max_positions,
+        **shape.config_sizes(),
         activation_function="swish",
         scale_embedding=True,
         share_encoder_decoder_embeddings=True,
@@ -210,14 +216,7 @@ def build_random_nllb(
     # Mirrors facebook/nllb-200-distilled-600M's config.json apart from the sizes.
     config = M2M100Config(
         vocab_size=vocab_size,
-        d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers,
-        decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.attention_heads,
-        decoder_attention_heads=shape.attention_heads,
-        encoder_ffn_dim=shape.ffn_dim,
-        decoder_ffn_dim=shape.ffn_dim,
-        max_position_embeddings=shape.max_positions,
+        **shape.config_sizes(),
         encoder_layerdrop=0.0,
         decoder_layerdrop=0.0,
         activation_function="relu",

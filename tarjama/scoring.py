@@ -34,7 +34,7 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Refer
 
 def read_reference(path: Path | str, expected_lines: int) -> list[str]:
     """A reference file: one English line per source paragraph (blank lines ignored, as in articles)."""
-    lines = [line.strip() for line in read_text_file(path).split("\n") if line.strip()]
+    lines = [line.strip() for line in read_text_file(path, "reference file").split("\n") if line.strip()]
     if len(lines) != expected_lines:
         raise InputError(f"reference has {len(lines)} lines but the article has {expected_lines} paragraphs",
                          path=path)

@@ -135,17 +135,34 @@ def test_publish_writes_three_files_and_nothing_else(tmp_path, sample_path):
     assert json.loads(paths.record.read_text(encoding="utf-8"))["source"] == str(sample_path)
 
 
-def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch):
+def failing_replace_on(monkeypatch, failing_call):
     real_replace = os.replace
     calls = []
 
-    def failing_replace(src, dst):
+    def replace(src, dst):
         calls.append(dst)
-        if len(calls) == 1:
+        if len(calls) == failing_call:
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("failing_call", [1, 2, 3])
+def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch, failing_call):
+    failing_replace_on(monkeypatch, failing_call)
     with pytest.raises(OSError):
-        write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b"})
+        write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b", tmp_path / "c.md": "c"})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failing_call", [1, 2, 3, 4, 5, 6])
+def test_a_failed_rewrite_keeps_the_previous_outputs(tmp_path, monkeypatch, failing_call):
+    paths = [tmp_path / "a.md", tmp_path / "b.json", tmp_path / "c.md"]
+    for path in paths:
+        path.write_text("old " + path.name, encoding="utf-8")
+    failing_replace_on(monkeypatch, failing_call)
+    with pytest.raises(OSError):
+        write_atomically({path: "new" for path in paths})
+    assert sorted(tmp_path.iterdir()) == sorted(paths)
+    assert [p.read_text(encoding="utf-8") for p in paths] == ["old " + p.name for p in paths]
