@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import Task, flow, task
@@ -10,10 +10,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from tarjama.backends import DecodingOptions, load_translator
-from tarjama.documents import Document, read_article
-from tarjama.errors import InputError, TarjamaError
+from tarjama.documents import Document, articles_in, read_article
+from tarjama.errors import InputError, RunError, TarjamaError
 from tarjama.glossary import Glossary, TermMatch, find_terms, load_glossary
-from tarjama.pipeline import SegmentTranslation, translate_segments
+from tarjama.pipeline import SegmentTranslation, plan_translation, run_translation
 from tarjama.progress import progress_bar
 from tarjama.publishing import Published, publish
 from tarjama.records import RunRecord, build_segment_records, count_terms
@@ -42,14 +42,20 @@ def find_glossary_terms(document: Document, glossary: Glossary | None) -> list[T
     return find_terms(document, glossary)
 
 
+# Failures of the machine that a second try may not meet: I/O, memory, a lost worker or device.
+TRANSIENT_ERRORS = (OSError, MemoryError, RuntimeError, TimeoutError)
+
+
 def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
-    """Retry failures of the machine (memory, I/O), not bad input that would fail again."""
+    """Retry failures of the machine, not bad input or bugs that would fail the same way again."""
     try:
         state.result()
     except TarjamaError as exc:
-        return exc.exit_code != InputError.exit_code
-    except Exception:  # noqa: BLE001 - anything else may be transient
+        return not isinstance(exc, InputError)
+    except TRANSIENT_ERRORS:
         return True
+    except Exception:  # noqa: BLE001 - anything else is deterministic: fail at once
+        return False
     return False
 
 
@@ -58,9 +64,9 @@ def translate(document: Document, model: ResolvedModel, backend: str, options: D
               show_progress: bool) -> list[SegmentTranslation]:
     """Translate every segment with the model (loaded once per process)."""
     translator = load_translator(model, backend)
-    segments = document.segments
-    with progress_bar(len(segments), f"Translating {document.path.name}", enabled=show_progress) as progress:
-        return translate_segments(segments, translator, options, progress)
+    plan = plan_translation(document.segments, translator, options)
+    with progress_bar(len(plan.units), f"Translating {document.path.name}", enabled=show_progress) as progress:
+        return run_translation(plan, translator, options, progress)
 
 
 @task(**_UNCACHED)
@@ -101,13 +107,33 @@ def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path |
     return publish_outputs(record, out_dir)
 
 
+@dataclass(frozen=True)
+class ArticleOutcome:
+    """What became of one article of a folder run."""
+
+    article: Path
+    published: Published | None = None
+    error: str | None = None
+
+
 @flow(name="translate-folder")
 def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
                      out_dir: Path = Path("outputs"), backend: str = "transformers",
-                     strict_terms: bool = False, beam_size: int = 4) -> list[Published]:
-    """Translate every ``*.txt`` article of a folder, one after another, with one loaded model."""
-    return [
-        translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
-                          strict_terms=strict_terms, beam_size=beam_size)
-        for article in sorted(Path(inbox).glob("*.txt"))
-    ]
+                     strict_terms: bool = False, beam_size: int = 4) -> list[ArticleOutcome]:
+    """Translate every article of a folder with one loaded model; a failing article does not stop the rest."""
+    outcomes = []
+    for article in articles_in(inbox):
+        state = translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
+                                  strict_terms=strict_terms, beam_size=beam_size, return_state=True)
+        if state.is_completed():
+            outcomes.append(ArticleOutcome(article, published=state.result()))
+            continue
+        error = state.result(raise_on_failure=False)
+        reason = error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
+        outcomes.append(ArticleOutcome(article, error=reason))
+    failed = [outcome for outcome in outcomes if outcome.error]
+    if failed:
+        # Raised after every other article is published, so the run shows as failed in Prefect.
+        raise RunError(f"{len(failed)} of {len(outcomes)} articles failed: "
+                       + "; ".join(f"{outcome.error}" for outcome in failed))
+    return outcomes

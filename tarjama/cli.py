@@ -58,6 +58,24 @@ def cmd_terms(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_output_dir(path: Path) -> None:
+    """Fail before any work when outputs could not be written there."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError("cannot write outputs here: the path goes through a file", path=existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("cannot write outputs here: permission denied", path=existing)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _quiet_model_libraries() -> None:
     """Keep library progress bars and advice off the terminal (read when they are imported)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -79,8 +97,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         load_glossary(args.glossary)
     if args.reference:
         read_reference(args.reference, len(document.paragraphs))
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("output path exists and is not a directory", path=args.out)
+    check_output_dir(args.out)
     model = resolve_model(args.model, args.revision)
     load_translator(model, args.backend)
 
@@ -103,7 +120,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    """Show the registry and which models are in the local store."""
+    """Show the registry and which models are in the local store (a table on a terminal, else TSV)."""
     from tarjama.registry import load_registry, store_path_for
 
     rows = [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
@@ -113,13 +130,18 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"models": rows})
         return 0
+    columns = ("name", "id", "architecture", "languages", "licence", "in store")
+    cells = [(r["name"], r["id"], r["architecture"], f"{r['source_lang']}→{r['target_lang']}", r["licence"],
+              "yes" if r["local"] else "no") for r in rows]
+    if not sys.stdout.isatty():
+        print("\n".join("\t".join(line) for line in [columns, *cells]))
+        return 0
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "hub id", "architecture", "languages", "licence", "in store")
-    for row in rows:
-        table.add_row(row["name"], row["id"], row["architecture"], f"{row['source_lang']}→{row['target_lang']}",
-                      row["licence"], "yes" if row["local"] else "no")
+    table = Table(*columns)
+    for line in cells:
+        table.add_row(*line)
     Console().print(table)
     return 0
 
@@ -159,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--strict-terms", action="store_true",
                            help="guarantee every matched glossary term's English in its sentence")
     translate.add_argument("--backend", choices=BACKENDS, default="transformers")
-    translate.add_argument("--beam-size", type=int, default=4)
+    translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
     translate.add_argument("--out", type=Path, default=Path("outputs"))
     translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     translate.set_defaults(run=cmd_translate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Document:
     path: Path
     text: str
     paragraphs: tuple[Paragraph, ...]
+    sha256: str = ""  # of the file's bytes, to tie outputs to the exact input
 
     @property
     def stem(self) -> str:
@@ -110,7 +112,8 @@ def read_text_file(path: Path | str, what: str = "file") -> str:
     return decode_text(read_input_bytes(path, what), path)
 
 
-def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = None) -> Document:
+def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = None, *, sha256: str = ""
+                 ) -> Document:
     """Split validated text into paragraphs (non-blank lines) and sentence segments."""
     rules = rules or SegmentationRules.load()
     paragraphs = []
@@ -127,17 +130,27 @@ def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = 
             for n, (s, e) in enumerate(split_sentences(text, start, end, rules))
         )
         paragraphs.append(Paragraph(index=index, kind=kind, start=start, end=end, segments=segments))
-    return Document(path=Path(path), text=text, paragraphs=tuple(paragraphs))
+    return Document(path=Path(path), text=text, paragraphs=tuple(paragraphs),
+                    sha256=sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def read_article(path: Path | str, rules: SegmentationRules | None = None) -> Document:
     """Read, validate and segment an Arabic article (contract: one paragraph per line)."""
-    text = read_text_file(path)
+    data = read_input_bytes(path)
+    text = decode_text(data, path)
     if not text.strip():
         raise InputError("empty article: no text to translate", path=path)
-    document = segment_text(text, path, rules)
+    document = segment_text(text, path, rules, sha256=hashlib.sha256(data).hexdigest())
     if not document.paragraphs:
         raise InputError("empty article: only blank or invisible characters", path=path)
     if not has_arabic_letters(text):
-        raise InputError("no Arabic text found: tarjama translates Arabic articles", path=path, line=1)
+        raise InputError("no Arabic text found: tarjama translates Arabic articles", path=path)
     return document
+
+
+def articles_in(folder: Path | str) -> list[Path]:
+    """The articles of an inbox folder: its visible ``*.txt`` files, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("no such folder", path=folder)
+    return sorted(p for p in folder.glob("*.txt") if p.is_file() and not p.name.startswith("."))

@@ -14,7 +14,6 @@ from tarjama.arabic import fold_with_map
 from tarjama.documents import Document, Segment, decode_text, read_input_bytes
 from tarjama.errors import InputError
 
-KNOWN_COLUMNS = ("source", "target", "note")
 # A word is a run of letters/digits, hyphens or apostrophes inside it (ISIS-K is one word).
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 

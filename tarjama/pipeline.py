@@ -63,15 +63,34 @@ def copy_untranslatable(text: str) -> str:
     return text.translate(_ARABIC_TO_LATIN)
 
 
-def translate_segments(segments: Sequence[Segment], translator: Translator, options: DecodingOptions,
-                       progress: ProgressCallback | None = None) -> list[SegmentTranslation]:
-    """Translate every segment, in order; long ones in pieces, letterless ones copied."""
+@dataclass(frozen=True)
+class TranslationPlan:
+    """What goes to the model: each translatable segment's pieces, in reading order."""
+
+    segments: tuple[Segment, ...]
+    pieces_of: dict[str, tuple[str, ...]]
+
+    @property
+    def units(self) -> list[tuple[str, str]]:
+        """``(segment id, piece)`` pairs, the model's inputs."""
+        return [(segment_id, piece) for segment_id, pieces in self.pieces_of.items() for piece in pieces]
+
+
+def plan_translation(segments: Sequence[Segment], translator: Translator, options: DecodingOptions
+                     ) -> TranslationPlan:
+    """Cut long segments into pieces the model can take; leave letterless segments out."""
     max_tokens = min(options.max_source_tokens, translator.max_source_tokens)
-    pieces_of: dict[str, list[str]] = {}
-    for segment in segments:
-        if is_translatable(segment.text):
-            pieces_of[segment.id] = split_for_model(segment.text, translator.count_tokens, max_tokens)
-    units = [(segment_id, piece) for segment_id, pieces in pieces_of.items() for piece in pieces]
+    return TranslationPlan(
+        segments=tuple(segments),
+        pieces_of={s.id: tuple(split_for_model(s.text, translator.count_tokens, max_tokens))
+                   for s in segments if is_translatable(s.text)},
+    )
+
+
+def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
+                    progress: ProgressCallback | None = None) -> list[SegmentTranslation]:
+    """Translate the plan's pieces (``progress`` counts pieces) and join them back per segment."""
+    units = plan.units
     translated = translator.translate([piece for _, piece in units], options, progress)
     english: dict[str, list[str]] = {}
     truncated: set[str] = set()
@@ -80,15 +99,20 @@ def translate_segments(segments: Sequence[Segment], translator: Translator, opti
         if result.truncated:
             truncated.add(segment_id)
     results = []
-    for segment in segments:
-        if segment.id not in pieces_of:
+    for segment in plan.segments:
+        pieces = plan.pieces_of.get(segment.id)
+        if pieces is None:
             results.append(SegmentTranslation(segment.id, copy_untranslatable(segment.text), 0, (COPIED,)))
             continue
-        flags = []
-        if len(pieces_of[segment.id]) > 1:
-            flags.append(SPLIT_FOR_LENGTH)
+        flags = [SPLIT_FOR_LENGTH] if len(pieces) > 1 else []
         if segment.id in truncated:
             flags.append(OUTPUT_TRUNCATED)
-        results.append(SegmentTranslation(segment.id, " ".join(english[segment.id]).strip(),
-                                          len(pieces_of[segment.id]), tuple(flags)))
+        results.append(SegmentTranslation(segment.id, " ".join(english[segment.id]).strip(), len(pieces),
+                                          tuple(flags)))
     return results
+
+
+def translate_segments(segments: Sequence[Segment], translator: Translator, options: DecodingOptions,
+                       progress: ProgressCallback | None = None) -> list[SegmentTranslation]:
+    """Translate every segment, in order; long ones in pieces, letterless ones copied."""
+    return run_translation(plan_translation(segments, translator, options), translator, options, progress)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,7 +90,7 @@ class RunRecord:
             "tarjama": __version__,
             "created": self.created,
             "source": str(self.document.path),
-            "source_sha256": hashlib.sha256(self.document.text.encode("utf-8")).hexdigest(),
+            "source_sha256": self.document.sha256,
             "model": {"backend": self.backend, **self.model.to_json()},
             "decoding": self.decoding.to_json(),
             "glossary": self.glossary.to_json() if self.glossary else None,

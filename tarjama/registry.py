@@ -125,6 +125,8 @@ def pull_model(name: str, revision: str | None = None) -> Path:
     spec = find_spec(name)
     hub_id = spec.id if spec else name
     stored = store_path_for(name)
+    if offline():
+        raise InputError(f"downloads are switched off (HF_HUB_OFFLINE or TARJAMA_OFFLINE): cannot pull '{hub_id}'")
     path = _hub_snapshot(hub_id, revision or (spec.revision if spec else None), local_files_only=False,
                          local_dir=stored)
     if path is None:

@@ -19,7 +19,6 @@ SENTENCE_END = frozenset(".!?؟۔‼⁇⁈⁉")
 # Closing marks that stay with the sentence they end: ."  ?»  !)
 CLOSERS = frozenset("\"'”’»›)]}")
 PAIRED_QUOTES = {"“": "”", "«": "»", "‹": "›", "(": ")", "[": "]", "{": "}"}
-ELLIPSIS = "…"
 RELATED_SEPARATORS = frozenset(":-–—|")
 
 # How far back to look for the word before a full stop; longer "words" are no abbreviation.
@@ -49,7 +48,7 @@ def _data_lines(name: str) -> list[str]:
 def _default_rules() -> SegmentationRules:
     return SegmentationRules(
         abbreviations=frozenset(fold(word) for word in _data_lines("abbreviations.txt")),
-        related_markers=tuple(fold(marker) for marker in _data_lines("related-markers.ar.txt")),
+        related_markers=tuple(fold(marker).casefold() for marker in _data_lines("related-markers.ar.txt")),
     )
 
 
@@ -86,6 +85,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None,
 def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> Iterator[int]:
     """Yield the offsets where a new sentence starts."""
     straight_quotes_balanced = text.count('"', start, end) % 2 == 0
+    # An opener without its closer (a smiley's "(", a quote left open) must not swallow the paragraph.
+    matched_openers = _matched_openers(text, start, end)
     open_pairs: list[str] = []
     inside_straight_quote = False
     i = start
@@ -95,7 +96,7 @@ def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> It
         if ch == '"' and straight_quotes_balanced:
             inside_straight_quote = not inside_straight_quote
             closes_quote = not inside_straight_quote
-        elif ch in PAIRED_QUOTES:
+        elif ch in PAIRED_QUOTES and i in matched_openers:
             open_pairs.append(PAIRED_QUOTES[ch])
         elif open_pairs and ch == open_pairs[-1]:
             open_pairs.pop()
@@ -116,6 +117,20 @@ def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> It
         i += 1
 
 
+def _matched_openers(text: str, start: int, end: int) -> set[int]:
+    """Offsets of the paired openers (« “ ( …) that are closed later in the paragraph."""
+    closer_of = {closer: opener for opener, closer in PAIRED_QUOTES.items()}
+    stack: list[int] = []
+    matched = set()
+    for i in range(start, end):
+        ch = text[i]
+        if ch in PAIRED_QUOTES:
+            stack.append(i)
+        elif ch in closer_of and stack and text[stack[-1]] == closer_of[ch]:
+            matched.add(stack.pop())
+    return matched
+
+
 def _quote_ends_sentence(text: str, closer: int, end: int) -> bool:
     """A closing quote right after a terminator, followed by a space and more text."""
     before = closer - 1
@@ -132,7 +147,8 @@ def _ends_sentence(text: str, paragraph_start: int, first: int, run_end: int, af
     if after >= end:
         return False  # the paragraph's end closes it anyway
     if not is_invisible_or_space(text[after]):
-        return False  # 3.5, cnn.com, U.S.A, 29.11.2026: no space, no boundary
+        # 3.5, cnn.com, U.S.A, 29.11.2026: no space, no boundary; but "شخصا.وأصيب" is a typo for two.
+        return _glued_arabic_sentences(text, paragraph_start, first, after, end)
     run = text[first:run_end]
     if set(run) == {"."}:
         if len(run) > 1:
@@ -150,6 +166,15 @@ def _ends_sentence(text: str, paragraph_start: int, first: int, run_end: int, af
         return False  # a list number: "1. ..."
     next_char = _next_visible(text, after, end)
     return not (next_char.isalpha() and next_char.islower())  # "etc. and" continues in Latin
+
+
+def _glued_arabic_sentences(text: str, paragraph_start: int, first: int, after: int, end: int) -> bool:
+    """True for a terminator typed between two Arabic words of two letters or more, with no space."""
+    before = text[max(paragraph_start, first - _LONGEST_WORD):first].split()
+    following = re.match(r"[^\s.!?؟]*", text[after:min(end, after + _LONGEST_WORD)])
+    return bool(before and following) and all(
+        len(word) >= 2 and has_arabic_letters(word) and all(ch.isalpha() for ch in word)
+        for word in (before[-1], following.group()))
 
 
 def _is_abbreviation(token: str, rules: SegmentationRules) -> bool:
@@ -173,7 +198,7 @@ def paragraph_kind(text: str, index: int, rules: SegmentationRules | None = None
     if index == 0:
         return "title"
     rules = rules or _default_rules()
-    folded = fold(text).strip()
+    folded = fold(text).strip().casefold()
     for marker in rules.related_markers:
         if folded.startswith(marker):
             rest = folded[len(marker):].lstrip()

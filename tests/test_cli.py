@@ -112,3 +112,43 @@ def test_models_list_and_pull_offline(cli_env):
     assert pull.returncode == 1
     assert pull.stderr.startswith("error:") and "networked machine" in pull.stderr
     assert "Traceback" not in pull.stderr
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, sample_path, cli_env):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    for out in (blocker, blocker / "sub"):
+        assert_one_line_error(run(["translate", sample_path, "--out", out], cli_env), str(blocker))
+
+
+@pytest.mark.parametrize("beam", ["0", "-2", "four"])
+def test_beam_size_must_be_a_positive_number(sample_path, cli_env, beam):
+    assert_one_line_error(run(["translate", sample_path, "--beam-size", beam], cli_env), "--beam-size")
+
+
+@pytest.mark.parametrize("damage", ["config-only", "truncated-weights"])
+def test_a_broken_model_directory_is_bad_input(tmp_path, sample_path, tiny_marian, cli_env, damage):
+    import shutil
+
+    broken = tmp_path / "model"
+    if damage == "config-only":
+        broken.mkdir()
+        (broken / "config.json").write_text('{"model_type": "marian"}', encoding="utf-8")
+    else:
+        shutil.copytree(tiny_marian, broken)
+        weights = broken / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])
+    result = run(["translate", sample_path, "--model", broken, "--out", tmp_path / "out"], cli_env)
+    assert_one_line_error(result, str(broken), "cannot load the model")
+    assert not (tmp_path / "out").exists()
+
+
+def test_models_list_prints_whole_names_to_pipes(cli_env):
+    result = run(["models", "list"], cli_env)
+    assert result.returncode == 0
+    assert "opus-mt-ar-en\tHelsinki-NLP/opus-mt-ar-en\tmarian" in result.stdout
+
+
+def test_pull_with_downloads_switched_off_says_so(cli_env):
+    result = run(["models", "pull", "opus-mt-ar-en"], cli_env)
+    assert_one_line_error(result, "downloads are switched off")

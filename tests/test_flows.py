@@ -49,7 +49,7 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
     monkeypatch.setattr("tarjama.backends._loaded", {})
     published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path, out_dir=tmp_path / "out",
                                  beam_size=1)
-    assert [p.record.name for p in published] == ["crocus.run.json", "short.run.json"]
+    assert [o.published.record.name for o in published] == ["crocus.run.json", "short.run.json"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         f"{stem}.{kind}" for stem in ("crocus", "short") for kind in ("bilingual.md", "en.md", "run.json"))
     assert len(loads) == 1
@@ -60,7 +60,7 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
     import flows.translate as module
 
     monkeypatch.setattr(module, "translate", module.translate.with_options(retry_delay_seconds=0))
-    real = module.translate_segments
+    real = module.run_translation
     calls = []
 
     def flaky(*args, **kwargs):
@@ -69,7 +69,7 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
             raise RuntimeError("worker lost")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "translate_segments", flaky)
+    monkeypatch.setattr(module, "run_translation", flaky)
     published = module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "a",
                                          beam_size=1)
     assert published.record.exists() and len(calls) == 2
@@ -79,8 +79,31 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
         raise InputError("cannot be fixed by retrying")
 
     calls.clear()
-    monkeypatch.setattr(module, "translate_segments", bad_input)
+    monkeypatch.setattr(module, "run_translation", bad_input)
     with pytest.raises(InputError):
         module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "b", beam_size=1)
     assert len(calls) == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_one_bad_article_does_not_stop_the_folder(prefect_server, inbox, tmp_path, tiny_marian):
+    from flows.translate import translate_folder
+    from tarjama.errors import RunError
+
+    (inbox / "bad.txt").write_text("No Arabic here.\n", encoding="utf-8")
+    (inbox / ".hidden.txt").write_text("عنوان\n", encoding="utf-8")
+    with pytest.raises(RunError, match=r"1 of 3 articles failed: .*bad.txt: no Arabic text"):
+        translate_folder(inbox, model=str(tiny_marian), out_dir=tmp_path / "out", beam_size=1)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.run.json")) == ["crocus.run.json", "short.run.json"]
+
+
+def test_importing_the_flows_switches_telemetry_off():
+    import subprocess
+    import sys
+
+    code = ("import os, flows.translate; "
+            "print(os.environ['DO_NOT_TRACK'], os.environ['PREFECT_SERVER_ANALYTICS_ENABLED'])")
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.split() == ["1", "false"]

@@ -5,7 +5,7 @@ from tarjama.batching import plan_batches
 from tarjama.documents import segment_text
 from tarjama.enforcement import APPENDED, BY_MODEL, MISSED, check_terms
 from tarjama.glossary import TermMatch
-from tarjama.pipeline import COPIED, SPLIT_FOR_LENGTH, split_for_model, translate_segments
+from tarjama.pipeline import COPIED, SPLIT_FOR_LENGTH, plan_translation, split_for_model, translate_segments
 
 
 def count_words(texts):
@@ -64,6 +64,8 @@ def test_translate_segments_copies_letterless_segments_and_joins_pieces():
     assert SPLIT_FOR_LENGTH in long.flags and long.pieces > 1
     assert long.target.count("<") == long.pieces
     assert sum(done) == len(translator.sent)
+    # The progress bar's total: exactly the pieces the model receives.
+    assert len(plan_translation(document.segments, translator, DecodingOptions()).units) == len(translator.sent)
 
 
 @pytest.mark.parametrize(("lengths", "max_sentences", "max_tokens"), [

@@ -25,6 +25,7 @@ def test_spans_point_into_the_text_they_came_from(case):
     ("اقرأ أيضا: تقرير آخر", 5, "related"),
     ("\u200fشاهد ايضاً: مع علامة اتجاه", 5, "related"),
     ("مواضيع ذات صلة", 5, "related"),
+    ("READ ALSO: Moldova votes", 5, "related"),
     ("شاهد أيضاً كيف هرب الضحايا من القاعة", 5, "body"),
     ("قال إنه شاهد ايضاً: اللقطات", 5, "body"),
     ("ظهر أربعة مشتبه بهم أمام المحكمة.", 5, "body"),

@@ -30,8 +30,9 @@ class TransformersTranslator:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model.path)
             self._network = AutoModelForSeq2SeqLM.from_pretrained(model.path).eval()
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot load the model: {exc}".splitlines()[0], path=model.path) from None
+        except Exception as exc:  # noqa: BLE001 - a broken model folder fails in many library-specific ways
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise InputError(f"cannot load the model ({reason})", path=model.path) from None
         self._generate_kwargs: dict = {}
         if model.architecture == "nllb":
             self._tokenizer.src_lang = model.source_lang
@@ -80,6 +81,9 @@ class TransformersTranslator:
                     truncated=self._ran_out(sequence, budget))
             if progress is not None:
                 progress(len(batch))
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
         return [result for result in results if result is not None]
 
     def _ran_out(self, sequence: torch.Tensor, budget: int) -> bool:
