@@ -16,7 +16,7 @@ from typing import NoReturn
 from tarjama import __version__
 from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
-from tarjama.registry import DEFAULT_MODEL
+from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,6 +154,27 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_random(args: argparse.Namespace) -> int:
+    """Build a random-weight model for trying the pipeline offline (its output is gibberish)."""
+    _quiet_model_libraries()
+    from tarjama.documents import read_text_file
+    from tarjama.glossary import load_glossary
+    from tarjama.random_models import build_random_marian, build_random_nllb
+
+    if args.out.exists() and any(args.out.iterdir()):
+        raise InputError("not empty: choose a new folder for the model", path=args.out)
+    arabic = [line for line in read_text_file(args.source_text).split("\n") if line.strip()]
+    english = [e.target + " " + e.note for e in load_glossary(args.target_glossary).entries]
+    if args.architecture == "marian":
+        build_random_marian(args.out, arabic, english, seed=args.seed)
+    else:
+        build_random_nllb(args.out, arabic + english, seed=args.seed)
+    print(args.out)
+    print("note: random weights: use this model to test the pipeline's mechanics, never to judge "
+          "translation quality", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
@@ -195,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("name", help="registry name or Hugging Face id")
     pull.add_argument("--revision")
     pull.set_defaults(run=cmd_models_pull)
+    random_model = model_commands.add_parser(
+        "random", help="build a random-weight model to try the pipeline offline (gibberish output)")
+    random_model.add_argument("out", type=Path, help="new folder for the model")
+    random_model.add_argument("--architecture", choices=("marian", "nllb"), default="marian")
+    random_model.add_argument("--source-text", type=Path, default=PROJECT_ROOT / "samples" / "crocus-city-hall.ar.txt",
+                              help="Arabic text to train the tokenizer on (default: the sample article)")
+    random_model.add_argument("--target-glossary", type=Path, default=PROJECT_ROOT / "glossaries" / "news-ar-en.tsv",
+                              help="glossary whose English trains the target tokenizer")
+    random_model.add_argument("--seed", type=int, default=0)
+    random_model.set_defaults(run=cmd_models_random)
     return parser
 
 

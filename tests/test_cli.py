@@ -152,3 +152,14 @@ def test_models_list_prints_whole_names_to_pipes(cli_env):
 def test_pull_with_downloads_switched_off_says_so(cli_env):
     result = run(["models", "pull", "opus-mt-ar-en"], cli_env)
     assert_one_line_error(result, "downloads are switched off")
+
+
+def test_models_random_builds_a_loadable_model_once(tmp_path, cli_env):
+    from tarjama.registry import resolve_model
+
+    out = tmp_path / "random-nllb"
+    result = run(["models", "random", out, "--architecture", "nllb"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "random weights" in result.stderr
+    assert resolve_model(str(out)).architecture == "nllb"
+    assert_one_line_error(run(["models", "random", out], cli_env), "not empty")
