@@ -19,6 +19,7 @@ SENTENCE_END = frozenset(".!?؟۔‼⁇⁈⁉")
 # Closing marks that stay with the sentence they end: ."  ?»  !)
 CLOSERS = frozenset("\"'”’»›)]}")
 PAIRED_QUOTES = {"“": "”", "«": "»", "‹": "›", "(": ")", "[": "]", "{": "}"}
+_OPENER_OF = {closer: opener for opener, closer in PAIRED_QUOTES.items()}
 RELATED_SEPARATORS = frozenset(":-–—|")
 
 # How far back to look for the word before a full stop; longer "words" are no abbreviation.
@@ -84,26 +85,16 @@ def split_sentences(text: str, start: int = 0, end: int | None = None,
 
 def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> Iterator[int]:
     """Yield the offsets where a new sentence starts."""
-    straight_quotes_balanced = text.count('"', start, end) % 2 == 0
-    # An opener without its closer (a smiley's "(", a quote left open) must not swallow the paragraph.
-    matched_openers = _matched_openers(text, start, end)
-    open_pairs: list[str] = []
-    inside_straight_quote = False
+    quoted = _quotation_spans(text, start, end)
+    protected_until = -1  # the closing mark of the outermost quotation or bracket we are inside
     i = start
     while i < end:
         ch = text[i]
-        closes_quote = False
-        if ch == '"' and straight_quotes_balanced:
-            inside_straight_quote = not inside_straight_quote
-            closes_quote = not inside_straight_quote
-        elif ch in PAIRED_QUOTES and i in matched_openers:
-            open_pairs.append(PAIRED_QUOTES[ch])
-        elif open_pairs and ch == open_pairs[-1]:
-            open_pairs.pop()
-            closes_quote = True
-        if closes_quote and not open_pairs and not inside_straight_quote and _quote_ends_sentence(text, i, end):
+        if i in quoted and i > protected_until:
+            protected_until = quoted[i]
+        elif i == protected_until and _quote_ends_sentence(text, i, end):
             yield i + 1  # "…انتهى الأمر." ثم: the quoted sentence ends the sentence around it
-        if ch in SENTENCE_END and not open_pairs and not inside_straight_quote:
+        elif ch in SENTENCE_END and i > protected_until:
             run_end = i
             while run_end < end and text[run_end] in SENTENCE_END:
                 run_end += 1
@@ -117,18 +108,26 @@ def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> It
         i += 1
 
 
-def _matched_openers(text: str, start: int, end: int) -> set[int]:
-    """Offsets of the paired openers (« “ ( …) that are closed later in the paragraph."""
-    closer_of = {closer: opener for opener, closer in PAIRED_QUOTES.items()}
+def _quotation_spans(text: str, start: int, end: int) -> dict[int, int]:
+    """Map each quotation mark or bracket that opens a closed pair to the offset of its closer.
+
+    A mark left open (a smiley's "(", a quote never closed, an odd number of straight quotes)
+    opens nothing, so it cannot swallow the rest of the paragraph.
+    """
+    spans: dict[int, int] = {}
     stack: list[int] = []
-    matched = set()
+    straight: list[int] = []
     for i in range(start, end):
         ch = text[i]
-        if ch in PAIRED_QUOTES:
+        if ch == '"':
+            straight.append(i)
+        elif ch in PAIRED_QUOTES:
             stack.append(i)
-        elif ch in closer_of and stack and text[stack[-1]] == closer_of[ch]:
-            matched.add(stack.pop())
-    return matched
+        elif ch in _OPENER_OF and stack and text[stack[-1]] == _OPENER_OF[ch]:
+            spans[stack.pop()] = i
+    if len(straight) % 2 == 0:
+        spans.update(zip(straight[::2], straight[1::2], strict=True))
+    return spans
 
 
 def _quote_ends_sentence(text: str, closer: int, end: int) -> bool:
