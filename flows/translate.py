@@ -12,7 +12,8 @@ from prefect.client.schemas.objects import State, TaskRun
 from tarjama.backends import DecodingOptions, load_translator
 from tarjama.documents import Document, articles_in, read_article
 from tarjama.errors import InputError, RunError, TarjamaError
-from tarjama.glossary import Glossary, TermMatch, find_terms, load_glossary
+from tarjama.glossary import Glossary, load_glossary
+from tarjama.matching import TermMatch, find_terms
 from tarjama.pipeline import SegmentTranslation, plan_translation, run_translation
 from tarjama.progress import progress_bar
 from tarjama.publishing import Published, publish
@@ -60,21 +61,21 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
-def translate(document: Document, model: ResolvedModel, backend: str, options: DecodingOptions,
-              show_progress: bool) -> list[SegmentTranslation]:
-    """Translate every segment with the model (loaded once per process)."""
+def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, backend: str,
+              options: DecodingOptions, strict_terms: bool, show_progress: bool) -> list[SegmentTranslation]:
+    """Translate every segment with the model (loaded once per process), enforcing glossary terms."""
     translator = load_translator(model, backend)
     plan = plan_translation(document.segments, translator, options)
     with progress_bar(len(plan.units), f"Translating {document.path.name}", enabled=show_progress) as progress:
-        return run_translation(plan, translator, options, progress)
+        return run_translation(plan, translator, options, progress, matches, strict_terms=strict_terms)
 
 
 @task(**_UNCACHED)
-def score(document: Document, translations: list[SegmentTranslation], matches: list[TermMatch],
-          model: ResolvedModel, backend: str, options: DecodingOptions, glossary: Glossary | None,
-          reference: Path | None, strict_terms: bool) -> RunRecord:
-    """Check glossary terms and score against the reference, if any."""
-    segments = build_segment_records(document, translations, matches, strict_terms=strict_terms)
+def score(document: Document, translations: list[SegmentTranslation], model: ResolvedModel, backend: str,
+          options: DecodingOptions, glossary: Glossary | None, reference: Path | None,
+          strict_terms: bool) -> RunRecord:
+    """Gather the record: term figures, and scores against the reference if there is one."""
+    segments = build_segment_records(document, translations)
     record = RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
                        strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
                        reference_path=str(reference) if reference else None)
@@ -102,8 +103,8 @@ def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path |
     document = read_and_segment(source)
     terms = load_terms(glossary)
     matches = find_glossary_terms(document, terms)
-    translations = translate(document, resolved, backend, options, show_progress)
-    record = score(document, translations, matches, resolved, backend, options, terms, reference, strict_terms)
+    translations = translate(document, matches, resolved, backend, options, strict_terms, show_progress)
+    record = score(document, translations, resolved, backend, options, terms, reference, strict_terms)
     return publish_outputs(record, out_dir)
 
 

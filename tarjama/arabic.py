@@ -7,6 +7,8 @@ offset still points into the untouched source text.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Bidi controls, zero-width characters, BOM and soft hyphen: never visible, never part of a word.
@@ -23,6 +25,7 @@ _DIACRITICS = frozenset(
 )
 _MARKS = _DIACRITICS | {TATWEEL}
 _DROP = INVISIBLE | _MARKS
+_DROP_PATTERN = re.compile("[" + "".join(sorted(_DROP)) + "]")
 _FOLD = str.maketrans(
     {
         "\u0623": "\u0627",  # أ
@@ -41,7 +44,7 @@ class FoldedText:
     """Folded text plus, for each of its characters, the index it came from."""
 
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
     original: str
     offset: int = 0
 
@@ -60,10 +63,12 @@ def fold(text: str) -> str:
 
 def fold_with_map(text: str, offset: int = 0) -> FoldedText:
     """Like :func:`fold`, remembering where each kept character was (plus ``offset``)."""
-    kept = [(i, ch) for i, ch in enumerate(text) if ch not in _DROP]
+    if not _DROP_PATTERN.search(text):  # the common case: nothing to drop, offsets map one to one
+        return FoldedText(text=text.translate(_FOLD), origin=range(offset, offset + len(text)), original=text,
+                          offset=offset)
     return FoldedText(
-        text="".join(ch for _, ch in kept).translate(_FOLD),
-        origin=tuple(i + offset for i, _ in kept),
+        text=_DROP_PATTERN.sub("", text).translate(_FOLD),
+        origin=tuple(i + offset for i, ch in enumerate(text) if ch not in _DROP),
         original=text,
         offset=offset,
     )

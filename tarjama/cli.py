@@ -46,7 +46,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
 def cmd_terms(args: argparse.Namespace) -> int:
     """Print every glossary term found in the article."""
     from tarjama.documents import read_article
-    from tarjama.glossary import find_terms, load_glossary
+    from tarjama.glossary import load_glossary
+    from tarjama.matching import find_terms
 
     glossary = load_glossary(args.glossary)
     matches = find_terms(read_article(args.path), glossary)
@@ -55,6 +56,48 @@ def cmd_terms(args: argparse.Namespace) -> int:
     else:
         for match in matches:
             print(f"{match.segment}\t{match.start}-{match.end}\t{match.surface}\t→ {match.target}")
+    return 0
+
+
+def cmd_glossary_check(args: argparse.Namespace) -> int:
+    """List a glossary's problems by line; exit 2 when it has errors (or warnings, with --strict)."""
+    from tarjama.glossary import check_glossary
+
+    checked = check_glossary(args.path)
+    if args.json:
+        _print_json(checked.to_json())
+    else:
+        for problem in checked.problems:
+            print(problem.describe(checked.path))
+        print(f"{checked.path}: {len(checked.entries)} entries, {len(checked.errors)} errors, "
+              f"{len(checked.warnings)} warnings", file=sys.stderr)
+    failing = checked.errors or (args.strict and checked.warnings)
+    if failing and not args.json:
+        print(f"error: {checked.path}: the glossary has "
+              + (f"{len(checked.errors)} errors" if checked.errors else f"{len(checked.warnings)} warnings"),
+              file=sys.stderr)
+    return 2 if failing else 0
+
+
+def cmd_glossary_import(args: argparse.Namespace) -> int:
+    """Convert a TBX termbase (or any glossary) into the project's TSV."""
+    from tarjama.glossary import check_glossary, to_tsv
+    from tarjama.publishing import write_atomically
+
+    checked = check_glossary(args.path)
+    if checked.errors:
+        first = checked.errors[0]
+        raise InputError(first.message, path=checked.path, line=first.line)
+    for problem in checked.warnings:
+        print(problem.describe(checked.path), file=sys.stderr)
+    text = to_tsv(checked.entries, comment=f"Imported by tarjama {__version__} from {args.path.name} "
+                                           f"(sha256 {checked.sha256}).")
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        check_output_dir(args.out.parent)
+        write_atomically({args.out: text})
+        print(f"{args.out}: {len(checked.entries)} entries", file=sys.stderr)
     return 0
 
 
@@ -175,38 +218,21 @@ def cmd_models_random(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
-    parser.add_argument("--version", action="version", version=f"tarjama {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
+    glossary = commands.add_parser("glossary", help="check or import glossaries")
+    glossary_commands = glossary.add_subparsers(dest="glossary_command", required=True, parser_class=_Parser)
+    check = glossary_commands.add_parser("check", help="list duplicates, conflicts and suspicious rows by line")
+    check.add_argument("path", type=Path, help="a TSV glossary or a TBX termbase")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(run=cmd_glossary_check)
+    import_ = glossary_commands.add_parser("import", help="convert a TBX termbase to the TSV glossary format")
+    import_.add_argument("path", type=Path, help="the TBX file")
+    import_.add_argument("--out", type=Path, help="TSV file to write (default: standard output)")
+    import_.set_defaults(run=cmd_glossary_import)
 
-    segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
-    segment.add_argument("path", type=Path)
-    segment.add_argument("--json", action="store_true", help="print the contract's JSON")
-    segment.set_defaults(run=cmd_segment)
 
-    terms = commands.add_parser("terms", help="find glossary terms in an article")
-    terms.add_argument("path", type=Path)
-    terms.add_argument("--glossary", type=Path, required=True)
-    terms.add_argument("--json", action="store_true", help="print the contract's JSON")
-    terms.set_defaults(run=cmd_terms)
-
-    translate = commands.add_parser("translate", help="translate an article and publish it")
-    translate.add_argument("path", type=Path)
-    translate.add_argument("--model", default=DEFAULT_MODEL,
-                           help=f"registry name, Hugging Face id or local directory (default {DEFAULT_MODEL})")
-    translate.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    translate.add_argument("--glossary", type=Path)
-    translate.add_argument("--reference", type=Path, help="English reference, one line per paragraph")
-    translate.add_argument("--strict-terms", action="store_true",
-                           help="guarantee every matched glossary term's English in its sentence")
-    translate.add_argument("--backend", choices=BACKENDS, default="transformers")
-    translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
-    translate.add_argument("--out", type=Path, default=Path("outputs"))
-    translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
-    translate.set_defaults(run=cmd_translate)
-
+def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser("models", help="the model registry and local store")
     model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     listing = model_commands.add_parser("list", help="list the registry's models")
@@ -226,6 +252,43 @@ def build_parser() -> argparse.ArgumentParser:
                               help="glossary whose English trains the target tokenizer")
     random_model.add_argument("--seed", type=int, default=0)
     random_model.set_defaults(run=cmd_models_random)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
+    parser.add_argument("--version", action="version", version=f"tarjama {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
+    segment.add_argument("path", type=Path)
+    segment.add_argument("--json", action="store_true", help="print the contract's JSON")
+    segment.set_defaults(run=cmd_segment)
+
+    terms = commands.add_parser("terms", help="find glossary terms in an article")
+    terms.add_argument("path", type=Path)
+    terms.add_argument("--glossary", type=Path, required=True)
+    terms.add_argument("--json", action="store_true", help="print the contract's JSON")
+    terms.set_defaults(run=cmd_terms)
+
+    _add_glossary_commands(commands)
+
+    translate = commands.add_parser("translate", help="translate an article and publish it")
+    translate.add_argument("path", type=Path)
+    translate.add_argument("--model", default=DEFAULT_MODEL,
+                           help=f"registry name, Hugging Face id or local directory (default {DEFAULT_MODEL})")
+    translate.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
+    translate.add_argument("--glossary", type=Path)
+    translate.add_argument("--reference", type=Path, help="English reference, one line per paragraph")
+    translate.add_argument("--strict-terms", action="store_true",
+                           help="guarantee every matched glossary term's English in its sentence")
+    translate.add_argument("--backend", choices=BACKENDS, default="transformers")
+    translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
+    translate.add_argument("--out", type=Path, default=Path("outputs"))
+    translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
+    translate.set_defaults(run=cmd_translate)
+
+    _add_model_commands(commands)
     return parser
 
 

@@ -1,18 +1,43 @@
-"""Checking, and in strict mode guaranteeing, that glossary targets reach the English."""
+"""Glossary terms in the English: choosing, forcing and, as a last resort, placing them.
+
+How a term's target reached a segment's English (the run record's ``how``):
+
+- ``model``: the model's best hypothesis had it;
+- ``hypothesis``: a beam alternative with more glossary hits was chosen (soft mode);
+- ``forced``: strict mode re-decoded the sentence, forcing the term's tokens;
+- ``replaced``: strict mode's last resort put the target into the finished English;
+- ``missed``: the target is not in the English; the segment is flagged for editors.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tarjama.glossary import TermMatch, target_in_translation
+from tarjama.backends import Translation
+from tarjama.matching import TermMatch
 
-# How a term's target reached the English (the run record's ``how``).
-BY_MODEL = "model"
-APPENDED = "appended"  # strict mode's last resort: added after the sentence, flagged for editors
+MODEL = "model"
+HYPOTHESIS = "hypothesis"
+FORCED = "forced"
+REPLACED = "replaced"
 MISSED = "missed"
+HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, MISSED)
 
-_SENTENCE_END = ".!?"
+# Segment flags (the run record's ``flags``) that send an editor to a term.
+TERM_MISSED = "term_missed"  # a glossary term's target is not in the English
+TERM_FORCED = "term_forced"  # strict mode forced a term into the decoding: check the sentence reads well
+TERM_REPLACED = "term_replaced"  # strict mode put a term into the finished English: check where it went
+
+_SENTENCE_END = ".!?…"
+# A span of the English this similar to the target is taken to be the model's attempt at it.
+_SIMILAR_ENOUGH = 0.6
+
+
+def target_in_translation(target: str, translation: str) -> bool:
+    """The contract's hit test: the English target occurs, case-insensitively, in the translation."""
+    return target.lower() in translation.lower()
 
 
 @dataclass(frozen=True)
@@ -26,34 +51,101 @@ class TermOutcome:
     def to_json(self) -> dict:
         """The run record's term object."""
         return {"surface": self.match.surface, "source": self.match.source, "target": self.match.target,
-                "start": self.match.start, "end": self.match.end, "hit": self.hit, "how": self.how}
+                "start": self.match.start, "end": self.match.end, "proclitics": list(self.match.proclitics),
+                "hit": self.hit, "how": self.how}
 
 
-def check_terms(english: str, matches: Sequence[TermMatch], *, strict: bool) -> tuple[str, list[TermOutcome]]:
-    """Return the (in strict mode, completed) English and each term's outcome."""
-    missing = [m for m in matches if not target_in_translation(m.target, english)]
-    if strict and missing:
-        english = _append_targets(english, _unique_targets(missing))
+@dataclass(frozen=True)
+class Choice:
+    """The hypothesis taken for a sentence: its text, and whether it is a beam alternative."""
+
+    text: str
+    truncated: bool
+    alternative: bool
+
+
+def choose_hypothesis(translation: Translation, targets: Sequence[str], margin: float) -> Choice:
+    """The best hypothesis, unless an alternative at most ``margin`` less probable has more term hits."""
+    def hits(text: str) -> int:
+        return sum(target_in_translation(target, text) for target in targets)
+
+    chosen = Choice(translation.text, translation.truncated, alternative=False)
+    if translation.score is None or margin <= 0:
+        return chosen
+    best_hits = hits(translation.text)
+    for hypothesis in translation.alternatives:
+        if hypothesis.score >= translation.score - margin and hits(hypothesis.text) > best_hits:
+            chosen, best_hits = Choice(hypothesis.text, hypothesis.truncated, alternative=True), hits(hypothesis.text)
+    return chosen
+
+
+def place_term(english: str, target: str, fraction: float) -> str:
+    """Last resort: put ``target`` where its source term sits (``fraction`` of the way through).
+
+    Words near that place that look like a garbled attempt at the target are replaced; otherwise
+    the target is inserted at the nearest word boundary, before any sentence-final punctuation.
+    """
+    words = english.split()
+    if not words:
+        return target
+    at = min(len(words), max(0, round(fraction * len(words))))
+    width = len(target.split())
+    candidates = []
+    for start in range(len(words) - width + 1):
+        window = " ".join(words[start:start + width]).strip(_SENTENCE_END + ",;:")
+        similarity = difflib.SequenceMatcher(None, window.lower(), target.lower()).ratio()
+        if similarity >= _SIMILAR_ENOUGH:
+            candidates.append((similarity - abs(start - at) / (4 * len(words)), -start))
+    if candidates:
+        start = -max(candidates)[1]
+        last = words[start + width - 1]
+        trailing = last[len(last.rstrip(_SENTENCE_END + ",;:")):]
+        return " ".join([*words[:start], target + trailing, *words[start + width:]])
+    if at == len(words):
+        last = words[-1]
+        core = last.rstrip(_SENTENCE_END)
+        if core != last:
+            return " ".join([*words[:-1], core, target + last[len(core):]]) if core else \
+                " ".join([*words[:-1], target + last])
+    return " ".join([*words[:at], target, *words[at:]])
+
+
+def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
+                 how_in_pieces: Mapping[TermMatch, str] | None = None, segment_start: int = 0,
+                 segment_length: int = 0) -> tuple[str, list[TermOutcome]]:
+    """Each term's outcome in a finished segment; in strict mode, place the targets still missing.
+
+    ``how_in_pieces`` says how each term was met while decoding; a term found in the English
+    without an entry there counts as the model's.
+    """
+    how_in_pieces = how_in_pieces or {}
+    placed: set[TermMatch] = set()
+    if strict:
+        for match in matches:
+            if not target_in_translation(match.target, english):
+                fraction = (match.start - segment_start) / segment_length if segment_length else 1.0
+                english = place_term(english, match.target, fraction)
+                placed.add(match)
     outcomes = []
     for match in matches:
         hit = target_in_translation(match.target, english)
-        how = BY_MODEL if match not in missing else (APPENDED if hit else MISSED)
+        if match in placed:
+            how = REPLACED
+        elif not hit:
+            how = MISSED
+        else:
+            how = how_in_pieces.get(match, MODEL)
+            how = MODEL if how == MISSED else how
         outcomes.append(TermOutcome(match=match, hit=hit, how=how))
     return english, outcomes
 
 
-def _unique_targets(matches: Sequence[TermMatch]) -> list[str]:
-    targets: list[str] = []
-    for match in matches:
-        if not any(target_in_translation(match.target, t) for t in targets):
-            targets.append(match.target)
-    return targets
-
-
-def _append_targets(english: str, targets: list[str]) -> str:
-    addition = "(" + "; ".join(targets) + ")"
-    body = english.rstrip()
-    end = len(body)
-    while end > 0 and body[end - 1] in _SENTENCE_END:
-        end -= 1
-    return f"{body[:end]} {addition}{body[end:]}".strip()
+def term_flags(outcomes: Sequence[TermOutcome]) -> list[str]:
+    """The segment flags that the terms' outcomes call for."""
+    hows = {outcome.how for outcome in outcomes}
+    flags = [TERM_FORCED] if FORCED in hows else []
+    if REPLACED in hows:
+        flags.append(TERM_REPLACED)
+    if any(not outcome.hit for outcome in outcomes):
+        flags.append(TERM_MISSED)
+    return flags

@@ -1,49 +1,69 @@
-"""Terminology glossaries: the contract's TSV file and finding its terms in an article."""
+"""Terminology glossaries: reading TSV and TBX files and checking them row by row.
+
+A glossary is the newsroom's style book for names and fixed terms. Loading stops at the first
+error (with file and line); :func:`check_glossary` lists every problem, errors and warnings.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from itertools import pairwise
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tarjama.arabic import fold_with_map
-from tarjama.documents import Document, Segment, decode_text, read_input_bytes
+from tarjama.arabic import fold, has_arabic_letters
+from tarjama.documents import decode_text, read_input_bytes
 from tarjama.errors import InputError
 
+# How a term may appear in the text (the optional ``match`` column).
+CLITICS = "clitics"  # with proclitics و ف ب ك ل and the article ال on the first word (the default)
+EXACT = "exact"  # only as written (after folding vowels, tatweel and alef forms): short, ambiguous terms
+MATCH_RULES = (CLITICS, EXACT)
+
+ERROR = "error"
+WARNING = "warning"
+
+COLUMNS = ("source", "target", "note", "variants", "match")
+VARIANT_SEPARATOR = "|"
+_LONG_TERM_WORDS = 8
+
 # A word is a run of letters/digits, hyphens or apostrophes inside it (ISIS-K is one word).
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
 @dataclass(frozen=True)
 class GlossaryEntry:
-    """One row: an Arabic source term and the English the translation must use."""
+    """One term: its Arabic forms and the English the translation must use."""
 
     source: str
     target: str
     note: str = ""
+    variants: tuple[str, ...] = ()
+    match: str = CLITICS
     line: int = 0
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every Arabic spelling that counts as this term, the main one first."""
+        return (self.source, *self.variants)
 
 
 @dataclass(frozen=True)
-class TermMatch:
-    """A glossary term found in the article; offsets index the source file's text."""
+class GlossaryProblem:
+    """Something wrong or suspicious in a glossary file; ``line`` is 1-based, ``None`` for the file."""
 
-    paragraph: int
-    segment: str
-    start: int
-    end: int
-    surface: str
-    source: str
-    target: str
+    severity: str
+    message: str
+    line: int | None = None
+
+    def describe(self, path: Path | str) -> str:
+        """``path:line: severity: message``, as compilers and linters print it."""
+        where = f"{path}:{self.line}" if self.line is not None else str(path)
+        return f"{where}: {self.severity}: {self.message}"
 
     def to_json(self) -> dict:
-        """The contract's ``terms --json`` match object."""
-        return {"paragraph": self.paragraph, "segment": self.segment, "start": self.start,
-                "end": self.end, "surface": self.surface, "target": self.target}
+        """The problem as ``glossary check --json`` prints it."""
+        return {"line": self.line, "severity": self.severity, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -59,116 +79,190 @@ class Glossary:
         return {"path": str(self.path), "sha256": self.sha256, "entries": len(self.entries)}
 
 
-def load_glossary(path: Path | str) -> Glossary:
-    """Load a TSV glossary, raising :class:`InputError` with file and line for a bad row."""
+@dataclass(frozen=True)
+class GlossaryCheck:
+    """Everything found in a glossary file: usable entries and the problems of its rows."""
+
+    path: Path
+    sha256: str
+    entries: tuple[GlossaryEntry, ...]
+    problems: tuple[GlossaryProblem, ...]
+
+    @property
+    def errors(self) -> list[GlossaryProblem]:
+        """Problems that make the file unusable for a run."""
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[GlossaryProblem]:
+        """Suspicious rows that a run can live with."""
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def to_json(self) -> dict:
+        """The report of ``tarjama glossary check --json``."""
+        return {"path": str(self.path), "entries": len(self.entries), "errors": len(self.errors),
+                "warnings": len(self.warnings), "problems": [p.to_json() for p in self.problems]}
+
+
+def is_tbx(path: Path, data: bytes) -> bool:
+    """TBX by extension, or any file that looks like XML (the TBX reader then checks its root)."""
+    if path.suffix.lower() == ".tbx":
+        return True
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return True  # UTF-16: a TSV glossary is UTF-8 by contract, so this can only be XML
+    # A TSV row cannot start with "<" in any sensible glossary; XML always does.
+    return data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
+
+
+def check_glossary(path: Path | str) -> GlossaryCheck:
+    """Read a TSV or TBX glossary and list every problem; raises only when the file cannot be read."""
     path = Path(path)
     data = read_input_bytes(path, "glossary file")
-    text = decode_text(data, path)
-    entries = _parse_rows(text.split("\n"), path)
-    if not entries:
-        raise InputError("glossary has no entries", path=path)
-    return Glossary(path=path, sha256=hashlib.sha256(data).hexdigest(), entries=tuple(entries))
+    sha256 = hashlib.sha256(data).hexdigest()
+    if is_tbx(path, data):
+        from tarjama.tbx import read_tbx
+
+        rows, problems = read_tbx(data)
+    else:
+        try:
+            text = decode_text(data, path)
+        except InputError as exc:
+            return GlossaryCheck(path, sha256, (), (GlossaryProblem(ERROR, exc.message, exc.line),))
+        rows, problems = read_tsv(text)
+    entries, more = check_entries(rows)
+    problems = sorted([*problems, *more], key=lambda p: (p.line or 0, p.severity != ERROR))
+    if not entries and not any(p.severity == ERROR for p in problems):
+        problems.append(GlossaryProblem(ERROR, "glossary has no entries"))
+    return GlossaryCheck(path, sha256, tuple(entries), tuple(problems))
 
 
-def _parse_rows(lines: list[str], path: Path) -> list[GlossaryEntry]:
-    columns = ["source", "target", "note"]
-    seen: dict[str, GlossaryEntry] = {}
+def load_glossary(path: Path | str) -> Glossary:
+    """Load a glossary for a run, raising :class:`InputError` at its first error (file and line)."""
+    checked = check_glossary(path)
+    if checked.errors:
+        first = checked.errors[0]
+        raise InputError(first.message, path=checked.path, line=first.line)
+    return Glossary(path=checked.path, sha256=checked.sha256, entries=checked.entries)
+
+
+def read_tsv(text: str) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
+    """Entries of the contract's TSV (plus the optional columns) and the problems of single rows."""
+    columns: list[str] = ["source", "target", "note"]
+    entries: list[GlossaryEntry] = []
+    problems: list[GlossaryProblem] = []
     header_possible = True
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.lstrip("\ufeff")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        cells = [cell.strip() for cell in line.split("\t")]
+        cells = line.split("\t")
         if header_possible:
             header_possible = False
-            if [c.lower() for c in cells[:2]] == ["source", "target"]:
-                columns = [c.lower() for c in cells]
+            names = [cell.strip().lower() for cell in cells]
+            if names[:2] == ["source", "target"]:
+                columns = names
+                problems += [GlossaryProblem(WARNING, f"unknown column '{name}' is ignored", number)
+                             for name in names if name not in COLUMNS]
                 continue
-        row = dict(zip(columns, cells, strict=False))  # short rows leave optional columns empty
-        source, target = row.get("source", ""), row.get("target", "")
-        if not source:
-            raise InputError("entry has no Arabic source term", path=path, line=number)
-        if not target:
-            raise InputError(f"entry '{source}' has no English target", path=path, line=number)
-        entry = GlossaryEntry(source=source, target=target, note=row.get("note", ""), line=number)
-        key = _term_key(source)
-        if not key:
-            raise InputError(f"entry '{source}' has no letters to match", path=path, line=number)
-        previous = seen.get(" ".join(key))
-        if previous is not None and previous.target != target:
-            raise InputError(
-                f"'{source}' is given the target '{target}' here and '{previous.target}' "
-                f"on line {previous.line}", path=path, line=number)
-        seen.setdefault(" ".join(key), entry)
-    return list(seen.values())
+        entry, row_problems = _read_row(cells, columns, number)
+        problems += row_problems
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
 
 
-def _term_key(text: str) -> tuple[str, ...]:
-    return tuple(m.group() for m in _WORD.finditer(fold_with_map(text).text))
+def _read_row(cells: list[str], columns: list[str], number: int
+              ) -> tuple[GlossaryEntry | None, list[GlossaryProblem]]:
+    problems = []
+    if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns):]):
+        problems.append(GlossaryProblem(WARNING, f"{len(cells)} cells but {len(columns)} columns: "
+                                                 "the extra cells are ignored", number))
+    row = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
+    source, target = row.get("source", ""), row.get("target", "")
+    if not source:
+        return None, [*problems, GlossaryProblem(ERROR, "entry has no Arabic source term", number)]
+    if not target:
+        return None, [*problems, GlossaryProblem(ERROR, f"entry '{source}' has no English target", number)]
+    match = row.get("match", "").lower() or CLITICS
+    if match not in MATCH_RULES:
+        return None, [*problems, GlossaryProblem(
+            ERROR, f"match '{match}' is not one of {', '.join(MATCH_RULES)}", number)]
+    variants = tuple(v.strip() for v in row.get("variants", "").split(VARIANT_SEPARATOR) if v.strip())
+    entry = GlossaryEntry(source=source, target=target, note=row.get("note", ""), variants=variants,
+                          match=match, line=number)
+    return entry, problems
 
 
-class TermMatcher:
-    """Finds glossary terms in text: whole words, after Arabic folding, longest match first."""
+def term_key(text: str) -> tuple[str, ...]:
+    """A term's words after folding: the form matching compares."""
+    return tuple(m.group() for m in WORD.finditer(fold(text)))
 
-    def __init__(self, entries: Iterable[GlossaryEntry]) -> None:
-        by_first_word: dict[str, list[tuple[tuple[str, ...], GlossaryEntry]]] = defaultdict(list)
-        for entry in entries:
-            key = _term_key(entry.source)
-            by_first_word[key[0]].append((key, entry))
-        for candidates in by_first_word.values():
-            candidates.sort(key=lambda item: -len(item[0]))
-        self._by_first_word = dict(by_first_word)
 
-    def find(self, text: str, offset: int = 0) -> list[tuple[int, int, GlossaryEntry]]:
-        """Non-overlapping ``(start, end, entry)`` matches in ``text``, offsets shifted by ``offset``."""
-        folded = fold_with_map(text)
-        words = list(_WORD.finditer(folded.text))
-        found = []
-        i = 0
-        while i < len(words):
-            match = self._longest_at(folded.text, words, i)
-            if match is None:
-                i += 1
+def check_entries(entries: list[GlossaryEntry]) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
+    """Checks across rows: duplicates, conflicting targets, suspicious rows; keeps the usable entries."""
+    from tarjama.matching import redundant_proclitic
+
+    problems: list[GlossaryProblem] = []
+    kept: list[GlossaryEntry] = []
+    owner: dict[tuple[str, ...], GlossaryEntry] = {}
+    for entry in entries:
+        problems += _suspicious(entry)
+        forms = []
+        usable = True
+        for form in entry.forms:
+            key = term_key(form)
+            if not key:
+                problems.append(GlossaryProblem(ERROR, f"'{form}' has no letters to match", entry.line))
+                usable = False
                 continue
-            length, entry = match
-            start, end = folded.span_in_original(words[i].start(), words[i + length - 1].end())
-            found.append((start + offset, end + offset, entry))
-            i += length
-        return found
-
-    def _longest_at(self, folded: str, words: list[re.Match[str]], i: int
-                    ) -> tuple[int, GlossaryEntry] | None:
-        for key, entry in self._by_first_word.get(words[i].group(), ()):
-            if i + len(key) > len(words):
-                continue
-            window = words[i:i + len(key)]
-            if all(w.group() == k for w, k in zip(window, key, strict=True)) and _only_spaces_between(folded, window):
-                return len(key), entry
-        return None
-
-
-def _only_spaces_between(folded: str, words: list[re.Match[str]]) -> bool:
-    return all(not folded[a.end():b.start()].strip() for a, b in pairwise(words))
-
-
-def find_terms(document: Document, glossary: Glossary | None) -> list[TermMatch]:
-    """Every glossary occurrence in the article's segments, in reading order."""
-    if glossary is None:
-        return []
-    matcher = TermMatcher(glossary.entries)
-    return [match for segment in document.segments for match in find_terms_in_segment(segment, matcher)]
+            previous = owner.get(key)
+            if previous is None:
+                owner[key] = entry
+                forms.append(form)
+            elif previous.target != entry.target:
+                problems.append(GlossaryProblem(
+                    ERROR, f"'{form}' is given the target '{entry.target}' here and '{previous.target}' "
+                           f"on line {previous.line}", entry.line))
+                usable = False
+            elif previous is not entry:
+                problems.append(GlossaryProblem(
+                    WARNING, f"'{form}' → '{entry.target}' duplicates line {previous.line}", entry.line))
+        if usable and forms:
+            kept.append(replace(entry, source=forms[0], variants=tuple(forms[1:])))
+    for entry in kept:
+        for form in entry.forms:
+            covering = redundant_proclitic(term_key(form), owner)
+            if covering is not None and covering.target == entry.target and covering.match == CLITICS:
+                problems.append(GlossaryProblem(
+                    WARNING, f"'{form}' is '{covering.source}' (line {covering.line}) with a proclitic or "
+                             "the article, which matching already covers", entry.line))
+    return kept, problems
 
 
-def find_terms_in_segment(segment: Segment, matcher: TermMatcher) -> list[TermMatch]:
-    """Glossary occurrences inside one segment."""
-    return [
-        TermMatch(paragraph=segment.paragraph, segment=segment.id, start=start, end=end,
-                  surface=segment.text[start - segment.start:end - segment.start],
-                  source=entry.source, target=entry.target)
-        for start, end, entry in matcher.find(segment.text, offset=segment.start)
-    ]
+def _suspicious(entry: GlossaryEntry) -> list[GlossaryProblem]:
+    problems = []
+    if has_arabic_letters(entry.target):
+        problems.append(GlossaryProblem(WARNING, f"target '{entry.target}' is in Arabic script", entry.line))
+    for form in entry.forms:
+        if not has_arabic_letters(form) and not re.search(r"[A-Za-z]", form):
+            problems.append(GlossaryProblem(WARNING, f"source '{form}' has neither Arabic nor Latin letters",
+                                            entry.line))
+        if len(term_key(form)) > _LONG_TERM_WORDS:
+            problems.append(GlossaryProblem(WARNING, f"source '{form}' is {len(term_key(form))} words long: "
+                                                     "a sentence rather than a term?", entry.line))
+    if entry.source in entry.variants:
+        problems.append(GlossaryProblem(WARNING, "a variant repeats the source", entry.line))
+    return problems
 
 
-def target_in_translation(target: str, translation: str) -> bool:
-    """The contract's hit test: the English target occurs, case-insensitively, in the translation."""
-    return target.lower() in translation.lower()
+def to_tsv(entries: list[GlossaryEntry] | tuple[GlossaryEntry, ...], *, comment: str = "") -> str:
+    """Entries as the project's TSV, with a header naming every column used."""
+    def clean(cell: str) -> str:
+        return " ".join(cell.split())  # tabs or newlines inside a cell would break the row
+
+    lines = [f"# {line}" for line in comment.splitlines()]
+    lines.append("\t".join(COLUMNS))
+    for entry in entries:
+        lines.append("\t".join([clean(entry.source), clean(entry.target), clean(entry.note),
+                                VARIANT_SEPARATOR.join(clean(v) for v in entry.variants), entry.match]))
+    return "\n".join(lines) + "\n"

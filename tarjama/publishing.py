@@ -7,11 +7,12 @@ All files of a run are written to temporary files first and renamed into place t
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,8 @@ _MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"
 
 FLAG_LABELS = {
     "term_missed": "glossary term missing",
-    "term_appended": "glossary term added by strict mode",
+    "term_forced": "glossary term forced into the decoding: check the sentence",
+    "term_replaced": "glossary term placed after translation: check where it went",
     "split_for_length": "translated in pieces (long sentence)",
     "output_truncated": "output may be cut short",
     "copied": "copied (no words to translate)",
@@ -52,6 +54,45 @@ def arabic(text: str) -> str:
     return f'<span dir="rtl" lang="ar">{inline(text)}</span>'
 
 
+def _attribute(text: str) -> str:
+    # Raw inside an HTML tag: quotes must not end the value, and | would still split a table cell.
+    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
+    return html.escape(text, quote=True).replace("|", "&#124;")
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> str:
+    """``text`` escaped, with each ``(start, end, title, hit)`` span in a ``<mark>`` (missed: class "missed")."""
+    pieces, position = [], 0
+    for start, end, title, hit in sorted(spans):
+        if start < position:
+            continue
+        css = "" if hit else ' class="missed"'
+        pieces += [inline(text[position:start]),
+                   f'<mark{css} title="{_attribute(title)}">{inline(text[start:end])}</mark>']
+        position = end
+    pieces.append(inline(text[position:]))
+    return "".join(pieces)
+
+
+def arabic_with_terms(segment: SegmentRecord) -> str:
+    """The segment's Arabic, right to left, its glossary terms marked with their English as a tooltip."""
+    spans = [(t.match.start - segment.start, t.match.end - segment.start, t.match.target, t.hit)
+             for t in segment.terms]
+    return f'<span dir="rtl" lang="ar">{_marked(segment.source, spans)}</span>'
+
+
+def english_with_terms(segment: SegmentRecord) -> str:
+    """The segment's English with every occurrence of its terms' targets marked."""
+    spans = []
+    lowered = segment.target.lower()
+    for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True):
+        start = lowered.find(target.lower())
+        while start != -1:
+            spans.append((start, start + len(target), "glossary: " + target, True))
+            start = lowered.find(target.lower(), start + len(target))
+    return _marked(segment.target, spans)
+
+
 def _yaml_scalar(value: object) -> str:
     # JSON scalars are valid YAML and quote everything that could end the front matter; \u escapes
     # keep markup out for renderers that show front matter as text.
@@ -71,7 +112,7 @@ def _front_matter(fields: Mapping[str, object]) -> list[str]:
 
 def _notes(segment: SegmentRecord) -> str:
     notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags]
-    missed = [term.match.target for term in segment.terms if not term.hit]
+    missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
     if missed:
         notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]
         notes.append("glossary term missing: " + ", ".join(missed))
@@ -80,7 +121,19 @@ def _notes(segment: SegmentRecord) -> str:
 
 def _table(segments: list[SegmentRecord]) -> list[str]:
     rows = ["| Segment | العربية | English | Notes |", "| --- | --- | --- | --- |"]
-    rows += [f"| {s.id} | {arabic(s.source)} | {inline(s.target)} | {_notes(s)} |" for s in segments]
+    rows += [f"| {s.id} | {arabic_with_terms(s)} | {english_with_terms(s)} | {_notes(s)} |" for s in segments]
+    return rows
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _terms_table(record: RunRecord) -> list[str]:
+    """Per-term figures: how often each term was found, how often its target made it, consistency."""
+    rows = ["| العربية | English | Found | With target | Consistency |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {arabic(t.source)} | {inline(t.target)} | {t.occurrences} | {t.hits} | {_percent(t.consistency)} |"
+             for t in record.scores.terms]
     return rows
 
 
@@ -106,6 +159,12 @@ def render_bilingual(record: RunRecord) -> str:
     lines += ["## Article", "", *_table(article), ""]
     if related:
         lines += ["## Related links (website teasers, not part of the article)", "", *_table(related), ""]
+    if record.scores.terms:
+        scores = record.scores
+        lines += ["## Glossary terms", "",
+                  f"Marked in the table above. {scores.terms_hit} of {scores.terms_matched} occurrences have their "
+                  f"English target ({_percent(scores.term_success_rate)}); consistency "
+                  f"{_percent(scores.term_consistency)}.", "", *_terms_table(record), ""]
     return "\n".join(lines)
 
 

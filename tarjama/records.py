@@ -9,14 +9,11 @@ from datetime import UTC, datetime
 from tarjama import __version__
 from tarjama.backends import DecodingOptions
 from tarjama.documents import Document
-from tarjama.enforcement import APPENDED, TermOutcome, check_terms
-from tarjama.glossary import Glossary, TermMatch
+from tarjama.enforcement import HOWS, TermOutcome
+from tarjama.glossary import Glossary
 from tarjama.pipeline import SegmentTranslation
 from tarjama.registry import ResolvedModel
-from tarjama.scoring import ReferenceScores, term_success_rate
-
-TERM_MISSED = "term_missed"  # a glossary term's target is not in the English: an editor should look
-TERM_APPENDED = "term_appended"  # strict mode added a term the model did not produce
+from tarjama.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,8 @@ class Scores:
 
     terms_matched: int
     terms_hit: int
+    terms: tuple[TermStats, ...] = ()
+    terms_by_how: dict[str, int] = field(default_factory=dict)
     reference: ReferenceScores | None = None
 
     @property
@@ -53,11 +52,17 @@ class Scores:
         """Hits over matches across the article."""
         return term_success_rate(self.terms_hit, self.terms_matched)
 
+    @property
+    def term_consistency(self) -> float | None:
+        """Occurrences of repeated terms rendered like the rest of their term's occurrences."""
+        return term_consistency(self.terms)
+
     def to_json(self) -> dict:
         """The run record's ``scores`` object."""
         ref = self.reference
-        return {"term_success_rate": self.term_success_rate, "terms_matched": self.terms_matched,
-                "terms_hit": self.terms_hit, "bleu": ref.bleu if ref else None,
+        return {"term_success_rate": self.term_success_rate, "term_consistency": self.term_consistency,
+                "terms_matched": self.terms_matched, "terms_hit": self.terms_hit,
+                "terms_by_how": self.terms_by_how, "bleu": ref.bleu if ref else None,
                 "chrf": ref.chrf if ref else None, "ter": ref.ter if ref else None,
                 "signatures": ref.signatures if ref else None}
 
@@ -97,33 +102,26 @@ class RunRecord:
             "strict_terms": self.strict_terms,
             "reference": self.reference_path,
             "segments": [segment.to_json() for segment in self.segments],
+            "terms": [term.to_json() for term in self.scores.terms],
             "scores": self.scores.to_json(),
         }
 
 
-def build_segment_records(document: Document, translations: Sequence[SegmentTranslation],
-                          matches: Sequence[TermMatch], *, strict_terms: bool) -> tuple[SegmentRecord, ...]:
-    """Pair each segment with its English, checking (and in strict mode completing) its terms."""
+def build_segment_records(document: Document, translations: Sequence[SegmentTranslation]
+                          ) -> tuple[SegmentRecord, ...]:
+    """Pair each segment with its English, its terms' outcomes and its flags."""
     english = {t.segment_id: t for t in translations}
-    matches_in: dict[str, list[TermMatch]] = {}
-    for match in matches:
-        matches_in.setdefault(match.segment, []).append(match)
-    records = []
-    for segment in document.segments:
-        translation = english[segment.id]
-        target, outcomes = check_terms(translation.target, matches_in.get(segment.id, []), strict=strict_terms)
-        flags = list(translation.flags)
-        if any(o.how == APPENDED for o in outcomes):
-            flags.append(TERM_APPENDED)
-        if any(not o.hit for o in outcomes):
-            flags.append(TERM_MISSED)
-        records.append(SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind,
-                                     source=segment.text, target=target, start=segment.start, end=segment.end,
-                                     terms=tuple(outcomes), flags=tuple(flags)))
-    return tuple(records)
+    return tuple(
+        SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind, source=segment.text,
+                      target=english[segment.id].target, start=segment.start, end=segment.end,
+                      terms=english[segment.id].terms, flags=english[segment.id].flags)
+        for segment in document.segments)
 
 
 def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
-    """Term matches and hits over the article (reference scores are added separately)."""
+    """Term figures over the article (reference scores are added separately)."""
     outcomes = [term for segment in segments for term in segment.terms]
-    return Scores(terms_matched=len(outcomes), terms_hit=sum(term.hit for term in outcomes))
+    by_how = {how: sum(o.how == how for o in outcomes) for how in HOWS}
+    return Scores(terms_matched=len(outcomes), terms_hit=sum(o.hit for o in outcomes),
+                  terms=term_statistics((o.match.source, o.match.target, o.hit) for o in outcomes),
+                  terms_by_how=by_how if outcomes else {})

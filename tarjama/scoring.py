@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,3 +44,55 @@ def read_reference(path: Path | str, expected_lines: int) -> list[str]:
 def term_success_rate(hits: int, matches: int) -> float | None:
     """Share of matched glossary terms whose target appears; ``None`` when nothing matched."""
     return hits / matches if matches else None
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """How one glossary term fared across an article.
+
+    A term is rendered consistently when all its occurrences agree: all with the glossary's target,
+    or all without it. Renderings other than the target are not told apart (that needs a word
+    aligner), so consistency is an upper bound wherever a term is missed.
+    """
+
+    source: str
+    target: str
+    occurrences: int
+    hits: int
+
+    @property
+    def success_rate(self) -> float:
+        """Share of the occurrences whose English has the target."""
+        return self.hits / self.occurrences
+
+    @property
+    def agreeing(self) -> int:
+        """Occurrences rendered like the term's majority rendering (target or not)."""
+        return max(self.hits, self.occurrences - self.hits)
+
+    @property
+    def consistency(self) -> float | None:
+        """Share of occurrences agreeing with the majority; ``None`` for a term seen once."""
+        return self.agreeing / self.occurrences if self.occurrences > 1 else None
+
+    def to_json(self) -> dict:
+        """The run record's per-term object."""
+        return {"source": self.source, "target": self.target, "occurrences": self.occurrences,
+                "hits": self.hits, "success_rate": self.success_rate, "consistency": self.consistency}
+
+
+def term_statistics(occurrences: Iterable[tuple[str, str, bool]]) -> tuple[TermStats, ...]:
+    """Per-term figures from ``(source, target, hit)`` occurrences, in order of first occurrence."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for source, target, hit in occurrences:
+        tally = counts.setdefault((source, target), [0, 0])
+        tally[0] += 1
+        tally[1] += hit
+    return tuple(TermStats(source, target, n, hits) for (source, target), (n, hits) in counts.items())
+
+
+def term_consistency(stats: Iterable[TermStats]) -> float | None:
+    """Article consistency: occurrences agreeing with their term's majority, over terms seen twice or more."""
+    repeated = [term for term in stats if term.occurrences > 1]
+    total = sum(term.occurrences for term in repeated)
+    return sum(term.agreeing for term in repeated) / total if total else None

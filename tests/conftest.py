@@ -39,7 +39,10 @@ def english_corpus() -> list[str]:
     lines = []
     for n, template in enumerate(ENGLISH_TEMPLATES * 10):
         lines.append(template.format(**{k: v[n % len(v)] for k, v in FILLERS.items()}))
-    return lines
+    # Every glossary target, so that the target vocabulary can spell each term for forced decoding.
+    rows = [line.split("\t") for line in GLOSSARY.read_text(encoding="utf-8").splitlines()[1:]
+            if line and not line.startswith(("#", "source\t"))]
+    return lines + [row[1] for row in rows]
 
 
 def arabic_corpus() -> list[str]:

@@ -41,7 +41,103 @@ def test_terms_json_follows_the_contract(sample_path, glossary_path, cli_env):
     matches = json.loads(result.stdout)["matches"]
     text = sample_path.read_text(encoding="utf-8")
     assert matches and all(text[m["start"]:m["end"]] == m["surface"] for m in matches)
-    assert set(matches[0]) == {"paragraph", "segment", "start", "end", "surface", "target"}
+    assert {"paragraph", "segment", "start", "end", "surface", "target"} <= set(matches[0])
+    # Terms behind clitics are found, spans covering the written word.
+    clitic = {m["surface"]: m["proclitics"] for m in matches if m["proclitics"]}
+    assert clitic["لروسيا"] == ["ل"] and clitic["وموسكو"] == ["و"] and clitic["للملف"] == ["ل"]
+    assert clitic["بالمجلس الوطني الأمني"] == ["ب"] and clitic["للاتحاد الأوروبي"] == ["ل"]
+    assert clitic["لإيرين بورنيت"] == ["ل"] and clitic["ومنظمة الملف"] == ["و"]
+
+
+GLOSSARY_ROWS = (
+    "# a glossary with one of each problem\n"           # line 1
+    "source\ttarget\tnote\tvariants\tmatch\tcolour\n"  # 2: unknown column
+    "الكرملين\tKremlin\n"                               # 3
+    "الكرملين\tKremlin\n"                               # 4: duplicate
+    "داعش\tISIS\n"                                      # 5
+    "داعش\tDaesh\n"                                     # 6: conflicting target
+    "موسكو\t\n"                                         # 7: no target
+    "\tRussia\n"                                        # 8: no source
+    "روسيا\tRussia\t\t\tfuzzy\n"                        # 9: bad match rule
+    "واشنطن\tواشنطن\n"                                  # 10: Arabic target
+    "لموسكو\tMoscow\n"                                  # 11: fine on its own (موسكو has no target)
+    "بوتين\tPutin\n"                                    # 12
+    "لبوتين\tPutin\n"                                   # 13: covered by clitic matching
+)
+
+
+def test_glossary_check_names_every_problem_by_line(tmp_path, cli_env):
+    path = write_bytes(tmp_path, "g.tsv", GLOSSARY_ROWS.encode())
+    result = run(["glossary", "check", path], cli_env)
+    assert result.returncode == 2
+    found = [line.removeprefix(f"{path}:").split(": ", 2) for line in result.stdout.splitlines()]
+    assert [(int(line), severity) for line, severity, _ in found] == [
+        (2, "warning"), (4, "warning"), (6, "error"), (7, "error"), (8, "error"), (9, "error"), (10, "warning"),
+        (13, "warning")]
+    messages = dict((int(line), message) for line, _, message in found)
+    assert "colour" in messages[2] and "duplicates line 3" in messages[4] and "line 5" in messages[6]
+    assert "'بوتين' (line 12)" in messages[13]
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {path}: the glossary has 4 errors")
+    report = json.loads(run(["glossary", "check", path, "--json"], cli_env).stdout)
+    assert (report["entries"], report["errors"], report["warnings"]) == (6, 4, 4)
+
+
+def test_glossary_check_passes_the_newsroom_glossary_and_strict_fails_on_warnings(tmp_path, glossary_path, cli_env):
+    result = run(["glossary", "check", glossary_path, "--strict"], cli_env)
+    assert result.returncode == 0 and result.stdout == "", result.stdout
+    path = write_bytes(tmp_path, "g.tsv", "بوتين\tPutin\nلبوتين\tPutin\n".encode())
+    assert run(["glossary", "check", path], cli_env).returncode == 0
+    assert run(["glossary", "check", path, "--strict"], cli_env).returncode == 2
+
+
+TBX = """<?xml version="1.0" encoding="UTF-8"?>
+<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2">
+  <text><body>
+    <conceptEntry id="c1">
+      <descrip type="definition">Investigative group backed by Mikhail Khodorkovsky</descrip>
+      <langSec xml:lang="ar">
+        <termSec><term>منظمة الملف</term></termSec>
+        <termSec><term>مركز الملف</term></termSec>
+      </langSec>
+      <langSec xml:lang="en">
+        <termSec><term>The File</term>
+          <termNote type="administrativeStatus">deprecatedTerm-admn-sts</termNote></termSec>
+        <termSec><term>Dossier Center</term>
+          <termNote type="administrativeStatus">preferredTerm-admn-sts</termNote></termSec>
+      </langSec>
+    </conceptEntry>
+    <conceptEntry id="c2">
+      <langSec xml:lang="ar"><termSec><term>الكرملين</term></termSec></langSec>
+      <langSec xml:lang="en"><termSec><term>Kremlin</term></termSec></langSec>
+    </conceptEntry>
+  </body></text>
+</tbx>
+"""
+
+
+def test_tbx_import_and_use(tmp_path, sample_path, cli_env):
+    tbx = write_bytes(tmp_path, "termbase.tbx", TBX.encode())
+    out = tmp_path / "imported.tsv"
+    result = run(["glossary", "import", tbx, "--out", out], cli_env)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert rows[0] == ["source", "target", "note", "variants", "match"]
+    assert rows[1] == ["منظمة الملف", "Dossier Center", "Investigative group backed by Mikhail Khodorkovsky",
+                       "مركز الملف", "clitics"]
+    assert rows[2][:2] == ["الكرملين", "Kremlin"]
+    # The imported TSV and the TBX itself give the same matches.
+    by_tsv = json.loads(run(["terms", sample_path, "--glossary", out, "--json"], cli_env).stdout)
+    by_tbx = json.loads(run(["terms", sample_path, "--glossary", tbx, "--json"], cli_env).stdout)
+    assert by_tsv == by_tbx and {m["target"] for m in by_tsv["matches"]} == {"Dossier Center", "Kremlin"}
+
+
+def test_broken_tbx_is_one_error_line(tmp_path, sample_path, cli_env):
+    broken = TBX.replace("</langSec>\n    </conceptEntry>", "</conceptEntry>", 1)
+    tbx = write_bytes(tmp_path, "bad.tbx", broken.encode())
+    assert_one_line_error(run(["glossary", "import", tbx], cli_env), f"{tbx}:", "not well-formed")
+    result = run(["translate", sample_path, "--glossary", tbx, "--out", tmp_path / "out"], cli_env)
+    assert_one_line_error(result, f"{tbx}:", "not well-formed")
+    assert not (tmp_path / "out").exists()
 
 
 def write_bytes(tmp_path, name, data):

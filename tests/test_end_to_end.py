@@ -41,6 +41,21 @@ def check_outputs(out_dir, sample_path, glossary_path):
         assert term["hit"] == (term["target"].lower() in target.lower())
     hits = sum(term["hit"] for term, _ in terms)
     assert record["scores"]["term_success_rate"] == pytest.approx(hits / len(terms))
+    # So can per-term figures and consistency: group occurrences by source term.
+    by_term = defaultdict(list)
+    for term, _ in terms:
+        by_term[term["source"]].append(term["hit"])
+    assert [(t["source"], t["occurrences"], t["hits"]) for t in record["terms"]] == [
+        (source, len(found), sum(found)) for source, found in by_term.items()]
+    repeated = [found for found in by_term.values() if len(found) > 1]
+    agreeing = sum(max(sum(found), len(found) - sum(found)) for found in repeated)
+    assert record["scores"]["term_consistency"] == pytest.approx(agreeing / sum(map(len, repeated)))
+    # Flags follow from how each term was met.
+    for segment in record["segments"]:
+        hows = {term["how"] for term in segment["terms"]}
+        assert ("term_missed" in segment["flags"]) == ("missed" in hows)
+        assert ("term_forced" in segment["flags"]) == ("forced" in hows)
+    assert sum(record["scores"]["terms_by_how"].values()) == len(terms)
 
     # Every source sentence appears once in the bilingual file, in the row of its English.
     bilingual = (out_dir / f"{stem}.bilingual.md").read_text(encoding="utf-8")
@@ -76,15 +91,24 @@ def test_translate_with_a_marian_model_and_a_reference(tmp_path, tiny_marian, sa
     assert record["scores"]["signatures"]["chrf"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
 
 
-def test_strict_terms_with_an_nllb_model(tmp_path, tiny_nllb, sample_path, glossary_path, cli_env):
+@pytest.mark.parametrize(("architecture", "beam_size"), [("nllb", "1"), ("marian", "4")])
+def test_strict_terms_put_every_target_in(request, tmp_path, sample_path, glossary_path, cli_env, architecture,
+                                          beam_size):
     out = tmp_path / "out"
-    result = run(["translate", sample_path, "--model", tiny_nllb, "--glossary", glossary_path,
-                  "--strict-terms", "--out", out, "--beam-size", "1"], cli_env)
+    model = request.getfixturevalue(f"tiny_{architecture}")
+    result = run(["translate", sample_path, "--model", model, "--glossary", glossary_path,
+                  "--strict-terms", "--out", out, "--beam-size", beam_size], cli_env)
     assert result.returncode == 0, result.stderr
     record = check_outputs(out, sample_path, glossary_path)
-    assert record["model"]["architecture"] == "nllb"
+    assert record["model"]["architecture"] == architecture
     assert record["scores"]["term_success_rate"] == 1.0
     assert record["scores"]["bleu"] is None
+    terms = [term for segment in record["segments"] for term in segment["terms"]]
+    matches = json.loads(run(["terms", sample_path, "--glossary", glossary_path, "--json"], cli_env).stdout)
+    assert len(terms) == len(matches["matches"])
+    # A random model writes almost no term itself: forced decoding does the work, not the last resort.
+    hows = record["scores"]["terms_by_how"]
+    assert hows["missed"] == 0 and hows["forced"] > len(terms) / 2
     for segment in record["segments"]:
         for term in segment["terms"]:
             assert term["target"].lower() in segment["target"].lower()

@@ -1,8 +1,11 @@
 import pytest
+from casefiles import CASES, as_params, read_cases
 
 from tarjama.documents import read_article
+from tarjama.enforcement import target_in_translation
 from tarjama.errors import InputError
-from tarjama.glossary import GlossaryEntry, TermMatcher, find_terms, load_glossary, target_in_translation
+from tarjama.glossary import load_glossary
+from tarjama.matching import TermMatcher, find_terms
 
 
 def write(tmp_path, text, name="g.tsv"):
@@ -53,33 +56,32 @@ def test_missing_and_undecodable_glossaries(tmp_path):
     assert caught.value.line == 2
 
 
-MATCHER = TermMatcher([
-    GlossaryEntry("الملف", "Dossier Center"),
-    GlossaryEntry("منظمة الملف", "Dossier Center"),
-    GlossaryEntry("قاعة كروكوس سيتي", "Crocus City Hall"),
-    GlossaryEntry("ISIS-K", "ISIS-K"),
-    GlossaryEntry("ISIS", "ISIS"),
-    GlossaryEntry("إيليا بونوماريف", "Ilya Ponomarev"),
-])
+CASE_GLOSSARY = load_glossary(CASES / "terms-glossary.tsv")
+CASE_MATCHER = TermMatcher(CASE_GLOSSARY.entries)
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ("أفاد الملف بأن", ["الملف"]),
-    ("أفاد الْمِلَفّ بأن", ["الْمِلَفّ"]),  # short vowels and shadda
-    ("أفاد المـــلف بأن", ["المـــلف"]),  # tatweel
-    ("قال ايليا بونوماريف", ["ايليا بونوماريف"]),  # alef without hamza
-    ("قال إيليا\u200f بونوماريف", ["إيليا\u200f بونوماريف"]),  # bidi mark inside the term
-    ("تحدثت منظمة الملف عن", ["منظمة الملف"]),  # longest match wins
-    ("في قاعة كروكوس سيتي قرب موسكو", ["قاعة كروكوس سيتي"]),
-    ("في قاعة، كروكوس سيتي", []),  # punctuation breaks a multiword term
-    ("نشرت ملفات سرية", []),  # no match inside a longer word
-    ("بين الملفين", []),
-    ("أعلن ISIS-K مسؤوليته", ["ISIS-K"]),  # Latin inside Arabic, the longer term
-    ("مقاتلو ISIS في", ["ISIS"]),
-    ("isis-k", []),  # Latin terms match as written
-])
-def test_matching(text, found):
-    assert [text[start:end] for start, end, _ in MATCHER.find(text)] == found
+def bracketed(text, found, with_targets):
+    pieces, position = [], 0
+    for match in found:
+        label = f"{text[match.start:match.end]}→{match.entry.target}" if with_targets else text[match.start:match.end]
+        pieces += [text[position:match.start], f"[{label}]"]
+        position = match.end
+    return "".join([*pieces, text[position:]])
+
+
+@pytest.mark.parametrize("case", as_params(read_cases("terms.ar.txt")))
+def test_matching_cases(case):
+    (expected,) = case.expected
+    assert bracketed(case.input, CASE_MATCHER.find(case.input), "→" in expected) == expected
+
+
+def test_matches_shift_by_the_offset_and_name_their_clitics():
+    text = "قال ووفقا للملف"
+    (found,) = CASE_MATCHER.find(text, offset=100)
+    assert (found.start, found.end) == (110, 115)
+    assert found.proclitics == ("ل",) and found.entry.target == "Dossier Center"
+    (found,) = CASE_MATCHER.find("والموسكو")
+    assert found.proclitics == ("و", "ال")
 
 
 def test_matches_offsets_point_into_the_article(sample_path, glossary_path):

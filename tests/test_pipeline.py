@@ -3,8 +3,6 @@ import pytest
 from tarjama.backends import DecodingOptions, Translation
 from tarjama.batching import plan_batches
 from tarjama.documents import segment_text
-from tarjama.enforcement import APPENDED, BY_MODEL, MISSED, check_terms
-from tarjama.glossary import TermMatch
 from tarjama.pipeline import COPIED, SPLIT_FOR_LENGTH, plan_translation, split_for_model, translate_segments
 
 
@@ -24,7 +22,7 @@ class EchoTranslator:
     def count_tokens(self, texts):
         return count_words(texts)
 
-    def translate(self, texts, options, progress=None):
+    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None):
         self.sent.extend(texts)
         if progress:
             progress(len(texts))
@@ -81,23 +79,3 @@ def test_batches_cover_every_item_once_within_limits(lengths, max_sentences, max
         assert len(batch) <= max_sentences
         assert len(batch) == 1 or max(lengths[i] for i in batch) * len(batch) <= max_tokens
         assert [lengths[i] for i in batch] == sorted((lengths[i] for i in batch), reverse=True)
-
-
-def term(target, source="س"):
-    return TermMatch(paragraph=0, segment="p0.s0", start=0, end=1, surface=source, source=source, target=target)
-
-
-@pytest.mark.parametrize(("english", "strict", "expected_english", "expected_how"), [
-    ("The Kremlin spoke.", False, "The Kremlin spoke.", [BY_MODEL, MISSED]),
-    ("The Kremlin spoke.", True, "The Kremlin spoke (Dossier Center).", [BY_MODEL, APPENDED]),
-    ("the kremlin spoke", True, "the kremlin spoke (Dossier Center)", [BY_MODEL, APPENDED]),
-    ("", True, "(Dossier Center)", [APPENDED, APPENDED]),
-])
-def test_terms_are_checked_and_completed_in_strict_mode(english, strict, expected_english, expected_how):
-    matches = [term("Kremlin"), term("Dossier Center")]
-    if not english:
-        matches = [term("Dossier Center"), term("dossier center")]
-    result, outcomes = check_terms(english, matches, strict=strict)
-    assert result == expected_english
-    assert [o.how for o in outcomes] == expected_how
-    assert [o.hit for o in outcomes] == [o.match.target.lower() in result.lower() for o in outcomes]

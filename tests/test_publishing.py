@@ -7,7 +7,9 @@ from markdown_it import MarkdownIt
 
 from tarjama.backends import DecodingOptions
 from tarjama.documents import read_article, segment_text
-from tarjama.glossary import find_terms, load_glossary
+from tarjama.enforcement import settle_terms, term_flags
+from tarjama.glossary import load_glossary
+from tarjama.matching import find_terms
 from tarjama.pipeline import SegmentTranslation
 from tarjama.publishing import output_paths, publish, render_bilingual, render_english, write_atomically
 from tarjama.records import RunRecord, build_segment_records, count_terms
@@ -29,9 +31,13 @@ def render_tokens(markdown):
 
 
 def make_record(document, english_for, glossary=None, strict=False):
-    translations = [SegmentTranslation(s.id, english_for(s), 1) for s in document.segments]
     matches = find_terms(document, glossary)
-    segments = build_segment_records(document, translations, matches, strict_terms=strict)
+    translations = []
+    for s in document.segments:
+        english, outcomes = settle_terms(english_for(s), [m for m in matches if m.segment == s.id], strict=strict,
+                                         segment_start=s.start, segment_length=len(s.text))
+        translations.append(SegmentTranslation(s.id, english, 1, tuple(term_flags(outcomes)), tuple(outcomes)))
+    segments = build_segment_records(document, translations)
     return RunRecord(document=document, model=MODEL, backend="transformers", decoding=DecodingOptions(),
                      glossary=glossary, strict_terms=strict, segments=segments, scores=count_terms(segments))
 
@@ -123,7 +129,30 @@ def test_bilingual_front_matter_and_alignment_on_the_sample(sample_path, glossar
 def test_missed_terms_are_visible_to_editors(sample_path, glossary_path):
     record = make_record(read_article(sample_path), lambda s: "nothing", load_glossary(glossary_path))
     row = next(line for line in render_bilingual(record).splitlines() if line.startswith("| p5.s0 "))
-    assert "glossary term missing: Russia, Crocus City Hall" in row
+    assert "glossary term missing: Friday, Russia, Crocus City Hall, concert" in row
+    assert '<mark class="missed" title="Crocus City Hall">قاعة كروكوس سيتي</mark>' in row
+
+
+def test_terms_are_marked_on_both_sides_and_summarised(sample_path, glossary_path):
+    document = read_article(sample_path)
+    record = make_record(document, lambda s: "The Kremlin | <b>and the kremlin</b> said" if s.id == "p1.s0"
+                         else "nothing", load_glossary(glossary_path))
+    markdown = render_bilingual(record)
+    rows = {cell_text(row[0]): row for row in cells_by_row(render_tokens(markdown))}
+    arabic_html = "".join(child.content for token in rows["p1.s0"][1] for child in token.children)
+    english_html = "".join(child.content for token in rows["p1.s0"][2] for child in token.children)
+    # Arabic: every matched term marked with its English; hits plain, misses with class "missed".
+    assert '<mark title="Kremlin">' in arabic_html and '<mark class="missed" title="Moscow">' in arabic_html
+    assert arabic_html.count("<mark") == len(record.segments[1].terms)
+    # English: each occurrence of a hit target marked; hostile text stays text and the row stays one row.
+    assert english_html.count('<mark title="glossary: Kremlin">') == 2
+    assert cell_text(rows["p1.s0"][2]) == "The Kremlin | <b>and the kremlin</b> said"
+    assert len(rows["p1.s0"]) == 4
+    summary = markdown.split("## Glossary terms")[1]
+    kremlin = next(line for line in summary.splitlines() if "| Kremlin |" in line)
+    assert kremlin.endswith("| 4 | 1 | 75% |")
+    front = yaml.safe_load(markdown.split("---\n")[1])
+    assert front["scores"]["term_consistency"] == record.scores.term_consistency
 
 
 def test_publish_writes_three_files_and_nothing_else(tmp_path, sample_path):

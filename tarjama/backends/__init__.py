@@ -27,21 +27,49 @@ class DecodingOptions:
     # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
     max_output_ratio: float = 2.0
     max_output_slack: int = 10
+    # Soft terminology: a beam alternative with more glossary hits replaces the best hypothesis only
+    # if its mean token log-probability is at most this much lower (0 turns the choice off).
+    term_rerank_margin: float = 0.25
 
     def to_json(self) -> dict:
         """Options for the run record."""
         return {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
                 "max_batch_sentences": self.max_batch_sentences,
                 "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
-                "max_output_slack": self.max_output_slack}
+                "max_output_slack": self.max_output_slack, "term_rerank_margin": self.term_rerank_margin}
+
+
+@dataclass(frozen=True)
+class TermConstraint:
+    """English that the output must contain, not to be started before output token ``earliest_step``."""
+
+    text: str
+    earliest_step: int = 0
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A beam alternative and its mean token log-probability."""
+
+    text: str
+    score: float
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
 class Translation:
-    """One sentence's output; ``truncated`` when it hit the output budget before ending."""
+    """One sentence's output; ``truncated`` when it hit the output budget before ending.
+
+    ``tokens`` is the output length in target tokens; ``alternatives`` the next-best beam hypotheses
+    (when asked for); ``forced`` the constraint texts whose tokens the decoder had to force.
+    """
 
     text: str
     truncated: bool = False
+    tokens: int = 0
+    score: float | None = None
+    alternatives: tuple[Hypothesis, ...] = ()
+    forced: frozenset[str] = frozenset()
 
 
 class Translator(Protocol):
@@ -60,8 +88,13 @@ class Translator(Protocol):
         ...
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
-                  progress: ProgressCallback | None = None) -> list[Translation]:
-        """Translate ``texts``, returning results in the same order."""
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate ``texts``, returning results in the same order.
+
+        ``n_best`` > 1 asks for beam alternatives; ``constraints[i]`` lists English that must appear in
+        the output of ``texts[i]`` (forced decoding, where the backend can).
+        """
         ...
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tarjama.backends import DecodingOptions, ProgressCallback, Translation
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from tarjama.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.backends.forcing import ForcedTerm, TermForcing
 from tarjama.batching import plan_batches
 from tarjama.errors import InputError
 from tarjama.registry import ResolvedModel
@@ -40,6 +44,8 @@ class TransformersTranslator:
             if target_id is None or target_id == self._tokenizer.unk_token_id:
                 raise InputError(f"the tokenizer has no language code '{model.target_lang}'", path=model.path)
             self._generate_kwargs["forced_bos_token_id"] = target_id
+        # Output steps before the model chooses freely: the decoder start, and NLLB's language code.
+        self._first_free_step = 1 + ("forced_bos_token_id" in self._generate_kwargs)
         positions = getattr(self._network.config, "max_position_embeddings", None) or 512
         self._max_positions = min(positions, self._tokenizer.model_max_length or positions)
 
@@ -55,7 +61,8 @@ class TransformersTranslator:
         return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
-                  progress: ProgressCallback | None = None) -> list[Translation]:
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
         """Translate in length-sorted batches; results come back in input order."""
         import torch
 
@@ -63,22 +70,46 @@ class TransformersTranslator:
         too_long = [n for n in lengths if n > self._max_positions]
         if too_long:
             raise ValueError(f"input of {too_long[0]} tokens exceeds the model's {self._max_positions}")
+        n_best = max(1, min(n_best, options.beam_size))
+        forcings = self._forcings(constraints, len(texts))
         results: list[Translation | None] = [None] * len(texts)
         for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
                                   max_tokens=options.max_batch_tokens):
-            budget = min(self._max_positions - 1,
-                         math.ceil(options.max_output_ratio * max(lengths[i] for i in batch))
-                         + options.max_output_slack)
+            budget = (math.ceil(options.max_output_ratio * max(lengths[i] for i in batch))
+                      + options.max_output_slack)
+            batch_forcings = [forcings[i] for i in batch]
+            # Forced terms come on top of what the model would write; positions still cap it all.
+            budget += max((sum(len(t.tokens) for t in f.terms) for f in batch_forcings if f), default=0)
+            budget = min(self._max_positions - 1, budget)
+            kwargs = dict(self._generate_kwargs)
+            if any(batch_forcings):
+                for forcing in batch_forcings:
+                    if forcing is not None:
+                        forcing.max_new_tokens = budget
+                kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
+                    batch_forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
             encoded = self._tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
                                       truncation=False)
             with torch.inference_mode():
                 # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
-                output = self._network.generate(**encoded, num_beams=options.beam_size, do_sample=False,
-                                                max_length=budget + 1, **self._generate_kwargs)
-            for index, sequence in zip(batch, output, strict=True):
+                output = self._network.generate(
+                    **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
+                    num_return_sequences=n_best, return_dict_in_generate=True,
+                    output_scores=options.beam_size > 1, **kwargs)
+            sequence_scores = getattr(output, "sequences_scores", None)
+            for position, index in enumerate(batch):
+                rows = range(position * n_best, (position + 1) * n_best)
+                hypotheses = [Hypothesis(
+                    text=self._tokenizer.decode(output.sequences[row], skip_special_tokens=True).strip(),
+                    score=float(sequence_scores[row]) if sequence_scores is not None else 0.0,
+                    truncated=self._ran_out(output.sequences[row], budget)) for row in rows]
+                best = output.sequences[rows[0]]
+                forcing = batch_forcings[position]
                 results[index] = Translation(
-                    text=self._tokenizer.decode(sequence, skip_special_tokens=True).strip(),
-                    truncated=self._ran_out(sequence, budget))
+                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=self._length(best),
+                    score=hypotheses[0].score if sequence_scores is not None else None,
+                    alternatives=tuple(hypotheses[1:]),
+                    forced=forcing.forced_terms(best[self._first_free_step:].tolist()) if forcing else frozenset())
             if progress is not None:
                 progress(len(batch))
         missing = [i for i, result in enumerate(results) if result is None]
@@ -86,8 +117,78 @@ class TransformersTranslator:
             raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
         return [result for result in results if result is not None]
 
-    def _ran_out(self, sequence: torch.Tensor, budget: int) -> bool:
+    def _forcings(self, constraints: Sequence[Sequence[TermConstraint]] | None, count: int
+                  ) -> list[TermForcing | None]:
+        if constraints is None:
+            return [None] * count
+        if len(constraints) != count:
+            raise ValueError(f"{len(constraints)} constraint lists for {count} texts")
+        forcings: list[TermForcing | None] = []
+        for wanted in constraints:
+            terms = []
+            for constraint in dict.fromkeys(wanted):
+                tokens = self._target_tokens(constraint.text)
+                # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
+                if tokens and self._tokenizer.unk_token_id not in tokens:
+                    terms.append(ForcedTerm(constraint.text, tuple(tokens), constraint.earliest_step))
+            forcings.append(TermForcing(tuple(sorted(terms, key=lambda t: t.earliest_step)), max_new_tokens=0,
+                                        met_in_text=self._decoded_contains) if terms else None)
+        return forcings
+
+    def _target_tokens(self, text: str) -> list[int]:
+        return list(self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
+
+    def _decoded_contains(self, generated: Sequence[int], text: str) -> bool:
+        return text.lower() in self._tokenizer.decode(generated, skip_special_tokens=True).lower()
+
+    @cached_property
+    def _word_starts(self) -> list[bool]:
+        """For each token id, whether it begins a word (a forced term may start before it)."""
+        size = self._network.config.vocab_size
+        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(size, len(self._tokenizer)))))
+        starts = [piece.startswith("▁") or not any(ch.isalnum() for ch in piece) for piece in pieces]
+        return starts + [False] * (size - len(starts))
+
+    @cached_property
+    def _end_ids(self) -> frozenset[int]:
         eos = self._network.generation_config.eos_token_id
-        eos_ids = set(eos) if isinstance(eos, list) else {eos}
+        return frozenset(eos if isinstance(eos, list) else [eos])
+
+    def _length(self, sequence: torch.Tensor) -> int:
+        special = {self._tokenizer.pad_token_id, *self._end_ids}
+        return sum(1 for t in sequence[self._first_free_step:].tolist() if t not in special)
+
+    def _ran_out(self, sequence: torch.Tensor, budget: int) -> bool:
         produced = [int(t) for t in sequence[1:] if int(t) != self._tokenizer.pad_token_id]
-        return len(produced) >= budget and (not produced or produced[-1] not in eos_ids)
+        return len(produced) >= budget and (not produced or produced[-1] not in self._end_ids)
+
+
+class _ForcingProcessor(LogitsProcessor):
+    """Applies each sentence's :class:`TermForcing` decisions to the scores of its beams."""
+
+    def __init__(self, forcings: list[TermForcing | None], num_beams: int, first_free_step: int,
+                 end_ids: frozenset[int], word_starts: list[bool]) -> None:
+        self._forcings = forcings
+        self._num_beams = num_beams
+        self._first_free_step = first_free_step
+        self._end_ids = sorted(end_ids)
+        self._word_starts = word_starts
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """Force or forbid tokens row by row; rows of unconstrained sentences are left alone."""
+        if input_ids.shape[1] < self._first_free_step:
+            return scores
+        preferred = scores.argmax(dim=-1).tolist()
+        for row in range(input_ids.shape[0]):
+            forcing = self._forcings[row // self._num_beams]
+            if forcing is None:
+                continue
+            token = preferred[row]
+            decision = forcing.next_token(input_ids[row, self._first_free_step:].tolist(), token,
+                                          at_word_start=self._word_starts[token], is_end=token in self._end_ids)
+            if decision.force is not None:
+                scores[row, :] = -math.inf
+                scores[row, decision.force] = 0.0  # certain: other processors may have banned it
+            elif not decision.allow_end:
+                scores[row, self._end_ids] = -math.inf
+        return scores

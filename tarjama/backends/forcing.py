@@ -1,0 +1,99 @@
+"""Forced decoding of glossary terms, decided token by token from the output so far.
+
+Backend-neutral: a backend asks :meth:`TermForcing.next_token` at every decoding step for each
+hypothesis and applies the answer to its scores (transformers does it in a logits processor).
+
+A term is started at the first word boundary at or after the position where its source term
+sits (so it lands near its place in the sentence), when the model wants to stop, or when the
+output budget would otherwise run out; once started, its remaining tokens are forced. The model
+may also produce a term on its own, which then counts as met and is not forced again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+
+def contains(sequence: Sequence[int], part: Sequence[int]) -> bool:
+    """True when ``part`` occurs contiguously in ``sequence``."""
+    n = len(part)
+    return any(list(sequence[i:i + n]) == list(part) for i in range(len(sequence) - n + 1))
+
+
+def _partial(generated: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many leading tokens of ``tokens`` end ``generated`` (a term being written), below its length."""
+    for k in range(min(len(tokens) - 1, len(generated)), 0, -1):
+        if list(generated[-k:]) == list(tokens[:k]):
+            return k
+    return 0
+
+
+@dataclass(frozen=True)
+class ForcedTerm:
+    """A constraint in token ids: its English, its tokens, and the earliest output step to start it."""
+
+    text: str
+    tokens: tuple[int, ...]
+    earliest_step: int
+
+
+@dataclass
+class Decision:
+    """What to do at one step: the token to force (or ``None``) and whether ending is allowed."""
+
+    force: int | None
+    allow_end: bool
+    term: int | None = None
+
+
+@dataclass
+class TermForcing:
+    """Forcing state for one input sentence; ``met_in_text`` lets a backend see a term in decoded text."""
+
+    terms: tuple[ForcedTerm, ...]
+    max_new_tokens: int
+    met_in_text: Callable[[Sequence[int], str], bool] | None = None
+    forced_at: dict[tuple[int, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def next_token(self, generated: Sequence[int], preferred: int, *, at_word_start: bool, is_end: bool
+                   ) -> Decision:
+        """Decide for the output so far; ``preferred`` is the model's best next token.
+
+        ``at_word_start``: ``preferred`` begins a new word (a term may start here without cutting one);
+        ``is_end``: ``preferred`` ends the sentence.
+        """
+        unmet = [i for i, term in enumerate(self.terms) if not self._met(generated, term)]
+        if not unmet:
+            return Decision(force=None, allow_end=True)
+        in_progress = max(((i, _partial(generated, self.terms[i].tokens)) for i in unmet), key=lambda p: p[1])
+        if in_progress[1]:
+            i, written = in_progress
+            return self._force(generated, i, self.terms[i].tokens[written], preferred)
+        term_index = unmet[0]
+        term = self.terms[term_index]
+        needed = sum(len(self.terms[i].tokens) for i in unmet)
+        remaining = self.max_new_tokens - len(generated)
+        due = len(generated) >= term.earliest_step and (at_word_start or is_end)
+        if due or is_end or remaining <= needed + 1:
+            return self._force(generated, term_index, term.tokens[0], preferred)
+        return Decision(force=None, allow_end=False)
+
+    def _force(self, generated: Sequence[int], term_index: int, token: int, preferred: int) -> Decision:
+        if token != preferred:  # what the model would have written anyway is not forcing
+            self.forced_at[tuple(generated)] = (term_index, token)
+        return Decision(force=token, allow_end=False, term=term_index)
+
+    def _met(self, generated: Sequence[int], term: ForcedTerm) -> bool:
+        if contains(generated, term.tokens):
+            return True
+        return self.met_in_text is not None and self.met_in_text(generated, term.text)
+
+    def forced_terms(self, output: Sequence[int]) -> frozenset[str]:
+        """The terms whose tokens were forced somewhere along ``output`` (the final hypothesis)."""
+        forced = set()
+        for t in range(len(output)):
+            decision = self.forced_at.get(tuple(output[:t]))
+            if decision is not None and decision[1] == output[t]:
+                forced.add(self.terms[decision[0]].text)
+        return frozenset(forced)

@@ -1,0 +1,215 @@
+"""Glossary enforcement: choosing hypotheses, forcing terms, placing them as a last resort."""
+
+import pytest
+
+from tarjama.backends import DecodingOptions, Hypothesis, TermConstraint, Translation, load_translator
+from tarjama.backends.forcing import ForcedTerm, TermForcing
+from tarjama.documents import segment_text
+from tarjama.enforcement import (
+    FORCED,
+    HYPOTHESIS,
+    MISSED,
+    MODEL,
+    REPLACED,
+    TERM_FORCED,
+    TERM_MISSED,
+    TERM_REPLACED,
+    choose_hypothesis,
+    place_term,
+    settle_terms,
+)
+from tarjama.glossary import Glossary, GlossaryEntry
+from tarjama.matching import TermMatch, find_terms
+from tarjama.pipeline import translate_segments
+from tarjama.registry import resolve_model
+
+
+def term(target, start=0, source="س"):
+    return TermMatch(paragraph=0, segment="p0.s0", start=start, end=start + 1, surface=source, source=source,
+                     target=target)
+
+
+@pytest.mark.parametrize(("english", "target", "fraction", "expected"), [
+    ("The Dosier Centre said it.", "Dossier Center", 0.3, "The Dossier Center said it."),  # garbled: replaced
+    ("He went to moscoww yesterday", "Moscow", 0.9, "He went to Moscow yesterday"),
+    ("He went to the city.", "Moscow", 1.0, "He went to the city Moscow."),  # before final punctuation
+    ("They met there.", "Kabul", 0.0, "Kabul They met there."),
+    ("one two three four", "Kremlin", 0.5, "one two Kremlin three four"),
+    ("", "Moscow", 0.5, "Moscow"),
+    ("Moscow, Moscow and mosco.", "Moscow", 0.9, "Moscow, Moscow and Moscow."),  # nearest similar span
+])
+def test_place_term(english, target, fraction, expected):
+    assert place_term(english, target, fraction) == expected
+
+
+ALTERNATIVES = (Hypothesis("the Kremlin and the file", -1.1), Hypothesis("the Kremlin and Dossier Center", -1.2),
+                Hypothesis("Kremlin Dossier Center", -2.0))
+
+
+@pytest.mark.parametrize(("best", "margin", "expected", "alternative"), [
+    ("the Kremlin and Dossier Center", 0.25, "the Kremlin and Dossier Center", False),  # best already hits
+    ("the kremlin and the file", 0.25, "the Kremlin and Dossier Center", True),  # more hits, close enough
+    ("the kremlin and the file", 0.1, "the kremlin and the file", False),  # alternative too improbable
+    ("the kremlin and the file", 0.0, "the kremlin and the file", False),  # choosing switched off
+])
+def test_choose_hypothesis(best, margin, expected, alternative):
+    translation = Translation(best, score=-1.0, alternatives=ALTERNATIVES)
+    choice = choose_hypothesis(translation, ["Kremlin", "Dossier Center"], margin)
+    assert (choice.text, choice.alternative) == (expected, alternative)
+
+
+def test_settle_terms_soft_and_strict():
+    matches = [term("Kremlin", 0), term("Dossier Center", 5), term("Moscow", 9)]
+    english, outcomes = settle_terms("The Kremlin spoke.", matches, strict=False,
+                                     how_in_pieces={matches[0]: HYPOTHESIS}, segment_length=10)
+    assert english == "The Kremlin spoke."
+    assert [(o.hit, o.how) for o in outcomes] == [(True, HYPOTHESIS), (False, MISSED), (False, MISSED)]
+    english, outcomes = settle_terms("The Kremlin spoke.", matches, strict=True,
+                                     how_in_pieces={matches[0]: FORCED}, segment_length=10)
+    assert all(o.hit for o in outcomes) and [o.how for o in outcomes] == [FORCED, REPLACED, REPLACED]
+    assert english.index("Dossier Center") < english.index("Moscow")  # placed in source order
+
+
+def decode(forcing, preferred_sequence, end=0, word_starts=frozenset(range(100, 200))):
+    """Drive a TermForcing with a 'model' that always wants the next token of ``preferred_sequence``."""
+    generated = []
+    for _ in range(forcing.max_new_tokens):
+        wanted = preferred_sequence[len(generated)] if len(generated) < len(preferred_sequence) else end
+        decision = forcing.next_token(generated, wanted, at_word_start=wanted in word_starts or wanted == end,
+                                      is_end=wanted == end)
+        token = decision.force if decision.force is not None else wanted
+        if token == end:
+            assert decision.allow_end
+            break
+        generated.append(token)
+    return generated
+
+
+def test_forcing_starts_a_term_at_its_place_on_a_word_boundary():
+    forcing = TermForcing((ForcedTerm("Dossier Center", (150, 51), earliest_step=2),), max_new_tokens=20)
+    # The model writes 101 2 102 3 104 ...: word starts are 100-199, so the term waits for 102 at step 2.
+    output = decode(forcing, [101, 2, 102, 3, 104, 5])
+    assert output[:4] == [101, 2, 150, 51]
+    assert forcing.forced_terms(output) == {"Dossier Center"}
+
+
+def test_forcing_waits_for_a_word_start_and_blocks_the_end():
+    forcing = TermForcing((ForcedTerm("Kremlin", (160,), earliest_step=1),), max_new_tokens=20)
+    output = decode(forcing, [101, 2, 3, 104])  # steps 1-2 are inside a word; 104 starts one
+    assert output == [101, 2, 3, 160]
+    forcing = TermForcing((ForcedTerm("Kremlin", (160,), earliest_step=10),), max_new_tokens=20)
+    assert decode(forcing, [101, 102]) == [101, 102, 160]  # the model wanted to stop: the term comes first
+
+
+def test_a_term_the_model_writes_is_not_forced_and_budgets_are_kept():
+    forcing = TermForcing((ForcedTerm("Moscow", (170, 71), earliest_step=0),), max_new_tokens=20)
+    output = decode(forcing, [170, 71, 105])
+    assert output == [170, 71, 105] and forcing.forced_terms(output) == frozenset()
+    # Two terms and little room: both are squeezed in before the budget runs out.
+    forcing = TermForcing((ForcedTerm("A", (150, 51), 50), ForcedTerm("B", (160, 61), 60)), max_new_tokens=8)
+    output = decode(forcing, [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    assert output == [1, 2, 3, 150, 51, 160, 61, 8]
+
+
+class ScriptedTranslator:
+    """A fake backend: answers from a script, honours n_best and records what it was asked to force."""
+
+    backend = "fake"
+    max_source_tokens = 100
+
+    def __init__(self, answer, *, forcing=True):
+        self.answer = answer
+        self.forcing = forcing
+        self.calls = []
+
+    def count_tokens(self, texts):
+        return [len(t.split()) + 1 for t in texts]
+
+    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None):
+        self.calls.append((list(texts), n_best, constraints))
+        results = []
+        for i, text in enumerate(texts):
+            best, *alternatives = self.answer(text)
+            hypotheses = tuple(Hypothesis(a, -1.0 - 0.1 * (n + 1)) for n, a in enumerate(alternatives))
+            if constraints and self.forcing:
+                missing = [c.text for c in constraints[i] if c.text.lower() not in best.lower()]
+                results.append(Translation(" ".join([best, *missing]), tokens=5, forced=frozenset(missing)))
+            else:
+                results.append(Translation(best, tokens=5, score=-1.0, alternatives=hypotheses[:n_best - 1]))
+        return results
+
+
+ARTICLE = "عنوان الكرملين\nقال الكرملين إن موسكو رفضت. ولم يعلق الملف.\n"
+GLOSSARY = Glossary(path=__import__("pathlib").Path("g.tsv"), sha256="0", entries=(
+    GlossaryEntry("الكرملين", "Kremlin"), GlossaryEntry("موسكو", "Moscow"), GlossaryEntry("الملف", "Dossier Center")))
+
+
+def run_pipeline(translator, strict):
+    document = segment_text(ARTICLE, "a.txt")
+    matches = find_terms(document, GLOSSARY)
+    return {t.segment_id: t for t in translate_segments(document.segments, translator, DecodingOptions(),
+                                                        matches=matches, strict_terms=strict)}
+
+
+def scripted(text):
+    if "موسكو" in text:
+        return ["The Kremlin said it refused.", "The Kremlin said Moscow refused."]
+    if "الملف" in text:
+        return ["The file did not comment."]
+    return ["Title Kremlin"]
+
+
+def test_soft_mode_chooses_hypotheses_and_flags_misses():
+    translator = ScriptedTranslator(scripted)
+    results = run_pipeline(translator, strict=False)
+    assert [call[1] for call in translator.calls] == [4]  # one pass, asking for the beam's alternatives
+    said = results["p1.s0"]
+    assert said.target == "The Kremlin said Moscow refused."
+    assert [(t.match.target, t.how) for t in said.terms] == [("Kremlin", MODEL), ("Moscow", HYPOTHESIS)]
+    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(MISSED, False)]
+    assert TERM_MISSED in results["p1.s1"].flags and TERM_MISSED not in said.flags
+
+
+def test_strict_mode_redecodes_only_pieces_missing_a_term():
+    translator = ScriptedTranslator(lambda text: [scripted(text)[0]])
+    results = run_pipeline(translator, strict=True)
+    (first, _, _), (redo, n_best, constraints) = translator.calls
+    assert len(first) == 3 and redo == [first[1], first[2]] and n_best == 1
+    # Every term of a re-decoded piece is constrained, in source order, with its expected place.
+    assert [[c.text for c in cs] for cs in constraints] == [["Kremlin", "Moscow"], ["Dossier Center"]]
+    assert constraints[0][0].earliest_step < constraints[0][1].earliest_step
+    assert [t.how for t in results["p1.s0"].terms] == [MODEL, FORCED]
+    assert results["p1.s1"].terms[0].how == FORCED and TERM_FORCED in results["p1.s1"].flags
+    assert results["p0.s0"].terms[0].how == MODEL and not results["p0.s0"].flags
+
+
+def test_strict_mode_places_terms_a_backend_could_not_force():
+    translator = ScriptedTranslator(lambda text: [scripted(text)[0]], forcing=False)
+    results = run_pipeline(translator, strict=True)
+    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(REPLACED, True)]
+    assert results["p1.s1"].flags == (TERM_REPLACED,)
+
+
+@pytest.mark.parametrize("architecture", ["marian", "nllb"])
+@pytest.mark.parametrize("beam_size", [1, 4])
+def test_a_random_model_is_forced_to_write_every_term(request, architecture, beam_size):
+    translator = load_translator(resolve_model(str(request.getfixturevalue(f"tiny_{architecture}"))))
+    texts = ["قال الكرملين إن موسكو لم تتلق أي تحذير من واشنطن.", "وتشير منظمة الملف اللندنية إلى أن"]
+    wanted = [[TermConstraint("Kremlin", 2), TermConstraint("Moscow", 5), TermConstraint("Washington", 9)],
+              [TermConstraint("Dossier Center", 1)]]
+    options = DecodingOptions(beam_size=beam_size)
+    plain = translator.translate(texts, options)
+    forced = translator.translate(texts, options, constraints=wanted)
+    for before, after, constraints in zip(plain, forced, wanted, strict=True):
+        targets = [c.text for c in constraints]
+        assert all(target in after.text for target in targets)
+        assert after.forced == {t for t in targets if t not in before.text}
+        positions = [after.text.index(target) for target in targets]
+        assert positions == sorted(positions)  # placed in the order of the source terms
+
+
+def test_a_term_the_vocabulary_cannot_spell_is_not_forced(tiny_marian):
+    translator = load_translator(resolve_model(str(tiny_marian)))
+    (result,) = translator.translate(["قال الكرملين"], DecodingOptions(beam_size=1),
+                                     constraints=[[TermConstraint("Ωμέγα Kremlin", 0)]])
+    assert "<unk>" not in result.text and result.forced == frozenset()
