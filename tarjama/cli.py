@@ -70,9 +70,9 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
         for problem in checked.problems:
             print(problem.describe(checked.path))
         print(f"{checked.path}: {len(checked.entries)} entries, {len(checked.errors)} errors, "
-              f"{len(checked.warnings)} warnings", file=sys.stderr)
+              f"{len(checked.warnings)} warnings")
     failing = checked.errors or (args.strict and checked.warnings)
-    if failing and not args.json:
+    if failing:
         print(f"error: {checked.path}: the glossary has "
               + (f"{len(checked.errors)} errors" if checked.errors else f"{len(checked.warnings)} warnings"),
               file=sys.stderr)

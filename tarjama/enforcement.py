@@ -31,8 +31,9 @@ TERM_FORCED = "term_forced"  # strict mode forced a term into the decoding: chec
 TERM_REPLACED = "term_replaced"  # strict mode put a term into the finished English: check where it went
 
 _SENTENCE_END = ".!?…"
-# A span of the English this similar to the target is taken to be the model's attempt at it.
-_SIMILAR_ENOUGH = 0.6
+# A span of the English this similar to the target (and with its first letter) is taken to be the
+# model's attempt at it.
+_SIMILAR_ENOUGH = 0.7
 
 
 def target_in_translation(target: str, translation: str) -> bool:
@@ -79,11 +80,12 @@ def choose_hypothesis(translation: Translation, targets: Sequence[str], margin: 
     return chosen
 
 
-def place_term(english: str, target: str, fraction: float) -> str:
+def place_term(english: str, target: str, fraction: float, *, keep: Sequence[str] = ()) -> str:
     """Last resort: put ``target`` where its source term sits (``fraction`` of the way through).
 
-    Words near that place that look like a garbled attempt at the target are replaced; otherwise
-    the target is inserted at the nearest word boundary, before any sentence-final punctuation.
+    Words near that place that look like a garbled attempt at the target are replaced, unless they
+    hold one of the ``keep`` targets; otherwise the target is inserted at the nearest word boundary,
+    before any sentence-final punctuation.
     """
     words = english.split()
     if not words:
@@ -93,6 +95,10 @@ def place_term(english: str, target: str, fraction: float) -> str:
     candidates = []
     for start in range(len(words) - width + 1):
         window = " ".join(words[start:start + width]).strip(_SENTENCE_END + ",;:")
+        if not window or window[0].lower() != target[0].lower():
+            continue
+        if any(target_in_translation(kept, window) for kept in keep):
+            continue
         similarity = difflib.SequenceMatcher(None, window.lower(), target.lower()).ratio()
         if similarity >= _SIMILAR_ENOUGH:
             candidates.append((similarity - abs(start - at) / (4 * len(words)), -start))
@@ -119,20 +125,21 @@ def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
     without an entry there counts as the model's.
     """
     how_in_pieces = how_in_pieces or {}
-    placed: set[TermMatch] = set()
+    before = {match: target_in_translation(match.target, english) for match in matches}
     if strict:
         for match in matches:
-            if not target_in_translation(match.target, english):
-                fraction = (match.start - segment_start) / segment_length if segment_length else 1.0
-                english = place_term(english, match.target, fraction)
-                placed.add(match)
+            if target_in_translation(match.target, english):
+                continue
+            fraction = (match.start - segment_start) / segment_length if segment_length else 1.0
+            present = [m.target for m in matches if target_in_translation(m.target, english)]
+            english = place_term(english, match.target, fraction, keep=present)
     outcomes = []
     for match in matches:
         hit = target_in_translation(match.target, english)
-        if match in placed:
-            how = REPLACED
-        elif not hit:
+        if not hit:
             how = MISSED
+        elif not before[match]:
+            how = REPLACED  # placed for this occurrence, for an earlier one, or inside another target
         else:
             how = how_in_pieces.get(match, MODEL)
             how = MODEL if how == MISSED else how

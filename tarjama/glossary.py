@@ -159,7 +159,7 @@ def read_tsv(text: str) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
         if header_possible:
             header_possible = False
             names = [cell.strip().lower() for cell in cells]
-            if names[:2] == ["source", "target"]:
+            if "source" in names and "target" in names:
                 columns = names
                 problems += [GlossaryProblem(WARNING, f"unknown column '{name}' is ignored", number)
                              for name in names if name not in COLUMNS]

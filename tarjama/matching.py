@@ -78,8 +78,13 @@ def readings(word: str) -> tuple[Reading, ...]:
                 found.append(Reading(attached, False, rest))
             if rest.startswith(ARTICLE) and len(rest) - len(ARTICLE) >= _MIN_STEM:
                 found.append(Reading(attached, True, rest[len(ARTICLE):]))
-            if preposition == "ل" and rest.startswith("ل") and len(rest) - 1 >= _MIN_STEM:
-                found.append(Reading(attached, True, rest[1:]))  # لل: ل + ال with the alef dropped
+            if preposition == "ل" and rest.startswith("ل"):
+                # ل + ال drops the alef (للملف is ل + الملف); before a stem that starts with ل, one lam
+                # goes too (للجنة is ل + اللجنة).
+                if len(rest) - 1 >= _MIN_STEM:
+                    found.append(Reading(attached, True, rest[1:]))
+                if len(rest) >= _MIN_STEM:
+                    found.append(Reading(attached, True, rest))
     return tuple(dict.fromkeys(found))
 
 

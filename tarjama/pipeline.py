@@ -149,12 +149,12 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
         choice = choose_hypothesis(translation, [m.target for m in matches], options.term_rerank_margin)
         how = {}
         for match in matches:
-            if target_in_translation(match.target, translation.text):
-                how[match] = MODEL
-            elif target_in_translation(match.target, choice.text):
-                how[match] = HYPOTHESIS
-            else:
+            if not target_in_translation(match.target, choice.text):
                 how[match] = MISSED
+            elif target_in_translation(match.target, translation.text):
+                how[match] = MODEL
+            else:
+                how[match] = HYPOTHESIS
         results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, how))
     return results
 

@@ -83,13 +83,9 @@ def arabic_with_terms(segment: SegmentRecord) -> str:
 
 def english_with_terms(segment: SegmentRecord) -> str:
     """The segment's English with every occurrence of its terms' targets marked."""
-    spans = []
-    lowered = segment.target.lower()
-    for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True):
-        start = lowered.find(target.lower())
-        while start != -1:
-            spans.append((start, start + len(target), "glossary: " + target, True))
-            start = lowered.find(target.lower(), start + len(target))
+    spans = [(found.start(), found.end(), "glossary: " + target, True)
+             for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True)
+             for found in re.finditer(re.escape(target), segment.target, re.IGNORECASE)]
     return _marked(segment.target, spans)
 
 

@@ -70,21 +70,26 @@ def test_glossary_check_names_every_problem_by_line(tmp_path, cli_env):
     path = write_bytes(tmp_path, "g.tsv", GLOSSARY_ROWS.encode())
     result = run(["glossary", "check", path], cli_env)
     assert result.returncode == 2
-    found = [line.removeprefix(f"{path}:").split(": ", 2) for line in result.stdout.splitlines()]
+    *lines, summary = result.stdout.splitlines()
+    assert summary == f"{path}: 6 entries, 4 errors, 4 warnings"
+    found = [line.removeprefix(f"{path}:").split(": ", 2) for line in lines]
     assert [(int(line), severity) for line, severity, _ in found] == [
         (2, "warning"), (4, "warning"), (6, "error"), (7, "error"), (8, "error"), (9, "error"), (10, "warning"),
         (13, "warning")]
     messages = dict((int(line), message) for line, _, message in found)
     assert "colour" in messages[2] and "duplicates line 3" in messages[4] and "line 5" in messages[6]
     assert "'بوتين' (line 12)" in messages[13]
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {path}: the glossary has 4 errors")
-    report = json.loads(run(["glossary", "check", path, "--json"], cli_env).stdout)
+    assert_one_line_error(result, f"error: {path}: the glossary has 4 errors")
+    result = run(["glossary", "check", path, "--json"], cli_env)
+    assert_one_line_error(result, "4 errors")
+    report = json.loads(result.stdout)
     assert (report["entries"], report["errors"], report["warnings"]) == (6, 4, 4)
+    assert [p["line"] for p in report["problems"]] == [2, 4, 6, 7, 8, 9, 10, 13]
 
 
 def test_glossary_check_passes_the_newsroom_glossary_and_strict_fails_on_warnings(tmp_path, glossary_path, cli_env):
     result = run(["glossary", "check", glossary_path, "--strict"], cli_env)
-    assert result.returncode == 0 and result.stdout == "", result.stdout
+    assert result.returncode == 0 and result.stdout.endswith(" 0 errors, 0 warnings\n"), result.stdout
     path = write_bytes(tmp_path, "g.tsv", "بوتين\tPutin\nلبوتين\tPutin\n".encode())
     assert run(["glossary", "check", path], cli_env).returncode == 0
     assert run(["glossary", "check", path, "--strict"], cli_env).returncode == 2

@@ -37,9 +37,27 @@ def term(target, start=0, source="س"):
     ("one two three four", "Kremlin", 0.5, "one two Kremlin three four"),
     ("", "Moscow", 0.5, "Moscow"),
     ("Moscow, Moscow and mosco.", "Moscow", 0.9, "Moscow, Moscow and Moscow."),  # nearest similar span
+    ("The Kremlim spoke.", "Kremlin", 0.5, "The Kremlin spoke."),
+    ("He saw the moose.", "Moscow", 0.9, "He saw the moose Moscow."),  # not similar enough: inserted
+    ("Then Oscow fell.", "Moscow", 0.5, "Then Oscow Moscow fell."),  # another first letter: inserted
 ])
 def test_place_term(english, target, fraction, expected):
     assert place_term(english, target, fraction) == expected
+
+
+def test_placing_a_term_never_takes_out_another_target():
+    assert place_term("Iraq warned yesterday.", "Iran", 0.5, keep=["Iraq"]) == "Iraq warned Iran yesterday."
+    matches = [term("Iraq", 0), term("Iran", 5)]
+    english, outcomes = settle_terms("Iraq warned yesterday.", matches, strict=True, segment_length=10)
+    assert "Iraq" in english and "Iran" in english
+    assert [(o.hit, o.how) for o in outcomes] == [(True, MODEL), (True, REPLACED)]
+
+
+def test_every_occurrence_satisfied_by_a_placement_counts_as_replaced():
+    matches = [term("Kremlin", 0), term("Kremlin", 5), term("Moscow", 7)]
+    english, outcomes = settle_terms("It said Moscow.", matches, strict=True, segment_length=10)
+    assert english.count("Kremlin") == 1
+    assert [o.how for o in outcomes] == [REPLACED, REPLACED, MODEL]
 
 
 ALTERNATIVES = (Hypothesis("the Kremlin and the file", -1.1), Hypothesis("the Kremlin and Dossier Center", -1.2),
@@ -99,6 +117,14 @@ def test_forcing_waits_for_a_word_start_and_blocks_the_end():
     assert output == [101, 2, 3, 160]
     forcing = TermForcing((ForcedTerm("Kremlin", (160,), earliest_step=10),), max_new_tokens=20)
     assert decode(forcing, [101, 102]) == [101, 102, 160]  # the model wanted to stop: the term comes first
+
+
+def test_a_word_that_only_begins_like_a_term_is_not_completed():
+    # "Do" + "ssier Center": the model's own "Do..." word at step 0 must not become the term.
+    forcing = TermForcing((ForcedTerm("Dossier Center", (110, 11, 12), earliest_step=3),), max_new_tokens=20)
+    output = decode(forcing, [110, 120, 130, 140, 150])
+    assert output[:3] == [110, 120, 130] and output[3:6] == [110, 11, 12]
+    assert forcing.forced_terms(output) == {"Dossier Center"}
 
 
 def test_a_term_the_model_writes_is_not_forced_and_budgets_are_kept():
@@ -183,6 +209,19 @@ def test_strict_mode_redecodes_only_pieces_missing_a_term():
     assert results["p0.s0"].terms[0].how == MODEL and not results["p0.s0"].flags
 
 
+def test_strict_mode_forces_a_term_that_the_chosen_alternative_lost():
+    def answer(text):  # the alternative has two terms where the best has one, but loses the Kremlin
+        return ["The Kremlin said they refused.", "The Presidency said Moscow and Dossier Center refused."]
+
+    document = segment_text("قال الكرملين إن موسكو والملف رفضا.\n", "a.txt")
+    translator = ScriptedTranslator(answer)
+    (result,) = translate_segments(document.segments, translator, DecodingOptions(),
+                                   matches=find_terms(document, GLOSSARY), strict_terms=True)
+    assert len(translator.calls) == 2  # re-decoded with forcing, not patched by the last resort
+    assert [c.text for c in translator.calls[1][2][0]] == ["Kremlin", "Moscow", "Dossier Center"]
+    assert [t.how for t in result.terms] == [MODEL, FORCED, FORCED]
+
+
 def test_strict_mode_places_terms_a_backend_could_not_force():
     translator = ScriptedTranslator(lambda text: [scripted(text)[0]], forcing=False)
     results = run_pipeline(translator, strict=True)
@@ -206,6 +245,22 @@ def test_a_random_model_is_forced_to_write_every_term(request, architecture, bea
         assert after.forced == {t for t in targets if t not in before.text}
         positions = [after.text.index(target) for target in targets]
         assert positions == sorted(positions)  # placed in the order of the source terms
+        for target, position in zip(targets, positions, strict=True):
+            # A forced term stays a word of its own: the model may not glue a word piece onto it.
+            following = after.text[position + len(target):position + len(target) + 1]
+            assert target not in after.forced or not following.isalnum(), after.text
+
+
+def test_forced_hypotheses_keep_the_model_scores(tiny_marian):
+    """A forced beam scores what the model gives its tokens, not certainty: never above the unforced best."""
+    translator = load_translator(resolve_model(str(tiny_marian)))
+    options = DecodingOptions(beam_size=4)
+    texts = ["قال الكرملين إن موسكو لم تتلق أي تحذير.", "وتشير منظمة الملف اللندنية إلى أن"]
+    plain = translator.translate(texts, options, n_best=2)
+    forced = translator.translate(texts, options, n_best=2,
+                                  constraints=[[TermConstraint("Kremlin", 2)], [TermConstraint("Dossier Center", 1)]])
+    for before, after in zip(plain, forced, strict=True):
+        assert after.forced and after.score <= before.score + 1e-6
 
 
 def test_a_term_the_vocabulary_cannot_spell_is_not_forced(tiny_marian):

@@ -24,6 +24,15 @@ def test_loads_header_comments_and_extra_columns(tmp_path):
     assert glossary.to_json() == {"path": str(path), "sha256": glossary.sha256, "entries": 2}
 
 
+@pytest.mark.parametrize("header", ["source\tnote\ttarget", "note\ttarget\tsource", "Target\tSource\tNote"])
+def test_header_columns_in_any_order(tmp_path, header):
+    names = [name.lower() for name in header.split("\t")]
+    values = {"source": "موسكو", "target": "Moscow", "note": "the capital"}
+    path = write(tmp_path, header + "\n" + "\t".join(values[n] for n in names) + "\n")
+    (entry,) = load_glossary(path).entries
+    assert (entry.source, entry.target, entry.note) == ("موسكو", "Moscow", "the capital")
+
+
 def test_headerless_two_column_file_as_deepl_takes_it(tmp_path):
     glossary = load_glossary(write(tmp_path, "موسكو\tMoscow\nروسيا\tRussia\n"))
     assert [e.target for e in glossary.entries] == ["Moscow", "Russia"]

@@ -155,6 +155,13 @@ def test_terms_are_marked_on_both_sides_and_summarised(sample_path, glossary_pat
     assert front["scores"]["term_consistency"] == record.scores.term_consistency
 
 
+def test_english_marks_survive_case_folding_that_changes_length(sample_path, glossary_path):
+    record = make_record(read_article(sample_path), lambda s: "İİ said Moscow." if s.id == "p1.s0" else "",
+                         load_glossary(glossary_path))
+    row = next(line for line in render_bilingual(record).splitlines() if line.startswith("| p1.s0 "))
+    assert 'İİ said <mark title="glossary: Moscow">Moscow</mark>.' in row
+
+
 def test_publish_writes_three_files_and_nothing_else(tmp_path, sample_path):
     record = make_record(read_article(sample_path), lambda s: "text")
     paths = publish(record, tmp_path / "out")

@@ -6,7 +6,8 @@ hypothesis and applies the answer to its scores (transformers does it in a logit
 A term is started at the first word boundary at or after the position where its source term
 sits (so it lands near its place in the sentence), when the model wants to stop, or when the
 output budget would otherwise run out; once started, its remaining tokens are forced. The model
-may also produce a term on its own, which then counts as met and is not forced again.
+may also produce a term on its own, which then counts as met and is not forced again; a word of
+the model's that merely begins like a term is left alone.
 """
 
 from __future__ import annotations
@@ -19,14 +20,6 @@ def contains(sequence: Sequence[int], part: Sequence[int]) -> bool:
     """True when ``part`` occurs contiguously in ``sequence``."""
     n = len(part)
     return any(list(sequence[i:i + n]) == list(part) for i in range(len(sequence) - n + 1))
-
-
-def _partial(generated: Sequence[int], tokens: Sequence[int]) -> int:
-    """How many leading tokens of ``tokens`` end ``generated`` (a term being written), below its length."""
-    for k in range(min(len(tokens) - 1, len(generated)), 0, -1):
-        if list(generated[-k:]) == list(tokens[:k]):
-            return k
-    return 0
 
 
 @dataclass(frozen=True)
@@ -45,6 +38,7 @@ class Decision:
     force: int | None
     allow_end: bool
     term: int | None = None
+    word_break: bool = False  # the next token must start a new word (a forced term just ended)
 
 
 @dataclass
@@ -55,6 +49,7 @@ class TermForcing:
     max_new_tokens: int
     met_in_text: Callable[[Sequence[int], str], bool] | None = None
     forced_at: dict[tuple[int, ...], tuple[int, int]] = field(default_factory=dict)
+    started_at: dict[tuple[int, ...], int] = field(default_factory=dict)
 
     def next_token(self, generated: Sequence[int], preferred: int, *, at_word_start: bool, is_end: bool
                    ) -> Decision:
@@ -64,20 +59,40 @@ class TermForcing:
         ``is_end``: ``preferred`` ends the sentence.
         """
         unmet = [i for i, term in enumerate(self.terms) if not self._met(generated, term)]
+        word_break = self._forced_term_just_ended(generated)
         if not unmet:
-            return Decision(force=None, allow_end=True)
-        in_progress = max(((i, _partial(generated, self.terms[i].tokens)) for i in unmet), key=lambda p: p[1])
-        if in_progress[1]:
-            i, written = in_progress
-            return self._force(generated, i, self.terms[i].tokens[written], preferred)
+            return Decision(force=None, allow_end=True, word_break=word_break)
+        for i in unmet:
+            written = self._started_and_written(generated, i)
+            if written:
+                return self._force(generated, i, self.terms[i].tokens[written], preferred)
         term_index = unmet[0]
         term = self.terms[term_index]
         needed = sum(len(self.terms[i].tokens) for i in unmet)
         remaining = self.max_new_tokens - len(generated)
         due = len(generated) >= term.earliest_step and (at_word_start or is_end)
         if due or is_end or remaining <= needed + 1:
+            self.started_at[tuple(generated)] = term_index
             return self._force(generated, term_index, term.tokens[0], preferred)
-        return Decision(force=None, allow_end=False)
+        return Decision(force=None, allow_end=False, word_break=word_break)
+
+    def _forced_term_just_ended(self, generated: Sequence[int]) -> bool:
+        """True right after the last token of a term this forcing started (the model must not glue onto it)."""
+        for i, term in enumerate(self.terms):
+            n = len(term.tokens)
+            if len(generated) >= n and list(generated[-n:]) == list(term.tokens) and \
+                    self.started_at.get(tuple(generated[:len(generated) - n])) == i:
+                return True
+        return False
+
+    def _started_and_written(self, generated: Sequence[int], term_index: int) -> int:
+        """How many tokens of a term this forcing started are written (0: none being written)."""
+        tokens = self.terms[term_index].tokens
+        for k in range(min(len(tokens) - 1, len(generated)), 0, -1):
+            if list(generated[-k:]) == list(tokens[:k]) and \
+                    self.started_at.get(tuple(generated[:len(generated) - k])) == term_index:
+                return k
+        return 0
 
     def _force(self, generated: Sequence[int], term_index: int, token: int, preferred: int) -> Decision:
         if token != preferred:  # what the model would have written anyway is not forcing

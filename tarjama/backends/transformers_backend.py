@@ -84,8 +84,8 @@ class TransformersTranslator:
             kwargs = dict(self._generate_kwargs)
             if any(batch_forcings):
                 for forcing in batch_forcings:
-                    if forcing is not None:
-                        forcing.max_new_tokens = budget
+                    if forcing is not None:  # free steps: max_length less the decoder's fixed prefix
+                        forcing.max_new_tokens = budget + 1 - self._first_free_step
                 kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
                     batch_forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
             encoded = self._tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
@@ -95,7 +95,7 @@ class TransformersTranslator:
                 output = self._network.generate(
                     **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
                     num_return_sequences=n_best, return_dict_in_generate=True,
-                    output_scores=options.beam_size > 1, **kwargs)
+                    output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
             sequence_scores = getattr(output, "sequences_scores", None)
             for position, index in enumerate(batch):
                 rows = range(position * n_best, (position + 1) * n_best)
@@ -163,6 +163,9 @@ class TransformersTranslator:
         return len(produced) >= budget and (not produced or produced[-1] not in self._end_ids)
 
 
+_BANNED_BUT_FORCED = -20.0  # log-probability for a forced token another processor had ruled out
+
+
 class _ForcingProcessor(LogitsProcessor):
     """Applies each sentence's :class:`TermForcing` decisions to the scores of its beams."""
 
@@ -173,6 +176,7 @@ class _ForcingProcessor(LogitsProcessor):
         self._first_free_step = first_free_step
         self._end_ids = sorted(end_ids)
         self._word_starts = word_starts
+        self._mask: torch.Tensor | None = None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         """Force or forbid tokens row by row; rows of unconstrained sentences are left alone."""
@@ -187,8 +191,23 @@ class _ForcingProcessor(LogitsProcessor):
             decision = forcing.next_token(input_ids[row, self._first_free_step:].tolist(), token,
                                           at_word_start=self._word_starts[token], is_end=token in self._end_ids)
             if decision.force is not None:
+                # The model's own score, so that beams compare fairly; a floor if a processor banned it.
+                kept = float(scores[row, decision.force])
                 scores[row, :] = -math.inf
-                scores[row, decision.force] = 0.0  # certain: other processors may have banned it
-            elif not decision.allow_end:
-                scores[row, self._end_ids] = -math.inf
+                scores[row, decision.force] = kept if math.isfinite(kept) else _BANNED_BUT_FORCED
+            else:
+                if decision.word_break:
+                    scores[row, ~self._word_start_mask(scores)] = -math.inf
+                if not decision.allow_end:
+                    scores[row, self._end_ids] = -math.inf
         return scores
+
+    def _word_start_mask(self, scores: torch.FloatTensor) -> torch.Tensor:
+        if self._mask is None:
+            import torch
+
+            size = scores.shape[-1]
+            starts = (self._word_starts + [False] * size)[:size]
+            self._mask = torch.tensor(starts, dtype=torch.bool, device=scores.device)
+            self._mask[self._end_ids] = True
+        return self._mask
