@@ -14,3 +14,13 @@ pip_install() {
 # shellcheck disable=SC2086 # TORCH_PIP_ARGS holds several pip options
 pip_install torch==2.13.0 ${TORCH_PIP_ARGS:-}
 pip_install -c constraints.txt -e '.[dev]'
+# The HTML report's test renders it in headless Chromium: Debian's package, driven by Playwright
+# (which downloads no browser of its own). Installed when missing and when this machine allows it.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+      echo "note: could not install Chromium; the report's browser test will fail" >&2
+  else
+    echo "note: install Chromium (Debian: apt-get install chromium) for the report's browser test" >&2
+  fi
+fi

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import Task, flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
@@ -19,7 +21,8 @@ from tarjama.progress import progress_bar
 from tarjama.publishing import Published, publish
 from tarjama.records import RunRecord, build_segment_records, count_terms
 from tarjama.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
-from tarjama.scoring import corpus_scores, read_reference
+from tarjama.report import scores_markdown
+from tarjama.scoring import corpus_scores, read_reference, sentence_chrf
 
 # Caching across runs is the translation memory's job; Prefect's input hashing would only cost time here.
 _UNCACHED = {"cache_policy": NO_CACHE}
@@ -79,11 +82,20 @@ def score(document: Document, translations: list[SegmentTranslation], model: Res
     record = RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
                        strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
                        reference_path=str(reference) if reference else None)
-    if reference is None:
-        return record
-    references = read_reference(reference, len(document.paragraphs))
-    return replace(record, scores=replace(record.scores,
-                                          reference=corpus_scores(record.paragraph_english(), references)))
+    if reference is not None:
+        references = read_reference(reference, len(document.paragraphs))
+        english = record.paragraph_english()
+        scores = replace(record.scores, reference=corpus_scores(english, references),
+                         paragraph_chrf=tuple(sentence_chrf(english, references)))
+        record = replace(record, scores=scores, reference_lines=tuple(references))
+    create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
+                             description=f"Scores of {document.path.name}")
+    return record
+
+
+def _artifact_key(document: Document) -> str:
+    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
+    return "scores-" + (re.sub(r"[^a-z0-9]+", "-", document.stem.lower()).strip("-") or "article")
 
 
 @task(**_UNCACHED)

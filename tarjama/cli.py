@@ -59,6 +59,77 @@ def cmd_terms(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a line-aligned hypothesis file against one or more references, as sacrebleu does."""
+    from tarjama.scoring import corpus_scores, read_lines
+
+    hypotheses = read_lines(args.hyp, "hypothesis file")
+    references = []
+    for path in args.ref:
+        lines = read_lines(path, "reference file")
+        if len(lines) != len(hypotheses):
+            raise InputError(f"{len(lines)} lines, but the hypothesis file {args.hyp} has {len(hypotheses)}",
+                             path=path)
+        references.append(lines)
+    scores = corpus_scores(hypotheses, references)
+    if args.json:
+        _print_json(scores.to_json())
+    else:
+        for name, value in (("BLEU", scores.bleu), ("chrF2++", scores.chrf), ("TER", scores.ter)):
+            print(f"{name:8} {value:6.2f}  {scores.signatures[name.lower().rstrip('2+')]}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two runs of one article: deltas, paired bootstrap p-values, the paragraphs that moved most."""
+    from tarjama.compare import compare_runs
+
+    comparison = compare_runs(args.run_a, args.run_b, seed=args.seed, samples=args.samples)
+    if args.json:
+        _print_json(comparison.to_json())
+        return 0
+    print(f"A (baseline): {comparison.run_a}\nB:            {comparison.run_b}")
+    print(f"paired bootstrap resampling, {comparison.samples} samples, seed {comparison.seed}")
+    for metric in comparison.metrics:
+        print(f"{metric.name:5} A {metric.a:6.2f}  B {metric.b:6.2f}  Δ {metric.delta:+6.2f}  "
+              f"p = {metric.p_value:.4f}  ({metric.signature})")
+    a, b = comparison.term_success
+    if a is not None and b is not None:
+        print(f"terms A {100 * a:5.1f}%  B {100 * b:5.1f}%  Δ {100 * (b - a):+5.1f} points")
+    for paragraph in comparison.paragraphs:
+        print(f"paragraph {paragraph.index}: chrF++ {paragraph.chrf_a:.1f} → {paragraph.chrf_b:.1f}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Translate a line-aligned test set with a model and score it; save the results as JSON."""
+    _quiet_model_libraries()
+    from tarjama.backends import DecodingOptions, load_translator
+    from tarjama.evaluation import default_results_path, evaluate
+    from tarjama.progress import progress_bar
+    from tarjama.publishing import write_atomically
+    from tarjama.registry import resolve_model
+    from tarjama.scoring import read_lines
+
+    sources = read_lines(args.src, "source file")
+    references = read_lines(args.ref, "reference file")
+    if len(sources) != len(references):
+        raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
+                         path=args.ref)
+    out = args.out or default_results_path(Path("outputs"), args.model, args.src)
+    check_output_dir(out.parent)
+    translator = load_translator(resolve_model(args.model, args.revision), args.backend)
+    options = DecodingOptions(beam_size=args.beam_size)
+    with progress_bar(len(sources), f"Evaluating on {args.src.name}") as progress:
+        result = evaluate(translator, args.src, args.ref, sources, references, options, progress)
+    write_atomically({out: json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"})
+    scores = result.scores
+    print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "
+          f"({len(sources)} lines, {result.seconds:.1f} s)")
+    print(out)
+    return 0
+
+
 def cmd_glossary_check(args: argparse.Namespace) -> int:
     """List a glossary's problems by line; exit 2 when it has errors (or warnings, with --strict)."""
     from tarjama.glossary import check_glossary
@@ -155,7 +226,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         revision=args.revision, show_progress=True)
     record = json.loads(published.record.read_text(encoding="utf-8"))
     rate = record["scores"]["term_success_rate"]
-    print(f"{published.bilingual}\n{published.english}\n{published.record}")
+    print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
     if rate is not None:
         print(f"glossary terms: {record['scores']['terms_hit']}/{record['scores']['terms_matched']} "
               f"in the English ({rate:.0%})", file=sys.stderr)
@@ -272,6 +343,30 @@ def build_parser() -> argparse.ArgumentParser:
     terms.set_defaults(run=cmd_terms)
 
     _add_glossary_commands(commands)
+
+    score = commands.add_parser("score", help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
+    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
+    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
+    score.add_argument("--json", action="store_true", help="print the contract's JSON")
+    score.set_defaults(run=cmd_score)
+
+    compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
+    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
+    compare.add_argument("run_b", type=Path, help="run record to compare with it")
+    compare.add_argument("--seed", type=_positive_int, default=12345, help="bootstrap seed (sacrebleu's default)")
+    compare.add_argument("--samples", type=_positive_int, default=1000, help="bootstrap resamples")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(run=cmd_compare)
+
+    evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
+    evaluation.add_argument("--model", default=DEFAULT_MODEL, help="registry name, hub id or local directory")
+    evaluation.add_argument("--revision", help="hub revision of the model")
+    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
+    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
+    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
+    evaluation.add_argument("--beam-size", type=_positive_int, default=4)
+    evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
+    evaluation.set_defaults(run=cmd_eval)
 
     translate = commands.add_parser("translate", help="translate an article and publish it")
     translate.add_argument("path", type=Path)

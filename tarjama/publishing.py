@@ -33,6 +33,11 @@ FLAG_LABELS = {
     "split_for_length": "translated in pieces (long sentence)",
     "output_truncated": "output may be cut short",
     "copied": "copied (no words to translate)",
+    "empty_output": "no English came out",
+    "arabic_in_english": "Arabic left in the English",
+    "repetition": "repeated words: the model may be looping",
+    "number_mismatch": "numbers differ from the Arabic",
+    "length_ratio": "unusually long or short English",
 }
 
 
@@ -188,19 +193,22 @@ class Published:
     bilingual: Path
     english: Path
     record: Path
+    report: Path
 
 
 def output_paths(out_dir: Path, stem: str) -> Published:
     """Where a run of the article ``stem`` writes (contract: ``NAME.bilingual.md`` and so on)."""
     return Published(bilingual=out_dir / f"{stem}.bilingual.md", english=out_dir / f"{stem}.en.md",
-                     record=out_dir / f"{stem}.run.json")
+                     record=out_dir / f"{stem}.run.json", report=out_dir / f"{stem}.report.html")
 
 
 def publish(record: RunRecord, out_dir: Path) -> Published:
-    """Write the three files of a run atomically: all of them, or none."""
+    """Write the files of a run atomically: all of them, or none."""
+    from tarjama.report import render_report
+
     paths = output_paths(Path(out_dir), record.document.stem)
     write_atomically({paths.bilingual: render_bilingual(record), paths.english: render_english(record),
-                      paths.record: render_run_record(record)})
+                      paths.record: render_run_record(record), paths.report: render_report(record)})
     return paths
 
 

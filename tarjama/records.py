@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +12,8 @@ from tarjama.backends import DecodingOptions
 from tarjama.documents import Document
 from tarjama.enforcement import HOWS, TermOutcome
 from tarjama.glossary import Glossary
-from tarjama.pipeline import SegmentTranslation
+from tarjama.pipeline import COPIED, SegmentTranslation
+from tarjama.quality import length_norm, quality_flags
 from tarjama.registry import ResolvedModel
 from tarjama.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
 
@@ -45,7 +47,9 @@ class Scores:
     terms_hit: int
     terms: tuple[TermStats, ...] = ()
     terms_by_how: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
     reference: ReferenceScores | None = None
+    paragraph_chrf: tuple[float, ...] = ()
 
     @property
     def term_success_rate(self) -> float | None:
@@ -62,7 +66,7 @@ class Scores:
         ref = self.reference
         return {"term_success_rate": self.term_success_rate, "term_consistency": self.term_consistency,
                 "terms_matched": self.terms_matched, "terms_hit": self.terms_hit,
-                "terms_by_how": self.terms_by_how, "bleu": ref.bleu if ref else None,
+                "terms_by_how": self.terms_by_how, "flags": self.flags, "bleu": ref.bleu if ref else None,
                 "chrf": ref.chrf if ref else None, "ter": ref.ter if ref else None,
                 "signatures": ref.signatures if ref else None}
 
@@ -80,6 +84,7 @@ class RunRecord:
     segments: tuple[SegmentRecord, ...]
     scores: Scores
     reference_path: str | None = None
+    reference_lines: tuple[str, ...] = ()
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def paragraph_english(self) -> list[str]:
@@ -88,6 +93,15 @@ class RunRecord:
         for segment in self.segments:
             by_paragraph[segment.paragraph].append(segment.target)
         return [" ".join(t for t in targets if t) for targets in by_paragraph.values()]
+
+    def paragraphs_json(self) -> list[dict]:
+        """Each paragraph's English, with its reference line and sentence chrF++ when there is a reference."""
+        english = self.paragraph_english()
+        chrf = self.scores.paragraph_chrf
+        return [{"index": p.index, "kind": p.kind, "english": english[n],
+                 "reference": self.reference_lines[n] if self.reference_lines else None,
+                 "chrf": chrf[n] if chrf else None}
+                for n, p in enumerate(self.document.paragraphs)]
 
     def to_json(self) -> dict:
         """The contract's run record, with more keys for auditing."""
@@ -102,6 +116,7 @@ class RunRecord:
             "strict_terms": self.strict_terms,
             "reference": self.reference_path,
             "segments": [segment.to_json() for segment in self.segments],
+            "paragraphs": self.paragraphs_json(),
             "terms": [term.to_json() for term in self.scores.terms],
             "scores": self.scores.to_json(),
         }
@@ -109,19 +124,27 @@ class RunRecord:
 
 def build_segment_records(document: Document, translations: Sequence[SegmentTranslation]
                           ) -> tuple[SegmentRecord, ...]:
-    """Pair each segment with its English, its terms' outcomes and its flags."""
+    """Pair each segment with its English, its terms' outcomes and its flags, quality flags included."""
     english = {t.segment_id: t for t in translations}
-    return tuple(
-        SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind, source=segment.text,
-                      target=english[segment.id].target, start=segment.start, end=segment.end,
-                      terms=english[segment.id].terms, flags=english[segment.id].flags)
-        for segment in document.segments)
+    judged = {s.id for s in document.segments if COPIED not in english[s.id].flags}
+    norm = length_norm([(s.text, english[s.id].target) for s in document.segments if s.id in judged])
+    records = []
+    for segment in document.segments:
+        translation = english[segment.id]
+        flags = list(translation.flags)
+        if segment.id in judged:
+            flags += quality_flags(segment.text, translation.target, norm)
+        records.append(SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind,
+                                     source=segment.text, target=translation.target, start=segment.start,
+                                     end=segment.end, terms=translation.terms, flags=tuple(flags)))
+    return tuple(records)
 
 
 def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
     """Term figures over the article (reference scores are added separately)."""
     outcomes = [term for segment in segments for term in segment.terms]
     by_how = {how: sum(o.how == how for o in outcomes) for how in HOWS}
+    flags = Counter(flag for segment in segments for flag in segment.flags)
     return Scores(terms_matched=len(outcomes), terms_hit=sum(o.hit for o in outcomes),
                   terms=term_statistics((o.match.source, o.match.target, o.hit) for o in outcomes),
-                  terms_by_how=by_how if outcomes else {})
+                  terms_by_how=by_how if outcomes else {}, flags=dict(sorted(flags.items())))

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tarjama.documents import read_text_file
 from tarjama.errors import InputError
+
+if TYPE_CHECKING:
+    from sacrebleu.metrics.base import Metric
 
 
 @dataclass(frozen=True)
@@ -20,16 +24,49 @@ class ReferenceScores:
     signatures: dict[str, str]
 
 
-def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> ReferenceScores:
-    """sacrebleu's corpus BLEU, chrF++ (word order 2) and TER of line-aligned texts."""
+    def to_json(self) -> dict:
+        """The contract's ``score --json`` object."""
+        return {"bleu": self.bleu, "chrf": self.chrf, "ter": self.ter, "signature": self.signatures}
+
+
+def metrics() -> dict[str, Metric]:
+    """The project's metrics, configured as the contract says: BLEU, chrF++ (word order 2), TER."""
     from sacrebleu.metrics import BLEU, CHRF, TER
 
-    if len(hypotheses) != len(references):
-        raise InputError(f"{len(hypotheses)} hypothesis lines but {len(references)} reference lines")
-    metrics = {"bleu": BLEU(), "chrf": CHRF(word_order=2), "ter": TER()}
-    values = {name: metric.corpus_score(list(hypotheses), [list(references)]).score
-              for name, metric in metrics.items()}
-    return ReferenceScores(**values, signatures={name: str(m.get_signature()) for name, m in metrics.items()})
+    return {"bleu": BLEU(), "chrf": CHRF(word_order=2), "ter": TER()}
+
+
+def corpus_scores(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]
+                  ) -> ReferenceScores:
+    """sacrebleu's corpus BLEU, chrF++ (word order 2) and TER of line-aligned texts.
+
+    ``references`` is one reference stream, or several (each as long as ``hypotheses``).
+    """
+    streams = [list(references)] if references and isinstance(references[0], str) else \
+        [list(stream) for stream in references]
+    for stream in streams:
+        if len(hypotheses) != len(stream):
+            raise InputError(f"{len(hypotheses)} hypothesis lines but {len(stream)} reference lines")
+    chosen = metrics()
+    values = {name: metric.corpus_score(list(hypotheses), streams).score for name, metric in chosen.items()}
+    return ReferenceScores(**values, signatures={name: str(m.get_signature()) for name, m in chosen.items()})
+
+
+def sentence_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> list[float]:
+    """chrF++ of each line against its reference (sacrebleu's sentence score)."""
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF(word_order=2)
+    return [chrf.sentence_score(h, [r]).score for h, r in zip(hypotheses, references, strict=True)]
+
+
+def read_lines(path: Path | str, what: str = "file") -> list[str]:
+    """A line-aligned text file as sacrebleu reads one: every line, blank ones too, right-stripped."""
+    text = read_text_file(path, what)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return [line.rstrip() for line in lines]
 
 
 def read_reference(path: Path | str, expected_lines: int) -> list[str]:

@@ -5,7 +5,7 @@ never translation quality.
 """
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from conftest import english_corpus
@@ -26,7 +26,7 @@ def paragraph_hypotheses(record):
 def check_outputs(out_dir, sample_path, glossary_path):
     stem = "crocus-city-hall.ar"
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(
-        [f"{stem}.bilingual.md", f"{stem}.en.md", f"{stem}.run.json"])
+        [f"{stem}.bilingual.md", f"{stem}.en.md", f"{stem}.run.json", f"{stem}.report.html"])
     record = json.loads((out_dir / f"{stem}.run.json").read_text(encoding="utf-8"))
     document = read_article(sample_path)
     assert [s["id"] for s in record["segments"]] == [s.id for s in document.segments]
@@ -89,6 +89,15 @@ def test_translate_with_a_marian_model_and_a_reference(tmp_path, tiny_marian, sa
         CHRF(word_order=2).corpus_score(hypotheses, references).score)
     assert record["scores"]["ter"] == pytest.approx(TER().corpus_score(hypotheses, references).score)
     assert record["scores"]["signatures"]["chrf"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
+    # Sentence-level chrF++ per paragraph, as sacrebleu computes it, beside the paragraph's reference.
+    chrf = CHRF(word_order=2)
+    for paragraph, hypothesis, reference_line in zip(record["paragraphs"], hypotheses, references[0], strict=True):
+        assert paragraph["english"] == hypothesis and paragraph["reference"] == reference_line
+        assert paragraph["chrf"] == pytest.approx(chrf.sentence_score(hypothesis, [reference_line]).score)
+    # Quality flags are counted: a random model's English repeats itself and keeps Arabic letters.
+    flags = record["scores"]["flags"]
+    assert flags == dict(Counter(f for s in record["segments"] for f in s["flags"]))
+    assert flags.get("repetition", 0) > 0
 
 
 @pytest.mark.parametrize(("architecture", "beam_size"), [("nllb", "1"), ("marian", "4")])

@@ -51,7 +51,8 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
                                  beam_size=1)
     assert [o.published.record.name for o in published] == ["crocus.run.json", "short.run.json"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        f"{stem}.{kind}" for stem in ("crocus", "short") for kind in ("bilingual.md", "en.md", "run.json"))
+        f"{stem}.{kind}" for stem in ("crocus", "short")
+        for kind in ("bilingual.md", "en.md", "run.json", "report.html"))
     assert len(loads) == 1
 
 
@@ -107,3 +108,19 @@ def test_importing_the_flows_switches_telemetry_off():
            if k not in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.split() == ["1", "false"]
+
+
+def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inbox, tmp_path, tiny_marian,
+                                                             glossary_path):
+    from prefect.artifacts import Artifact
+
+    from flows.translate import translate_article
+
+    published = translate_article(inbox / "short.txt", model=str(tiny_marian), glossary=glossary_path,
+                                  out_dir=tmp_path / "out", beam_size=1)
+    artifact = Artifact.get("scores-short")
+    assert artifact is not None and artifact.type == "markdown"
+    record = __import__("json").loads(published.record.read_text(encoding="utf-8"))
+    scores = record["scores"]
+    assert f"{scores['terms_hit']}/{scores['terms_matched']}" in artifact.data
+    assert "| BLEU | – |" in artifact.data  # no reference given

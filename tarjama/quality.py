@@ -1,0 +1,93 @@
+"""Quality flags without a reference: signs that a sentence's English needs an editor's eye.
+
+Each check is a small function of a source sentence and its English; :func:`quality_flags` runs
+them, with the article's own length ratio as the norm. Flags are the run record's ``flags``.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+
+from tarjama.arabic import has_arabic_letters
+
+ARABIC_IN_ENGLISH = "arabic_in_english"  # Arabic letters left in the English
+LENGTH_RATIO = "length_ratio"  # far longer or shorter than the article's other sentences, relatively
+REPETITION = "repetition"  # a word, phrase or letter group repeated in a loop (hallucination)
+NUMBER_MISMATCH = "number_mismatch"  # the numbers of the Arabic and the English differ
+EMPTY_OUTPUT = "empty_output"  # nothing came out for a sentence with words
+QUALITY_FLAGS = (EMPTY_OUTPUT, ARABIC_IN_ENGLISH, REPETITION, NUMBER_MISMATCH, LENGTH_RATIO)
+
+# English characters per Arabic character when the article has too few sentences to set its own norm.
+DEFAULT_LENGTH_RATIO = 1.2
+LENGTH_RATIO_FACTOR = 2.5  # flagged beyond the norm times or divided by this
+_MIN_SOURCE_CHARS = 20  # shorter sentences vary too much to judge by length
+_MIN_SENTENCES_FOR_NORM = 5
+_WORD_LOOP_REPEATS = {1: 4}  # a single word may be said twice or thrice ("very, very"); phrases 3 times
+_PHRASE_LOOP_REPEATS = 3
+_MAX_LOOP_WORDS = 6
+_LETTER_LOOP = re.compile(r"(\w{2,12}?)\1{4,}")  # "popopopopo", "دولةدولةدولةدولةدولة"
+
+_DIGITS = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)},
+                         **{chr(0x06F0 + d): str(d) for d in range(10)}, "٫": ".", "٬": ",", "،": ", "})
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+def arabic_in_english(english: str) -> bool:
+    """Arabic letters in the English."""
+    return has_arabic_letters(english)
+
+
+def repetition_loop(english: str) -> bool:
+    """A word or phrase repeated back to back (4× for one word, 3× for 2-6 words), or a letter-group loop."""
+    words = [w.strip(".,;:!?\"'()").lower() for w in english.split()]
+    words = [w for w in words if w]
+    for n in range(1, _MAX_LOOP_WORDS + 1):
+        needed = _WORD_LOOP_REPEATS.get(n, _PHRASE_LOOP_REPEATS)
+        for start in range(len(words) - n * needed + 1):
+            phrase = words[start:start + n]
+            if all(words[start + k * n:start + (k + 1) * n] == phrase for k in range(1, needed)):
+                return True
+    return bool(_LETTER_LOOP.search(english))
+
+
+def numbers(text: str) -> Counter[str]:
+    """The numbers written in digits, normalised: Arabic-Indic digits, Arabic separators, thousands commas."""
+    found: Counter[str] = Counter()
+    for match in _NUMBER.finditer(text.translate(_DIGITS)):
+        number = match.group()
+        if _THOUSANDS.fullmatch(number):
+            number = number.replace(",", "")
+        found[number.replace(",", ".")] += 1
+    return found
+
+
+def number_mismatch(source: str, english: str) -> bool:
+    """The Arabic and the English do not write the same numbers."""
+    return numbers(source) != numbers(english)
+
+
+def length_norm(pairs: Sequence[tuple[str, str]]) -> float:
+    """The article's typical English/Arabic length ratio (median), or a default for short articles."""
+    ratios = [len(e) / len(s) for s, e in pairs if len(s) >= _MIN_SOURCE_CHARS and e.strip()]
+    return statistics.median(ratios) if len(ratios) >= _MIN_SENTENCES_FOR_NORM else DEFAULT_LENGTH_RATIO
+
+
+def length_off(source: str, english: str, norm: float) -> bool:
+    """English length far from what the article's norm predicts for this source."""
+    if len(source) < _MIN_SOURCE_CHARS or not english.strip():
+        return False
+    ratio = len(english) / len(source)
+    return ratio > norm * LENGTH_RATIO_FACTOR or ratio < norm / LENGTH_RATIO_FACTOR
+
+
+def quality_flags(source: str, english: str, norm: float) -> list[str]:
+    """The quality flags of one translated sentence (copied, letterless sentences are not judged)."""
+    if not english.strip():
+        return [EMPTY_OUTPUT]
+    checks = {ARABIC_IN_ENGLISH: arabic_in_english(english), REPETITION: repetition_loop(english),
+              NUMBER_MISMATCH: number_mismatch(source, english), LENGTH_RATIO: length_off(source, english, norm)}
+    return [flag for flag in QUALITY_FLAGS if checks.get(flag)]

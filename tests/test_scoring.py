@@ -1,0 +1,132 @@
+"""`tarjama score` against sacrebleu itself, and the quality flags, on constructed cases."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF, TER
+from test_cli import assert_one_line_error, run
+
+from tarjama.quality import (
+    ARABIC_IN_ENGLISH,
+    EMPTY_OUTPUT,
+    LENGTH_RATIO,
+    NUMBER_MISMATCH,
+    REPETITION,
+    length_norm,
+    numbers,
+    quality_flags,
+)
+
+SACREBLEU = str(Path(sys.executable).parent / "sacrebleu")
+
+SYSTEMS = {
+    "plain": (["The Kremlin said on Friday.", "Moscow is large."],
+              [["The Kremlin spoke on Friday.", "Moscow is a large city."]]),
+    "blank and trailing spaces": (["The hall was attacked.   ", "", "Four suspects appeared in court."],
+                                  [["The concert hall was attacked.", "Nothing.", "Four suspects appeared in court."]]),
+    "two references": (["ISIS-K claimed the attack."],
+                       [["ISIS-K claimed responsibility for the attack."], ["The attack was claimed by ISIS-K."]]),
+    "unicode and numbers": (["At least 143 people died — «many» more were hurt."],
+                            [["At least 143 people were killed, and many more were injured."]]),
+    "empty hypothesis": ([""], [["Something."]]),
+}
+
+
+def write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", SYSTEMS)
+def test_score_equals_sacrebleu(tmp_path, cli_env, name):
+    hypotheses, references = SYSTEMS[name]
+    hyp = write_lines(tmp_path / "hyp.txt", hypotheses)
+    refs = [write_lines(tmp_path / f"ref{n}.txt", lines) for n, lines in enumerate(references)]
+    result = run(["score", "--hyp", hyp, "--ref", *refs, "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    ours = json.loads(result.stdout)
+    stripped = [h.rstrip() for h in hypotheses]  # sacrebleu right-strips every line it reads
+    for key, metric in (("bleu", BLEU()), ("chrf", CHRF(word_order=2)), ("ter", TER())):
+        expected = metric.corpus_score(stripped, references)
+        assert ours[key] == pytest.approx(expected.score, abs=0.01)
+        assert ours["signature"][key] == str(metric.get_signature())
+    # And the sacrebleu command on the same files prints the same rounded figures.
+    cli = subprocess.run([SACREBLEU, *map(str, refs), "-i", str(hyp), "-m", "bleu", "chrf", "ter",
+                          "--chrf-word-order", "2", "-b", "-w", "2"], capture_output=True, text=True, check=True)
+    assert [float(v) for v in json.loads(cli.stdout)] == [round(ours[k], 2) for k in ("bleu", "chrf", "ter")]
+
+
+def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
+    hyp = write_lines(tmp_path / "hyp.txt", ["one", "two"])
+    ref = write_lines(tmp_path / "ref.txt", ["one"])
+    assert_one_line_error(run(["score", "--hyp", hyp, "--ref", ref], cli_env), f"{ref}:", "1 lines", "has 2")
+
+
+@pytest.mark.parametrize(("source", "english", "expected"), [
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said the situation in Moscow was calm.", []),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "", [EMPTY_OUTPUT]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "   ", [EMPTY_OUTPUT]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said الوضع was calm in Moscow.", [ARABIC_IN_ENGLISH]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The the the the Kremlin said it was calm in Moscow.", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said it is calm, calm, calm, calm in Moscow.",
+     [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "It said that in Moscow it said that in Moscow it said that in Moscow.",
+     [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said: popopopopopo calm in Moscow.", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ جدا جدا في موسكو.", "The Kremlin said it was very, very calm in Moscow.", []),
+    ("توفي ١٤٣ شخصا يوم الجمعة في موسكو.", "143 people died on Friday in Moscow.", []),
+    ("توفي ١٤٣ شخصا يوم الجمعة في موسكو.", "134 people died on Friday in Moscow.", [NUMBER_MISMATCH]),
+    ("توفي 143 شخصا يوم الجمعة في موسكو.", "Many people died on Friday in Moscow.", [NUMBER_MISMATCH]),
+    ("ارتفع المؤشر ٢٫٥٪ إلى ١٬٢٠٠ نقطة في موسكو.", "The index rose 2.5% to 1,200 points in Moscow.", []),
+    ("ارتفع المؤشر ٢٫٥٪ إلى ١٬٢٠٠ نقطة في موسكو.", "The index rose 25% to 1,200 points in Moscow.", [NUMBER_MISMATCH]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "Calm.", [LENGTH_RATIO]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.",
+     "The Kremlin said, in a long statement read out to reporters gathered outside its walls on a cold evening, "
+     "that the situation in Moscow and in all the surrounding regions was entirely calm.", [LENGTH_RATIO]),
+    ("قصير جدا.", "Very short indeed, and then some more words.", []),  # too short to judge by length
+])
+def test_quality_flags(source, english, expected):
+    assert quality_flags(source, english, norm=1.2) == expected
+
+
+def test_length_norm_follows_the_article():
+    english = " ".join(f"w{chr(97 + n % 26)}{chr(97 + n // 26)}" for n in range(30))  # 3.5 times the Arabic
+    pairs = [("قال الكرملين إن الوضع هادئ في موسكو.", english)] * 5
+    assert length_norm(pairs) == pytest.approx(len(english) / len(pairs[0][0]))
+    assert length_norm(pairs[:2]) == 1.2  # too few sentences: the default
+    assert quality_flags(pairs[0][0], english, 1.2) == [LENGTH_RATIO]
+    assert quality_flags(pairs[0][0], english, length_norm(pairs)) == []  # normal for this article
+
+
+def test_numbers_are_normalised():
+    assert numbers("في ٢٠٢٢ و۲۰۲۳ قتل ١٬٢٠٠ شخص بنسبة ٣٫٥") == {"2022": 1, "2023": 1, "1200": 1, "3.5": 1}
+    assert numbers("In 2022 and 2023, 1,200 people (3.5%)") == {"2022": 1, "2023": 1, "1200": 1, "3.5": 1}
+
+
+def test_eval_scores_a_model_on_a_line_aligned_test_set(tmp_path, tiny_marian, cli_env):
+    src = write_lines(tmp_path / "test.ar", ["قال الكرملين إن الوضع هادئ.", "", "٢٠٢٤", "وصل الوفد إلى موسكو."])
+    ref = write_lines(tmp_path / "test.en",
+                      ["The Kremlin said it was calm.", "", "2024", "The delegation reached Moscow."])
+    out = tmp_path / "results" / "eval.json"
+    result = run(["eval", "--model", tiny_marian, "--src", src, "--ref", ref, "--beam-size", "1", "--out", out],
+                 cli_env)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    hypotheses = saved["hypotheses"]
+    assert len(hypotheses) == 4 and hypotheses[1] == "" and hypotheses[2] == "2024"  # blank kept, digits copied
+    references = [[line.rstrip() for line in ref.read_text(encoding="utf-8").splitlines()]]
+    for key, metric in (("bleu", BLEU()), ("chrf", CHRF(word_order=2)), ("ter", TER())):
+        assert saved["scores"][key] == pytest.approx(metric.corpus_score(hypotheses, references).score)
+        assert saved["scores"]["signature"][key] == str(metric.get_signature())
+    assert saved["model"]["path"] == str(tiny_marian) and saved["decoding"]["beam_size"] == 1
+    assert saved["source"]["lines"] == 4 and len(saved["source"]["sha256"]) == 64
+    assert str(out) in result.stdout
+
+
+def test_eval_refuses_test_sets_of_different_lengths(tmp_path, cli_env):
+    src = write_lines(tmp_path / "test.ar", ["قال الكرملين."])
+    ref = write_lines(tmp_path / "test.en", ["one", "two"])
+    assert_one_line_error(run(["eval", "--src", src, "--ref", ref], cli_env), f"{ref}:", "2 lines")
