@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import Task, flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from tarjama.backends import DecodingOptions, load_translator
 from tarjama.documents import Document, articles_in, read_article
 from tarjama.errors import InputError, RunError, TarjamaError
+from tarjama.exchange import harvest_corrections
 from tarjama.glossary import Glossary, load_glossary
+from tarjama.inbox import fingerprint, log_run, up_to_date
+from tarjama.incremental import prepare
 from tarjama.matching import TermMatch, find_terms
-from tarjama.pipeline import SegmentTranslation, plan_translation, run_translation
+from tarjama.memory import default_memory_path, open_memory
+from tarjama.pipeline import SegmentTranslation
 from tarjama.progress import progress_bar
-from tarjama.publishing import Published, publish
+from tarjama.publishing import Published, article_lock, publish
 from tarjama.records import RunRecord, build_segment_records, count_terms
 from tarjama.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
 from tarjama.report import scores_markdown
+from tarjama.runs import WorkerResult, translate_and_publish
 from tarjama.scoring import corpus_scores, read_reference, sentence_chrf
+
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
 
 # Caching across runs is the translation memory's job; Prefect's input hashing would only cost time here.
 _UNCACHED = {"cache_policy": NO_CACHE}
@@ -63,25 +73,39 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class TranslatedArticle:
+    """Every segment's English, and what came from the memory."""
+
+    translations: list[SegmentTranslation]
+    memory: dict | None
+
+
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, backend: str,
-              options: DecodingOptions, strict_terms: bool, show_progress: bool) -> list[SegmentTranslation]:
-    """Translate every segment with the model (loaded once per process), enforcing glossary terms."""
+              options: DecodingOptions, strict_terms: bool, show_progress: bool,
+              memory_path: Path | None, out_dir: Path) -> TranslatedArticle:
+    """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
     translator = load_translator(model, backend)
-    plan = plan_translation(document.segments, translator, options)
-    with progress_bar(len(plan.units), f"Translating {document.path.name}", enabled=show_progress) as progress:
-        return run_translation(plan, translator, options, progress, matches, strict_terms=strict_terms)
+    with open_memory(memory_path) if memory_path else nullcontext() as memory:
+        harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
+        work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
+        with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
+                          enabled=show_progress) as progress:
+            translations = work.run(progress)
+    stats = {**work.stats.to_json(str(memory_path)), "harvested": harvested} if memory_path else None
+    return TranslatedArticle(translations, stats)
 
 
 @task(**_UNCACHED)
-def score(document: Document, translations: list[SegmentTranslation], model: ResolvedModel, backend: str,
+def score(document: Document, translated: TranslatedArticle, model: ResolvedModel, backend: str,
           options: DecodingOptions, glossary: Glossary | None, reference: Path | None,
           strict_terms: bool) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
-    segments = build_segment_records(document, translations)
+    segments = build_segment_records(document, translated.translations)
     record = RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
                        strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
-                       reference_path=str(reference) if reference else None)
+                       reference_path=str(reference) if reference else None, memory=translated.memory)
     if reference is not None:
         references = read_reference(reference, len(document.paragraphs))
         english = record.paragraph_english()
@@ -100,23 +124,27 @@ def _artifact_key(document: Document) -> str:
 
 @task(**_UNCACHED)
 def publish_outputs(record: RunRecord, out_dir: Path) -> Published:
-    """Write the bilingual Markdown, the English Markdown and the run record, atomically."""
-    return publish(record, out_dir)
+    """Write the article's outputs atomically, one run at a time per article."""
+    with article_lock(out_dir, record.document.stem):
+        return publish(record, out_dir)
 
 
 @flow(name="translate-article")
 def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
                       reference: Path | None = None, out_dir: Path = Path("outputs"),
                       backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
-                      revision: str | None = None, show_progress: bool = False) -> Published:
-    """Segment, find terms, translate, score and publish one Arabic article."""
+                      revision: str | None = None, show_progress: bool = False, memory: Path | None = None,
+                      use_memory: bool = True) -> Published:
+    """Segment, find terms, translate (through the memory), score and publish one Arabic article."""
     resolved = resolve_model(model, revision)
     options = DecodingOptions(beam_size=beam_size)
+    memory_path = (memory or default_memory_path(Path(out_dir))) if use_memory else None
     document = read_and_segment(source)
     terms = load_terms(glossary)
     matches = find_glossary_terms(document, terms)
-    translations = translate(document, matches, resolved, backend, options, strict_terms, show_progress)
-    record = score(document, translations, resolved, backend, options, terms, reference, strict_terms)
+    translated = translate(document, matches, resolved, backend, options, strict_terms, show_progress, memory_path,
+                           Path(out_dir))
+    record = score(document, translated, resolved, backend, options, terms, reference, strict_terms)
     return publish_outputs(record, out_dir)
 
 
@@ -127,26 +155,98 @@ class ArticleOutcome:
     article: Path
     published: Published | None = None
     error: str | None = None
+    skipped: bool = False
+
+    def to_json(self) -> dict:
+        """The article's line in the inbox log."""
+        status = "failed" if self.error else "skipped" if self.skipped else "translated"
+        return {"article": str(self.article), "status": status, "error": self.error}
+
+
+@task(**_UNCACHED)
+def is_up_to_date(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
+                  strict_terms: bool, glossary: Path | None) -> bool:
+    """Whether the article's outputs already come from its current text and these settings."""
+    return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
 
 
 @flow(name="translate-folder")
 def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
                      out_dir: Path = Path("outputs"), backend: str = "transformers",
-                     strict_terms: bool = False, beam_size: int = 4) -> list[ArticleOutcome]:
-    """Translate every article of a folder with one loaded model; a failing article does not stop the rest."""
+                     strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
+                     revision: str | None = None) -> list[ArticleOutcome]:
+    """Translate every article of a folder (or only new and changed ones) with one loaded model.
+
+    A failing article does not stop the rest; each run appends what it did to the inbox log.
+    """
+    resolved = resolve_model(model, revision)
     outcomes = []
     for article in articles_in(inbox):
+        if only_changed and is_up_to_date(article, out_dir, resolved, backend, beam_size, strict_terms, glossary):
+            outcomes.append(ArticleOutcome(article, skipped=True))
+            continue
         state = translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
-                                  strict_terms=strict_terms, beam_size=beam_size, return_state=True)
+                                  strict_terms=strict_terms, beam_size=beam_size, revision=revision,
+                                  return_state=True)
         if state.is_completed():
             outcomes.append(ArticleOutcome(article, published=state.result()))
             continue
         error = state.result(raise_on_failure=False)
         reason = error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
         outcomes.append(ArticleOutcome(article, error=reason))
+    log_run(out_dir, [outcome.to_json() for outcome in outcomes])
+    create_table_artifact(key="inbox-run", table=[outcome.to_json() for outcome in outcomes],
+                          description=f"Articles of {inbox} in this run")
     failed = [outcome for outcome in outcomes if outcome.error]
     if failed:
         # Raised after every other article is published, so the run shows as failed in Prefect.
         raise RunError(f"{len(failed)} of {len(outcomes)} articles failed: "
                        + "; ".join(f"{outcome.error}" for outcome in failed))
     return outcomes
+
+
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
+def translate_on_worker(article: Path, model: str, out_dir: Path, glossary: Path | None, backend: str,
+                        strict_terms: bool, beam_size: int, revision: str | None) -> WorkerResult:
+    """Translate and publish one article wherever the task runner puts it (a Dask worker, say)."""
+    return translate_and_publish(article, model, out_dir, glossary=glossary, backend=backend,
+                                 strict_terms=strict_terms, beam_size=beam_size, revision=revision)
+
+
+def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
+    """A Dask task runner: the cluster at ``address``, or a local cluster of ``workers`` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
+@flow(name="translate-folder-distributed")
+def translate_folder_distributed(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
+                                 out_dir: Path = Path("outputs"), backend: str = "transformers",
+                                 strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
+                                 revision: str | None = None) -> list[WorkerResult]:
+    """Like ``translate_folder``, with the articles translated in parallel on the flow's task runner.
+
+    Run it with ``translate_folder_distributed.with_options(task_runner=dask_runner(...))``.
+    """
+    resolved = resolve_model(model, revision)
+    articles = [a for a in articles_in(inbox) if not (only_changed and up_to_date(
+        a, out_dir, fingerprint(a, resolved, backend, beam_size, strict_terms, glossary)))]
+    futures = translate_on_worker.map(articles, model, out_dir, glossary, backend, strict_terms, beam_size,
+                                      revision)
+    results, entries, errors = [], [], []
+    for article, future in zip(articles, futures, strict=True):
+        try:
+            results.append(future.result())
+            entries.append({"article": str(article), "status": "translated", "error": None})
+        except Exception as exc:  # noqa: BLE001 - every article's fate is logged; the run fails after
+            reason = exc.describe() if isinstance(exc, TarjamaError) else f"{type(exc).__name__}: {exc}"
+            errors.append(reason)
+            entries.append({"article": str(article), "status": "failed", "error": reason})
+    log_run(out_dir, entries)
+    if errors:
+        raise RunError(f"{len(errors)} of {len(articles)} articles failed: " + "; ".join(errors))
+    return results

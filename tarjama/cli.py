@@ -90,6 +90,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return 0
     print(f"A (baseline): {comparison.run_a}\nB:            {comparison.run_b}")
     print(f"paired bootstrap resampling, {comparison.samples} samples, seed {comparison.seed}")
+    if comparison.identical:
+        print("the two runs have the same English: no difference (ignore the p-values)")
     for metric in comparison.metrics:
         print(f"{metric.name:5} A {metric.a:6.2f}  B {metric.b:6.2f}  Δ {metric.delta:+6.2f}  "
               f"p = {metric.p_value:.4f}  ({metric.signature})")
@@ -117,6 +119,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
                          path=args.ref)
     out = args.out or default_results_path(Path("outputs"), args.model, args.src)
+    if out.is_dir():
+        raise InputError("is a directory: --out names the results file", path=out)
     check_output_dir(out.parent)
     translator = load_translator(resolve_model(args.model, args.revision), args.backend)
     options = DecodingOptions(beam_size=args.beam_size)
@@ -127,6 +131,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "
           f"({len(sources)} lines, {result.seconds:.1f} s)")
     print(out)
+    return 0
+
+
+def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
+    from tarjama.memory import default_memory_path
+
+    if args.memory:
+        return args.memory
+    return default_memory_path(beside if beside is not None else Path("outputs"))
+
+
+def cmd_tm_import(args: argparse.Namespace) -> int:
+    """Store an editor's corrections (bilingual Markdown) or a TMX memory as approved translations."""
+    from tarjama.exchange import corrections, read_tmx
+    from tarjama.memory import open_memory
+
+    if args.path.suffix.lower() == ".tmx":
+        pairs, memory_path = read_tmx(args.path), _memory_path(args)
+    else:
+        pairs, memory_path = corrections(args.path, everything=args.all), _memory_path(args, args.path.parent)
+    with open_memory(memory_path) as memory:
+        count = memory.approve(pairs, origin=str(args.path))
+    print(f"{count} sentences approved into {memory_path}")
+    return 0
+
+
+def cmd_tm_export(args: argparse.Namespace) -> int:
+    """Write the memory as TMX 1.4 or XLIFF 2.0 for CAT tools."""
+    from tarjama.exchange import write_tmx, write_xliff
+    from tarjama.memory import open_memory
+    from tarjama.publishing import write_atomically
+
+    memory_path = _memory_path(args)
+    if not memory_path.is_file():
+        raise InputError("no translation memory here (translate something first, or pass --memory)",
+                         path=memory_path)
+    with open_memory(memory_path) as memory:
+        approved = memory.all_approved()
+        machine = [] if args.approved_only else memory.all_machine()
+    done = {a.source for a in approved}
+    triples = [(a.source, a.target, "approved") for a in approved]
+    triples += [(m.source, m.target, "machine") for m in machine if m.source not in done]
+    text = write_tmx(triples) if args.format == "tmx" else write_xliff(triples)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        check_output_dir(args.out.parent)
+        write_atomically({args.out: text})
+        print(f"{args.out}: {len(triples)} sentences", file=sys.stderr)
     return 0
 
 
@@ -223,13 +276,52 @@ def cmd_translate(args: argparse.Namespace) -> int:
     published = translate_article(
         source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
         out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
-        revision=args.revision, show_progress=True)
+        revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory)
     record = json.loads(published.record.read_text(encoding="utf-8"))
     rate = record["scores"]["term_success_rate"]
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
     if rate is not None:
         print(f"glossary terms: {record['scores']['terms_hit']}/{record['scores']['terms_matched']} "
               f"in the English ({rate:.0%})", file=sys.stderr)
+    if record["memory"]:
+        memory = record["memory"]
+        print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
+              f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
+    _quiet_model_libraries()
+    from tarjama.glossary import load_glossary
+    from tarjama.registry import resolve_model
+
+    if not args.inbox.is_dir():
+        raise InputError("no such inbox folder", path=args.inbox)
+    if args.glossary:
+        load_glossary(args.glossary)
+    check_output_dir(args.out)
+    resolve_model(args.model, args.revision)
+
+    from flows.settings import configure_prefect
+
+    configure_prefect(quiet=not args.verbose)
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
+                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
+    from flows.translate import translate_folder
+
+    parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,
+                  "glossary": str(args.glossary.resolve()) if args.glossary else None, "backend": args.backend,
+                  "strict_terms": args.strict_terms, "beam_size": args.beam_size, "only_changed": True,
+                  "revision": args.revision}
+    print(f"serving {args.name}: {args.inbox} → {args.out} "
+          f"({'cron ' + args.cron if args.cron else f'every {args.interval} s'}); Ctrl-C stops", file=sys.stderr)
+    # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
+    translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
+                           print_starting_message=False, limit=1)
     return 0
 
 
@@ -303,6 +395,68 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     import_.set_defaults(run=cmd_glossary_import)
 
 
+def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
+    serve.add_argument("--inbox", type=Path, required=True, help="folder of NAME.txt articles")
+    serve.add_argument("--out", type=Path, default=Path("outputs"))
+    when = serve.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", help='cron schedule, e.g. "*/10 * * * *"')
+    when.add_argument("--interval", type=_positive_int, help="seconds between runs")
+    serve.add_argument("--model", default=DEFAULT_MODEL)
+    serve.add_argument("--revision")
+    serve.add_argument("--glossary", type=Path)
+    serve.add_argument("--strict-terms", action="store_true")
+    serve.add_argument("--backend", choices=BACKENDS, default="transformers")
+    serve.add_argument("--beam-size", type=_positive_int, default=4)
+    serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
+    serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
+    serve.set_defaults(run=cmd_serve)
+
+
+def _add_score_commands(commands: argparse._SubParsersAction) -> None:
+    score = commands.add_parser("score", help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
+    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
+    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
+    score.add_argument("--json", action="store_true", help="print the contract's JSON")
+    score.set_defaults(run=cmd_score)
+
+    compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
+    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
+    compare.add_argument("run_b", type=Path, help="run record to compare with it")
+    compare.add_argument("--seed", type=_positive_int, default=12345, help="bootstrap seed (sacrebleu's default)")
+    compare.add_argument("--samples", type=_positive_int, default=1000, help="bootstrap resamples")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(run=cmd_compare)
+
+    evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
+    evaluation.add_argument("--model", default=DEFAULT_MODEL, help="registry name, hub id or local directory")
+    evaluation.add_argument("--revision", help="hub revision of the model")
+    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
+    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
+    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
+    evaluation.add_argument("--beam-size", type=_positive_int, default=4)
+    evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
+    evaluation.set_defaults(run=cmd_eval)
+
+
+def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
+    memory = commands.add_parser("tm", help="the translation memory: editor corrections, TMX and XLIFF")
+    memory_commands = memory.add_subparsers(dest="tm_command", required=True, parser_class=_Parser)
+    importing = memory_commands.add_parser("import", help="approve an editor's NAME.bilingual.md, or load a TMX")
+    importing.add_argument("path", type=Path, help="NAME.bilingual.md (beside its NAME.run.json) or a .tmx file")
+    importing.add_argument("--all", action="store_true", help="approve every sentence, not only corrected ones")
+    importing.add_argument("--memory", type=Path,
+                           help="memory file (default: .tarjama/memory.sqlite beside the bilingual file, "
+                                "or under outputs/ for TMX)")
+    importing.set_defaults(run=cmd_tm_import)
+    exporting = memory_commands.add_parser("export", help="write the memory as TMX 1.4 or XLIFF 2.0")
+    exporting.add_argument("--format", choices=("tmx", "xliff"), required=True)
+    exporting.add_argument("--memory", type=Path, help="memory file (default outputs/.tarjama/memory.sqlite)")
+    exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    exporting.add_argument("--approved-only", action="store_true", help="leave machine translations out")
+    exporting.set_defaults(run=cmd_tm_export)
+
+
 def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser("models", help="the model registry and local store")
     model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
@@ -344,29 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_glossary_commands(commands)
 
-    score = commands.add_parser("score", help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
-    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
-    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
-    score.add_argument("--json", action="store_true", help="print the contract's JSON")
-    score.set_defaults(run=cmd_score)
-
-    compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
-    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
-    compare.add_argument("run_b", type=Path, help="run record to compare with it")
-    compare.add_argument("--seed", type=_positive_int, default=12345, help="bootstrap seed (sacrebleu's default)")
-    compare.add_argument("--samples", type=_positive_int, default=1000, help="bootstrap resamples")
-    compare.add_argument("--json", action="store_true")
-    compare.set_defaults(run=cmd_compare)
-
-    evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
-    evaluation.add_argument("--model", default=DEFAULT_MODEL, help="registry name, hub id or local directory")
-    evaluation.add_argument("--revision", help="hub revision of the model")
-    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
-    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
-    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
-    evaluation.add_argument("--beam-size", type=_positive_int, default=4)
-    evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
-    evaluation.set_defaults(run=cmd_eval)
+    _add_score_commands(commands)
 
     translate = commands.add_parser("translate", help="translate an article and publish it")
     translate.add_argument("path", type=Path)
@@ -381,9 +513,14 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
     translate.add_argument("--out", type=Path, default=Path("outputs"))
     translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
+    translate.add_argument("--memory", type=Path,
+                           help="translation memory file (default OUT/.tarjama/memory.sqlite)")
+    translate.add_argument("--no-memory", action="store_true", help="translate everything; remember nothing")
     translate.set_defaults(run=cmd_translate)
 
     _add_model_commands(commands)
+    _add_serve_command(commands)
+    _add_memory_commands(commands)
     return parser
 
 

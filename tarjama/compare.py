@@ -81,11 +81,13 @@ class Comparison:
     paragraphs: tuple[ParagraphDelta, ...]
     seed: int
     samples: int
+    identical: bool = False  # the same English: sacrebleu still reports p = 1/(samples+1), meaning nothing
 
     def to_json(self) -> dict:
         """The report of ``compare --json``."""
         a, b = self.term_success
         return {"run_a": self.run_a, "run_b": self.run_b, "test": "paired bootstrap resampling (sacrebleu)",
+                "identical": self.identical,
                 "seed": self.seed, "samples": self.samples,
                 "metrics": {m.name: m.to_json() for m in self.metrics},
                 "term_success_rate": {"a": a, "b": b, "delta": None if a is None or b is None else b - a},
@@ -108,12 +110,16 @@ def load_run(path: Path | str) -> _Run:
         paragraphs = record["paragraphs"]
         english = [p["english"] for p in paragraphs]
         references = [p["reference"] for p in paragraphs]
+        rate = record["scores"]["term_success_rate"]
     except json.JSONDecodeError as exc:
         raise InputError(f"not a run record: invalid JSON ({exc.msg})", path=path, line=exc.lineno) from None
     except (KeyError, TypeError):
-        raise InputError("not a run record of this tarjama version (no paragraphs)", path=path) from None
+        raise InputError("not a run record of this tarjama version (no paragraphs or scores)", path=path) from None
     if any(reference is None for reference in references):
         raise InputError("the run was made without --reference: nothing to compare against", path=path)
+    if not english or not all(isinstance(t, str) for t in english + references) or \
+            not (rate is None or isinstance(rate, int | float)):
+        raise InputError("not a run record: paragraphs need English and reference text", path=path)
     return _Run(path, record, english, references)
 
 
@@ -162,7 +168,7 @@ def compare_runs(path_a: Path | str, path_b: Path | str, *, seed: int = DEFAULT_
     return Comparison(run_a=str(a.path), run_b=str(b.path), metrics=deltas,
                       term_success=(a.record["scores"].get("term_success_rate"),
                                     b.record["scores"].get("term_success_rate")),
-                      paragraphs=paragraphs, seed=seed, samples=samples)
+                      paragraphs=paragraphs, seed=seed, samples=samples, identical=a.english == b.english)
 
 
 def _most_changed(a: _Run, b: _Run) -> tuple[ParagraphDelta, ...]:

@@ -6,6 +6,7 @@ How a term's target reached a segment's English (the run record's ``how``):
 - ``hypothesis``: a beam alternative with more glossary hits was chosen (soft mode);
 - ``forced``: strict mode re-decoded the sentence, forcing the term's tokens;
 - ``replaced``: strict mode's last resort put the target into the finished English;
+- ``approved``: the sentence is an editor's approved English, which has the target;
 - ``missed``: the target is not in the English; the segment is flagged for editors.
 """
 
@@ -23,7 +24,8 @@ HYPOTHESIS = "hypothesis"
 FORCED = "forced"
 REPLACED = "replaced"
 MISSED = "missed"
-HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, MISSED)
+APPROVED = "approved"  # in an editor-approved sentence, which is never changed
+HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, APPROVED, MISSED)
 
 # Segment flags (the run record's ``flags``) that send an editor to a term.
 TERM_MISSED = "term_missed"  # a glossary term's target is not in the English

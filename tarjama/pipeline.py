@@ -43,6 +43,7 @@ class SegmentTranslation:
     pieces: int
     flags: tuple[str, ...] = ()
     terms: tuple[TermOutcome, ...] = ()
+    origin: str = "model"  # model, copied, memory (an earlier run's) or approved (an editor's)
 
 
 def split_for_model(text: str, count_tokens: Callable[[Sequence[str]], list[int]], max_tokens: int
@@ -203,8 +204,9 @@ def run_translation(plan: TranslationPlan, translator: Translator, options: Deco
     translations = []
     for segment in plan.segments:
         pieces = by_segment.get(segment.id)
+        origin = "model"
         if pieces is None:
-            english, flags, how = copy_untranslatable(segment.text), [COPIED], {}
+            english, flags, how, origin = copy_untranslatable(segment.text), [COPIED], {}, "copied"
         else:
             english = " ".join(p.text for p in pieces).strip()
             flags = [SPLIT_FOR_LENGTH] if len(pieces) > 1 else []
@@ -215,7 +217,7 @@ def run_translation(plan: TranslationPlan, translator: Translator, options: Deco
                                          how_in_pieces=how, segment_start=segment.start,
                                          segment_length=len(segment.text))
         translations.append(SegmentTranslation(segment.id, english, len(pieces or ()),
-                                               tuple(flags + term_flags(outcomes)), tuple(outcomes)))
+                                               tuple(flags + term_flags(outcomes)), tuple(outcomes), origin))
     return translations
 
 

@@ -7,12 +7,15 @@ All files of a run are written to temporary files first and renamed into place t
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import html
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -111,13 +114,19 @@ def _front_matter(fields: Mapping[str, object]) -> list[str]:
     return [*lines, "---"]
 
 
+APPROVED_NOTE = "✓ approved by an editor"
+
+
 def _notes(segment: SegmentRecord) -> str:
-    notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags]
+    notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags if flag != "approved"]
     missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
     if missed:
         notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]
         notes.append("glossary term missing: " + ", ".join(missed))
-    return "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
+    warning = "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
+    if "approved" in segment.flags:
+        return f"{APPROVED_NOTE} {warning}".strip()
+    return warning
 
 
 def _table(segments: list[SegmentRecord]) -> list[str]:
@@ -181,9 +190,12 @@ def render_english(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
-def render_run_record(record: RunRecord) -> str:
-    """The run record as indented JSON."""
-    return json.dumps(record.to_json(), ensure_ascii=False, indent=2) + "\n"
+def render_run_record(record: RunRecord, bilingual: str | None = None) -> str:
+    """The run record as indented JSON; with the bilingual file's text, its SHA-256 (to see editors' changes)."""
+    data = record.to_json()
+    if bilingual is not None:
+        data["bilingual_sha256"] = hashlib.sha256(bilingual.encode("utf-8")).hexdigest()
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 @dataclass(frozen=True)
@@ -207,9 +219,36 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     from tarjama.report import render_report
 
     paths = output_paths(Path(out_dir), record.document.stem)
-    write_atomically({paths.bilingual: render_bilingual(record), paths.english: render_english(record),
-                      paths.record: render_run_record(record), paths.report: render_report(record)})
+    bilingual = render_bilingual(record)
+    write_atomically({paths.bilingual: bilingual, paths.english: render_english(record),
+                      paths.record: render_run_record(record, bilingual), paths.report: render_report(record)})
     return paths
+
+
+def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
+    """The article's bilingual file if an editor changed it since tarjama wrote it, else ``None``."""
+    paths = output_paths(Path(out_dir), stem)
+    if not paths.bilingual.is_file() or not paths.record.is_file():
+        return None
+    try:
+        written = json.loads(paths.record.read_text(encoding="utf-8")).get("bilingual_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    current = hashlib.sha256(paths.bilingual.read_bytes()).hexdigest()
+    return paths.bilingual if written and written != current else None
+
+
+@contextmanager
+def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
+    """Hold the article's lock (a file lock under ``out_dir/.tarjama/locks``): runs publish one at a time."""
+    folder = Path(out_dir) / ".tarjama" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{stem}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @cache

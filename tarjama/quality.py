@@ -16,7 +16,7 @@ from tarjama.arabic import has_arabic_letters
 ARABIC_IN_ENGLISH = "arabic_in_english"  # Arabic letters left in the English
 LENGTH_RATIO = "length_ratio"  # far longer or shorter than the article's other sentences, relatively
 REPETITION = "repetition"  # a word, phrase or letter group repeated in a loop (hallucination)
-NUMBER_MISMATCH = "number_mismatch"  # the numbers of the Arabic and the English differ
+NUMBER_MISMATCH = "number_mismatch"  # a number of the Arabic is not in the English
 EMPTY_OUTPUT = "empty_output"  # nothing came out for a sentence with words
 QUALITY_FLAGS = (EMPTY_OUTPUT, ARABIC_IN_ENGLISH, REPETITION, NUMBER_MISMATCH, LENGTH_RATIO)
 
@@ -28,17 +28,21 @@ _MIN_SENTENCES_FOR_NORM = 5
 _WORD_LOOP_REPEATS = {1: 4}  # a single word may be said twice or thrice ("very, very"); phrases 3 times
 _PHRASE_LOOP_REPEATS = 3
 _MAX_LOOP_WORDS = 6
-_LETTER_LOOP = re.compile(r"(\w{2,12}?)\1{4,}")  # "popopopopo", "دولةدولةدولةدولةدولة"
+_LETTER_LOOP = re.compile(r"([^\W\d_]{2,12}?)\1{4,}")  # "popopopopo", "دولةدولةدولةدولةدولة"; not digits
 
 _DIGITS = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)},
-                         **{chr(0x06F0 + d): str(d) for d in range(10)}, "٫": ".", "٬": ",", "،": ", "})
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+                         **{chr(0x06F0 + d): str(d) for d in range(10)}, "٫": "."})
+# Digits with separators: Arabic writers use ، and ٬ (and the Latin comma) for thousands or decimals.
+_NUMBER = re.compile(r"\d+(?:[.,،٬]\d+)*")
+_THOUSANDS_GROUP = re.compile(r"[,،٬](?=\d{3}(?!\d))")
+_ARABIC_THOUSAND = re.compile(r"\s*(?:ألف|آلاف|الف|الاف)")
+# Arabic-script digits and punctuation have no place in English either.
+_ARABIC_MARKS = re.compile("[\u0660-\u0669\u06f0-\u06f9\u060c\u061b\u061f\u066a-\u066c]")
 
 
 def arabic_in_english(english: str) -> bool:
-    """Arabic letters in the English."""
-    return has_arabic_letters(english)
+    """Arabic letters, digits or punctuation in the English."""
+    return has_arabic_letters(english) or bool(_ARABIC_MARKS.search(english))
 
 
 def repetition_loop(english: str) -> bool:
@@ -55,19 +59,29 @@ def repetition_loop(english: str) -> bool:
 
 
 def numbers(text: str) -> Counter[str]:
-    """The numbers written in digits, normalised: Arabic-Indic digits, Arabic separators, thousands commas."""
+    """The numbers written in digits, normalised (Arabic-Indic digits, Arabic separators, thousands, ألف)."""
+    text = text.translate(_DIGITS)
     found: Counter[str] = Counter()
-    for match in _NUMBER.finditer(text.translate(_DIGITS)):
-        number = match.group()
-        if _THOUSANDS.fullmatch(number):
-            number = number.replace(",", "")
-        found[number.replace(",", ".")] += 1
+    for match in _NUMBER.finditer(text):
+        number = _THOUSANDS_GROUP.sub("", match.group())
+        number = re.sub(r"[,،٬]", ".", number)  # what is left between digits is a decimal separator
+        if number.count(".") > 1:
+            continue  # a version, date or phone number: not a quantity to compare
+        if _ARABIC_THOUSAND.match(text, match.end()):
+            number = _times_thousand(number)
+        found[number.rstrip("0").rstrip(".") if "." in number else number] += 1
     return found
 
 
+def _times_thousand(number: str) -> str:
+    whole, _, fraction = number.partition(".")
+    digits = whole + (fraction + "000")[:3]
+    return str(int(digits)) + ("." + fraction[3:] if len(fraction) > 3 else "")
+
+
 def number_mismatch(source: str, english: str) -> bool:
-    """The Arabic and the English do not write the same numbers."""
-    return numbers(source) != numbers(english)
+    """A number of the Arabic is missing from the English (numbers the English adds, as in G20, are fine)."""
+    return bool(numbers(source) - numbers(english))
 
 
 def length_norm(pairs: Sequence[tuple[str, str]]) -> float:

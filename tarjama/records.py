@@ -31,11 +31,12 @@ class SegmentRecord:
     end: int
     terms: tuple[TermOutcome, ...] = ()
     flags: tuple[str, ...] = ()
+    origin: str = "model"
 
     def to_json(self) -> dict:
         """The run record's segment object."""
         return {"id": self.id, "paragraph": self.paragraph, "kind": self.kind, "source": self.source,
-                "target": self.target, "start": self.start, "end": self.end,
+                "target": self.target, "start": self.start, "end": self.end, "origin": self.origin,
                 "terms": [term.to_json() for term in self.terms], "flags": list(self.flags)}
 
 
@@ -85,6 +86,7 @@ class RunRecord:
     scores: Scores
     reference_path: str | None = None
     reference_lines: tuple[str, ...] = ()
+    memory: dict | None = None
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def paragraph_english(self) -> list[str]:
@@ -115,6 +117,7 @@ class RunRecord:
             "glossary": self.glossary.to_json() if self.glossary else None,
             "strict_terms": self.strict_terms,
             "reference": self.reference_path,
+            "memory": self.memory,
             "segments": [segment.to_json() for segment in self.segments],
             "paragraphs": self.paragraphs_json(),
             "terms": [term.to_json() for term in self.scores.terms],
@@ -136,7 +139,8 @@ def build_segment_records(document: Document, translations: Sequence[SegmentTran
             flags += quality_flags(segment.text, translation.target, norm)
         records.append(SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind,
                                      source=segment.text, target=translation.target, start=segment.start,
-                                     end=segment.end, terms=translation.terms, flags=tuple(flags)))
+                                     end=segment.end, terms=translation.terms, flags=tuple(flags),
+                                     origin=translation.origin))
     return tuple(records)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tarjama.documents import read_text_file
+from tarjama.documents import read_input_bytes, read_text_file
 from tarjama.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,11 +61,18 @@ def sentence_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> list[
 
 
 def read_lines(path: Path | str, what: str = "file") -> list[str]:
-    """A line-aligned text file as sacrebleu reads one: every line, blank ones too, right-stripped."""
-    text = read_text_file(path, what)
+    """A line-aligned text file as sacrebleu reads one: split at \\n only, blank lines kept, right-stripped."""
+    data = read_input_bytes(path, what)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", path=path, line=line) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line
+    if not lines:
+        raise InputError(f"empty {what}: no lines to score", path=path)
     return [line.rstrip() for line in lines]
 
 

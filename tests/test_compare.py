@@ -73,6 +73,12 @@ def test_p_values_equal_sacrebleus_paired_bootstrap(tmp_path, sample_path, cli_e
     assert all(p["english_a"] == a[p["index"]] and p["english_b"] == b[p["index"]] for p in moved)
 
 
+def test_identical_runs_say_so(tmp_path, sample_path, cli_env):
+    write_run(tmp_path / "a.run.json", read_article(sample_path), [degrade(line, 3) for line in REFERENCES])
+    result = run(["compare", tmp_path / "a.run.json", tmp_path / "a.run.json"], cli_env)
+    assert result.returncode == 0 and "same English: no difference" in result.stdout
+
+
 def test_runs_of_different_articles_or_without_reference_are_refused(tmp_path, sample_path, cli_env):
     document = read_article(sample_path)
     write_run(tmp_path / "a.run.json", document, REFERENCES)

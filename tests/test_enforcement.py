@@ -1,5 +1,7 @@
 """Glossary enforcement: choosing hypotheses, forcing terms, placing them as a last resort."""
 
+from pathlib import Path
+
 import pytest
 
 from tarjama.backends import DecodingOptions, Hypothesis, TermConstraint, Translation, load_translator
@@ -21,7 +23,7 @@ from tarjama.enforcement import (
 from tarjama.glossary import Glossary, GlossaryEntry
 from tarjama.matching import TermMatch, find_terms
 from tarjama.pipeline import translate_segments
-from tarjama.registry import resolve_model
+from tarjama.registry import ResolvedModel, resolve_model
 
 
 def term(target, start=0, source="س"):
@@ -142,6 +144,8 @@ class ScriptedTranslator:
 
     backend = "fake"
     max_source_tokens = 100
+    model = ResolvedModel(name="fake/model", path=Path("/models/fake"), architecture="marian", source_lang="ar",
+                          target_lang="en")
 
     def __init__(self, answer, *, forcing=True):
         self.answer = answer
@@ -166,7 +170,7 @@ class ScriptedTranslator:
 
 
 ARTICLE = "عنوان الكرملين\nقال الكرملين إن موسكو رفضت. ولم يعلق الملف.\n"
-GLOSSARY = Glossary(path=__import__("pathlib").Path("g.tsv"), sha256="0", entries=(
+GLOSSARY = Glossary(path=Path("g.tsv"), sha256="0", entries=(
     GlossaryEntry("الكرملين", "Kremlin"), GlossaryEntry("موسكو", "Moscow"), GlossaryEntry("الملف", "Dossier Center")))
 
 

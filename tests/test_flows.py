@@ -50,7 +50,7 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
     published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path, out_dir=tmp_path / "out",
                                  beam_size=1)
     assert [o.published.record.name for o in published] == ["crocus.run.json", "short.run.json"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".tarjama") == sorted(
         f"{stem}.{kind}" for stem in ("crocus", "short")
         for kind in ("bilingual.md", "en.md", "run.json", "report.html"))
     assert len(loads) == 1
@@ -59,9 +59,10 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
 def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_input(
         prefect_server, inbox, tmp_path, tiny_marian, monkeypatch):
     import flows.translate as module
+    import tarjama.incremental as incremental
 
     monkeypatch.setattr(module, "translate", module.translate.with_options(retry_delay_seconds=0))
-    real = module.run_translation
+    real = incremental.run_translation
     calls = []
 
     def flaky(*args, **kwargs):
@@ -70,7 +71,7 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
             raise RuntimeError("worker lost")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "run_translation", flaky)
+    monkeypatch.setattr(incremental, "run_translation", flaky)
     published = module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "a",
                                          beam_size=1)
     assert published.record.exists() and len(calls) == 2
@@ -80,7 +81,7 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
         raise InputError("cannot be fixed by retrying")
 
     calls.clear()
-    monkeypatch.setattr(module, "run_translation", bad_input)
+    monkeypatch.setattr(incremental, "run_translation", bad_input)
     with pytest.raises(InputError):
         module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "b", beam_size=1)
     assert len(calls) == 1
@@ -124,3 +125,26 @@ def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inb
     scores = record["scores"]
     assert f"{scores['terms_hit']}/{scores['terms_matched']}" in artifact.data
     assert "| BLEU | – |" in artifact.data  # no reference given
+
+
+def test_articles_run_on_a_local_two_worker_dask_cluster(prefect_server, inbox, tmp_path, tiny_marian,
+                                                          glossary_path):
+    import os
+
+    from flows.translate import dask_runner, translate_folder_distributed
+
+    for n in range(4):
+        (inbox / f"extra{n}.txt").write_text(f"عنوان {n}\nقال الكرملين إن الوضع هادئ في اليوم {n}.\n",
+                                             encoding="utf-8")
+    distributed = translate_folder_distributed.with_options(task_runner=dask_runner(workers=2))
+    results = distributed(inbox, model=str(tiny_marian), glossary=glossary_path, out_dir=tmp_path / "out",
+                          beam_size=1)
+    assert sorted(r.published.record.name for r in results) == sorted(
+        f"{stem}.run.json" for stem in ("crocus", "short", "extra0", "extra1", "extra2", "extra3"))
+    assert all(r.published.report.exists() for r in results)
+    loads_by_process = {}
+    for result in results:
+        loads_by_process.setdefault(result.process, set()).add(result.models_loaded)
+    assert os.getpid() not in loads_by_process  # the work ran on the workers, not in the flow's process
+    assert 1 <= len(loads_by_process) <= 2
+    assert all(loads == {1} for loads in loads_by_process.values())  # one model load per worker

@@ -155,6 +155,23 @@ def test_terms_are_marked_on_both_sides_and_summarised(sample_path, glossary_pat
     assert front["scores"]["term_consistency"] == record.scores.term_consistency
 
 
+def test_quality_flags_are_marked_for_editors(sample_path):
+    document = read_article(sample_path)
+    english = {"p5.s0": "134 people died", "p7.s0": "", "p8.s0": "It said said said said so."}
+    record = make_record(document, lambda s: english.get(s.id, "Plain English text of a sentence in the story."))
+    segments = {s.id: s for s in build_segment_records(document, [
+        SegmentTranslation(s.id, english.get(s.id, "Plain English text of a sentence in the story."), 1)
+        for s in document.segments])}
+    assert "number_mismatch" in segments["p5.s0"].flags and segments["p7.s0"].flags == ("empty_output",)
+    assert "repetition" in segments["p8.s0"].flags
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in render_bilingual(record).splitlines()
+            if line.startswith("| p")}
+    assert "⚠ numbers differ from the Arabic" in rows["p5.s0"]
+    assert "⚠ no English came out" in rows["p7.s0"]
+    assert "repeated words" in rows["p8.s0"]
+    assert record.scores.flags["empty_output"] == 1
+
+
 def test_english_marks_survive_case_folding_that_changes_length(sample_path, glossary_path):
     record = make_record(read_article(sample_path), lambda s: "İİ said Moscow." if s.id == "p1.s0" else "",
                          load_glossary(glossary_path))

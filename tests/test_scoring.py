@@ -59,6 +59,22 @@ def test_score_equals_sacrebleu(tmp_path, cli_env, name):
     assert [float(v) for v in json.loads(cli.stdout)] == [round(ours[k], 2) for k in ("bleu", "chrf", "ter")]
 
 
+def test_score_reads_lines_as_sacrebleu_does(tmp_path, cli_env):
+    """A carriage return inside a line does not end it; sacrebleu splits at newlines only."""
+    hyp = tmp_path / "hyp.txt"
+    hyp.write_bytes(b"The cat sat\ron the mat.\nHello world.\n")
+    ref = write_lines(tmp_path / "ref.txt", ["The cat sat on the mat.", "Hello world."])
+    ours = json.loads(run(["score", "--hyp", hyp, "--ref", ref, "--json"], cli_env).stdout)
+    cli = subprocess.run([SACREBLEU, str(ref), "-i", str(hyp), "-m", "bleu", "chrf", "ter", "--chrf-word-order", "2",
+                          "-b", "-w", "2"], capture_output=True, text=True, check=True)
+    assert [float(v) for v in json.loads(cli.stdout)] == [round(ours[k], 2) for k in ("bleu", "chrf", "ter")]
+
+
+def test_score_refuses_empty_files(tmp_path, cli_env):
+    hyp, ref = write_lines(tmp_path / "hyp.txt", []), write_lines(tmp_path / "ref.txt", [])
+    assert_one_line_error(run(["score", "--hyp", hyp, "--ref", ref], cli_env), f"{hyp}:", "no lines")
+
+
 def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
     hyp = write_lines(tmp_path / "hyp.txt", ["one", "two"])
     ref = write_lines(tmp_path / "ref.txt", ["one"])
@@ -87,6 +103,13 @@ def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
      "The Kremlin said, in a long statement read out to reporters gathered outside its walls on a cold evening, "
      "that the situation in Moscow and in all the surrounding regions was entirely calm.", [LENGTH_RATIO]),
     ("قصير جدا.", "Very short indeed, and then some more words.", []),  # too short to judge by length
+    ("قُتل ١٥ ألف شخص في الحرب المدمرة.", "15,000 people were killed in the devastating war.", []),
+    ("ارتفع التضخم بنسبة ١،٥٪ في موسكو.", "Inflation rose by 1.5% in Moscow.", []),
+    ("وصل عدد الضحايا إلى ١،٢٠٠ شخص.", "The death toll reached 1,200 people.", []),
+    ("انعقدت قمة مجموعة العشرين في الهند.", "The G20 summit was held in India.", []),  # numbers the English adds
+    ("أصيب عشرون شخصا بجروح في الهجوم.", "٢٠ people were injured in the attack.", [ARABIC_IN_ENGLISH]),
+    ("هل تستأنف المفاوضات قريبا في موسكو؟", "Will the negotiations resume soon in Moscow؟", [ARABIC_IN_ENGLISH]),
+    ("رقم الهاتف هو 1212121212 في موسكو.", "The phone number in Moscow is 1212121212.", []),  # digits are no loop
 ])
 def test_quality_flags(source, english, expected):
     assert quality_flags(source, english, norm=1.2) == expected

@@ -101,6 +101,11 @@ class Translator(Protocol):
 _loaded: dict[tuple[str, str, str | None, int | None], Translator] = {}
 
 
+def loaded_models() -> list[tuple[str, str, str | None, int | None]]:
+    """What this process has loaded: ``(backend, path, revision, threads)`` per model."""
+    return list(_loaded)
+
+
 def load_translator(model: ResolvedModel, backend: str = "transformers", *, threads: int | None = None
                     ) -> Translator:
     """Load a model once per process; later calls with the same arguments reuse it."""

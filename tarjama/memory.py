@@ -1,0 +1,207 @@
+"""The translation memory: every translated sentence, and every sentence an editor approved, in SQLite.
+
+Machine translations are keyed by everything they depend on: the normalised source sentence, the
+model and its revision, the backend, the decoding options, strict mode, and the glossary entries
+matched in that sentence (so a glossary change retranslates only the sentences its changed entries
+touch). Approved translations are keyed by the normalised source alone: an editor's English stands
+whatever model runs next, and a changed source sentence no longer finds it.
+
+SQLite in WAL mode with a busy timeout: concurrent runs wait for each other's short write
+transactions, and a run killed at any point leaves every committed sentence usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tarjama.arabic import INVISIBLE
+from tarjama.errors import InputError
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 60_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS machine (
+    key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    term_hows TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approved (
+    source TEXT PRIMARY KEY,
+    source_text TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    approved_at TEXT NOT NULL
+);
+"""
+
+
+def normalise_source(text: str) -> str:
+    """The form sentences are looked up by: NFC, no invisible characters, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    return " ".join("".join(ch for ch in text if ch not in INVISIBLE).split())
+
+
+def segment_key(source: str, settings: dict, terms: Sequence[tuple[str, str]]) -> str:
+    """The machine-translation key of a sentence: SHA-256 over everything its English depends on."""
+    material = json.dumps([normalise_source(source), settings, sorted(terms)], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class MachineEntry:
+    """A remembered machine translation of one sentence."""
+
+    key: str
+    source: str
+    target: str
+    flags: tuple[str, ...]
+    term_hows: tuple[str, ...]
+    settings: dict
+
+
+@dataclass(frozen=True)
+class ApprovedEntry:
+    """An editor's English for a source sentence."""
+
+    source: str
+    target: str
+    origin: str
+    approved_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class TranslationMemory:
+    """A memory file; open it with :func:`open_memory`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path.exists():
+            self._connect()
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The open database, created at the first write (a run that fails early leaves no file)."""
+        if self._db is None:
+            self._connect()
+        if self._db is None:
+            raise RuntimeError("the translation memory did not open")  # _connect raises before this
+        return self._db
+
+    def _connect(self) -> None:
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise InputError(f"translation memory of a newer tarjama (schema {version})", path=path)
+            with self._write():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, taken at once so that concurrent writers queue instead of failing."""
+        connection = self._db if self._db is not None else self._conn
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def machine(self, key: str) -> MachineEntry | None:
+        """The remembered machine translation under ``key``, if any."""
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT key, source, target, flags, term_hows, settings FROM machine WHERE key = ?",
+                               (key,)).fetchone()
+        if row is None:
+            return None
+        return MachineEntry(row[0], row[1], row[2], tuple(json.loads(row[3])), tuple(json.loads(row[4])),
+                            json.loads(row[5]))
+
+    def remember(self, entries: Iterable[MachineEntry]) -> None:
+        """Store machine translations, all in one transaction."""
+        rows = [(e.key, e.source, e.target, json.dumps(list(e.flags)), json.dumps(list(e.term_hows)),
+                 json.dumps(e.settings, sort_keys=True), _now()) for e in entries]
+        if not rows:
+            return
+        with self._write():
+            self._conn.executemany("INSERT OR REPLACE INTO machine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def approved(self, source: str) -> ApprovedEntry | None:
+        """The editor's English for this source sentence, if one was approved."""
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT source_text, target, origin, approved_at FROM approved WHERE source = ?",
+                               (normalise_source(source),)).fetchone()
+        return ApprovedEntry(*row) if row else None
+
+    def approve(self, pairs: Iterable[tuple[str, str]], origin: str) -> int:
+        """Store editor-approved ``(source, English)`` pairs (replacing earlier approvals); returns the count."""
+        rows = [(normalise_source(s), s, t, origin, _now()) for s, t in pairs if normalise_source(s) and t.strip()]
+        with self._write():
+            self._conn.executemany("INSERT OR REPLACE INTO approved VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def all_approved(self) -> list[ApprovedEntry]:
+        """Every approved pair, oldest first."""
+        return [ApprovedEntry(*row) for row in self._conn.execute(
+            "SELECT source_text, target, origin, approved_at FROM approved ORDER BY approved_at, source")]
+
+    def all_machine(self) -> list[MachineEntry]:
+        """Every machine translation, oldest first."""
+        return [MachineEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), tuple(json.loads(r[4])), json.loads(r[5]))
+                for r in self._conn.execute(
+                    "SELECT key, source, target, flags, term_hows, settings FROM machine ORDER BY created, key")]
+
+    def counts(self) -> dict[str, int]:
+        """How many machine and approved sentences the memory holds."""
+        return {"machine": self._conn.execute("SELECT COUNT(*) FROM machine").fetchone()[0],
+                "approved": self._conn.execute("SELECT COUNT(*) FROM approved").fetchone()[0]}
+
+
+@contextmanager
+def open_memory(path: Path | str) -> Iterator[TranslationMemory]:
+    """Open (creating if needed) a translation memory file for the duration of a ``with`` block."""
+    memory = TranslationMemory(Path(path))
+    try:
+        yield memory
+    finally:
+        memory.close()
+
+
+def default_memory_path(out_dir: Path) -> Path:
+    """Where a run writing to ``out_dir`` keeps its memory unless told otherwise."""
+    return Path(out_dir) / ".tarjama" / "memory.sqlite"

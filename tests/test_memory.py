@@ -1,0 +1,197 @@
+"""The translation memory: what reaches the model, editor approvals, exchange formats, concurrency."""
+
+import json
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+from test_enforcement import ScriptedTranslator
+from test_publishing import make_record
+
+from tarjama.backends import DecodingOptions
+from tarjama.documents import segment_text
+from tarjama.exchange import corrections, harvest_corrections, read_bilingual, read_tmx, write_tmx, write_xliff
+from tarjama.glossary import Glossary, GlossaryEntry
+from tarjama.incremental import prepare
+from tarjama.matching import find_terms
+from tarjama.memory import TranslationMemory, normalise_source, open_memory, segment_key
+from tarjama.publishing import output_paths, publish
+
+ARTICLE = ("عنوان عن الكرملين\n"
+           "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"
+           "وصل الوفد إلى كابول صباح الأحد.\n")
+GLOSSARY = (GlossaryEntry("الكرملين", "Kremlin"), GlossaryEntry("موسكو", "Moscow"),
+            GlossaryEntry("الملف", "Dossier Center"))
+
+
+def english(text):
+    return [f"English of {len(text)} characters."]
+
+
+def run_article(memory, text=ARTICLE, entries=GLOSSARY, strict=False):
+    """One run through the memory with a fake model; returns (translations, texts the model received)."""
+    document = segment_text(text, "a.txt")
+    glossary = Glossary(path=Path("g.tsv"), sha256="0", entries=tuple(entries))
+    translator = ScriptedTranslator(english)
+    work = prepare(document.segments, find_terms(document, glossary), translator, DecodingOptions(),
+                   strict_terms=strict, memory=memory)
+    results = work.run()
+    return {t.segment_id: t for t in results}, [text for call in translator.calls for text in call[0]], work.stats
+
+
+def test_an_unchanged_rerun_does_no_model_work(tmp_path):
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        first, sent, stats = run_article(memory)
+        assert len(sent) == 4 and stats.translated == 4
+        again, sent, stats = run_article(memory)
+    assert sent == [] and (stats.reused, stats.translated) == (4, 0)
+    assert {k: v.target for k, v in again.items()} == {k: v.target for k, v in first.items()}
+    assert all(t.origin == "memory" for t in again.values())
+    assert [o.how for o in again["p1.s0"].terms] == [o.how for o in first["p1.s0"].terms]
+
+
+def test_one_edited_sentence_is_the_only_one_retranslated(tmp_path):
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        run_article(memory)
+        edited = ARTICLE.replace("صباح الأحد", "مساء الأحد")
+        _, sent, stats = run_article(memory, edited)
+    assert sent == ["وصل الوفد إلى كابول مساء الأحد."] and (stats.reused, stats.translated) == (3, 1)
+
+
+def test_a_glossary_change_retranslates_only_the_sentences_it_touches(tmp_path):
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        run_article(memory)
+        changed = (GlossaryEntry("الكرملين", "Kremlin"), GlossaryEntry("موسكو", "Moscow"),
+                   GlossaryEntry("الملف", "the Dossier Center"))
+        _, sent, _ = run_article(memory, entries=changed)
+        assert sent == ["ولم يعلق الملف على التقرير."]
+        added = (*changed, GlossaryEntry("كابول", "Kabul"))
+        _, sent, _ = run_article(memory, entries=added)
+        assert sent == ["وصل الوفد إلى كابول صباح الأحد."]
+
+
+def test_other_settings_make_other_keys():
+    base = {"model": "m", "revision": None, "backend": "transformers", "decoding": {"beam_size": 4},
+            "strict_terms": False}
+    key = segment_key("قال الكرملين.", base, [("الكرملين", "Kremlin")])
+    assert key == segment_key(" قال  الكرملين.\u200f", base, [("الكرملين", "Kremlin")])  # normalised source
+    for change in ({"model": "n"}, {"revision": "abc"}, {"backend": "ctranslate2"}, {"decoding": {"beam_size": 1}},
+                   {"strict_terms": True}):
+        assert segment_key("قال الكرملين.", {**base, **change}, [("الكرملين", "Kremlin")]) != key
+    assert segment_key("قال الكرملين.", base, [("الكرملين", "The Kremlin")]) != key
+
+
+def test_approved_sentences_are_reused_never_changed_and_expire_with_their_source(tmp_path):
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        run_article(memory)
+        memory.approve([("قال الكرملين إن موسكو رفضت التحذير.", "The Kremlin said it had rejected the warning.")],
+                       origin="editor")
+        results, sent, stats = run_article(memory, strict=True)  # strict mode may not touch approved English
+        approved = results["p1.s0"]
+        assert approved.target == "The Kremlin said it had rejected the warning." and approved.origin == "approved"
+        assert "approved" in approved.flags and "term_missed" in approved.flags
+        assert [(o.match.target, o.how) for o in approved.terms] == [("Kremlin", "approved"), ("Moscow", "missed")]
+        assert stats.approved == 1 and "قال الكرملين إن موسكو رفضت التحذير." not in sent
+        changed = ARTICLE.replace("رفضت التحذير", "قبلت التحذير")
+        results, sent, _ = run_article(memory, changed)
+        assert results["p1.s0"].origin == "model" and sent == ["قال الكرملين إن موسكو قبلت التحذير."]
+
+
+def test_editor_corrections_in_the_bilingual_file(tmp_path):
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    record = make_record(document, lambda s: f"Machine English of {s.id}.")
+    paths = publish(record, tmp_path / "out")
+    assert corrections(paths.bilingual) == []  # nothing edited yet
+    text = paths.bilingual.read_text(encoding="utf-8")
+    edited = text.replace("Machine English of p1.s1.", "The Dossier Center did not comment \\| on the report.")
+    paths.bilingual.write_text(edited, encoding="utf-8")
+    assert corrections(paths.bilingual) == [("ولم يعلق الملف على التقرير.",
+                                             "The Dossier Center did not comment | on the report.")]
+    assert len(corrections(paths.bilingual, everything=True)) == len(document.segments)
+    rows = read_bilingual(paths.bilingual)
+    assert [r.segment_id for r in rows] == [s.id for s in document.segments]
+    # A run finds the edit by itself before rewriting the file: nobody has to remember `tm import`.
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+        assert memory.approved("ولم يعلق الملف على التقرير.").target.endswith("| on the report.")
+    publish(record, tmp_path / "out")
+    with open_memory(tmp_path / "tm2.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 0  # rewritten by tarjama: no edit
+
+
+def test_tmx_and_xliff_read_back_with_translate_toolkit(tmp_path):
+    from translate.storage import tmx, xliff2
+
+    pairs = [("قال الكرملين <b>&", "The Kremlin said <b> & \"more\"", "approved"), ("موسكو", "Moscow", "machine")]
+    tmx_file = tmx.tmxfile.parsestring(write_tmx(pairs).encode("utf-8"))
+    assert [(u.source, u.target) for u in tmx_file.units] == [(s, t) for s, t, _ in pairs]
+    xliff_file = xliff2.Xliff2File.parsestring(write_xliff(pairs).encode("utf-8"))
+    assert (xliff_file.sourcelanguage, xliff_file.targetlanguage) == ("ar", "en")
+    assert [(u.source, u.target, u.isapproved()) for u in xliff_file.units] == [
+        (s, t, status == "approved") for s, t, status in pairs]
+    # A TMX written by another tool (translate-toolkit) seeds our memory.
+    other = tmx.tmxfile(sourcelanguage="ar", targetlanguage="en")
+    other.addtranslation("وصل الوفد.", "ar", "The delegation arrived.", "en")
+    path = tmp_path / "other.tmx"
+    path.write_bytes(bytes(other))
+    assert read_tmx(path) == [("وصل الوفد.", "The delegation arrived.")]
+
+
+def _write_many(path, worker):
+    with open_memory(path) as memory:
+        for n in range(20):
+            memory.approve([(f"جملة {worker} {n}", f"sentence {worker} {n}")], origin=f"worker {worker}")
+
+
+def test_concurrent_writers_never_corrupt_the_memory(tmp_path):
+    path = tmp_path / "tm.sqlite"
+    processes = [multiprocessing.get_context("spawn").Process(target=_write_many, args=(path, w)) for w in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    with open_memory(path) as memory:
+        assert memory.counts()["approved"] == 80
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _publish_repeatedly(out_dir, label):
+    document = segment_text(ARTICLE, Path(out_dir) / "story.txt")
+    record = make_record(document, lambda s: f"{label} English of {s.id}.")
+    from tarjama.publishing import article_lock
+
+    for _ in range(15):
+        with article_lock(Path(out_dir), "story"):
+            publish(record, Path(out_dir))
+
+
+def test_concurrent_runs_never_interleave_an_articles_outputs(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_publish_repeatedly, args=(tmp_path, label)) for label in ("First", "Second")]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    paths = output_paths(tmp_path, "story")
+    record = json.loads(paths.record.read_text(encoding="utf-8"))
+    label = record["segments"][1]["target"].split()[0]
+    for path in (paths.bilingual, paths.english, paths.report):
+        text = path.read_text(encoding="utf-8")
+        assert f"{label} English" in text and ({"First", "Second"} - {label}).pop() + " English" not in text
+
+
+def test_sources_are_normalised_for_lookup():
+    assert normalise_source("  قال\u200f  الكرملين \n") == "قال الكرملين"
+    assert normalise_source("ا\u0653") == "آ"  # NFC
+
+
+def test_a_memory_from_a_newer_tarjama_is_refused(tmp_path):
+    path = tmp_path / "tm.sqlite"
+    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    from tarjama.errors import InputError
+
+    with pytest.raises(InputError, match="newer tarjama"):
+        TranslationMemory(path)
