@@ -167,7 +167,10 @@ class ArticleOutcome:
 def is_up_to_date(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
                   strict_terms: bool, glossary: Path | None) -> bool:
     """Whether the article's outputs already come from its current text and these settings."""
-    return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
+    try:
+        return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
+    except OSError:
+        return False  # unreadable now: its own translation run will fail and be logged
 
 
 @flow(name="translate-folder")

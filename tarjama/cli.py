@@ -148,11 +148,15 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     from tarjama.memory import open_memory
 
     if args.path.suffix.lower() == ".tmx":
-        pairs, memory_path = read_tmx(args.path), _memory_path(args)
+        # Only approved units: machine output exported by tarjama is not an editor's work, and a memory
+        # from elsewhere never overrides this newsroom's own approvals.
+        pairs = [(s, t) for s, t, status in read_tmx(args.path) if status == "approved"]
+        replace, memory_path = False, _memory_path(args)
     else:
-        pairs, memory_path = corrections(args.path, everything=args.all), _memory_path(args, args.path.parent)
+        pairs = corrections(args.path, everything=args.all)
+        replace, memory_path = True, _memory_path(args, args.path.parent)
     with open_memory(memory_path) as memory:
-        count = memory.approve(pairs, origin=str(args.path))
+        count = memory.approve(pairs, origin=str(args.path), replace=replace)
     print(f"{count} sentences approved into {memory_path}")
     return 0
 
@@ -160,9 +164,11 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory as TMX 1.4 or XLIFF 2.0 for CAT tools."""
     from tarjama.exchange import write_tmx, write_xliff
-    from tarjama.memory import open_memory
+    from tarjama.memory import normalise_source, open_memory
     from tarjama.publishing import write_atomically
 
+    if args.out is not None and args.out.is_dir():
+        raise InputError("is a directory: --out names the file to write", path=args.out)
     memory_path = _memory_path(args)
     if not memory_path.is_file():
         raise InputError("no translation memory here (translate something first, or pass --memory)",
@@ -170,9 +176,12 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
     with open_memory(memory_path) as memory:
         approved = memory.all_approved()
         machine = [] if args.approved_only else memory.all_machine()
-    done = {a.source for a in approved}
+    done = {normalise_source(a.source) for a in approved}
     triples = [(a.source, a.target, "approved") for a in approved]
-    triples += [(m.source, m.target, "machine") for m in machine if m.source not in done]
+    for entry in reversed(machine):  # newest first: one machine unit per source sentence
+        if entry.source not in done:
+            done.add(entry.source)
+            triples.append((entry.source, entry.target, "machine"))
     text = write_tmx(triples) if args.format == "tmx" else write_xliff(triples)
     if args.out is None:
         sys.stdout.write(text)
@@ -303,6 +312,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
     resolve_model(args.model, args.revision)
 
+    if args.cron:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        try:
+            CronSchedule(cron=args.cron)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            raise InputError(f"not a cron schedule: '{args.cron}' (five fields, e.g. \"*/10 * * * *\")") from None
     from flows.settings import configure_prefect
 
     configure_prefect(quiet=not args.verbose)
@@ -322,6 +338,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
     translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
                            print_starting_message=False, limit=1)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure the backends on random models shaped like opus-mt-ar-en (a few minutes; no download)."""
+    _quiet_model_libraries()
+    from tarjama.bench import run_bench
+
+    result = run_bench(args.threads)
+    if args.json:
+        _print_json(result)
+        return 0
+    for name, figures in result["backends"].items():
+        print(f"{name:20} beam 4: {figures['beam4']['tokens_per_s']:8.1f} tok/s   greedy: "
+              f"{figures['greedy']['tokens_per_s']:8.1f} tok/s   peak {figures['peak_memory_mb']:.0f} MB   "
+              f"×{result['speedup'][name]['beam4']:.2f}")
+    pipeline = result["pipeline"]
+    print(f"pipeline: {pipeline['sentences']} sentences in {pipeline['seconds']:.1f} s, "
+          f"{100 * pipeline['outside_model_share']:.1f}% outside the model")
     return 0
 
 
@@ -357,6 +392,16 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     from tarjama.registry import pull_model
 
     print(pull_model(args.name, args.revision))
+    return 0
+
+
+def cmd_models_convert(args: argparse.Namespace) -> int:
+    """Convert a model to CTranslate2 (int8 by default) into the local store."""
+    _quiet_model_libraries()
+    from tarjama.backends.ctranslate2_backend import convert
+    from tarjama.registry import resolve_model
+
+    print(convert(resolve_model(args.name, args.revision), args.quantization, args.out))
     return 0
 
 
@@ -467,6 +512,13 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("name", help="registry name or Hugging Face id")
     pull.add_argument("--revision")
     pull.set_defaults(run=cmd_models_pull)
+    convert = model_commands.add_parser("convert", help="convert a model for --backend ctranslate2")
+    convert.add_argument("name", help="registry name, Hugging Face id or local directory")
+    convert.add_argument("--revision")
+    convert.add_argument("--quantization", default="int8",
+                         choices=("int8", "int8_float32", "int16", "float16", "float32"))
+    convert.add_argument("--out", type=Path, help="folder for the converted model (default: in the store)")
+    convert.set_defaults(run=cmd_models_convert)
     random_model = model_commands.add_parser(
         "random", help="build a random-weight model to try the pipeline offline (gibberish output)")
     random_model.add_argument("out", type=Path, help="new folder for the model")
@@ -520,6 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_model_commands(commands)
     _add_serve_command(commands)
+    bench = commands.add_parser("bench", help="backend speed on random opus-mt-ar-en-shaped models")
+    bench.add_argument("--json", action="store_true", help="print the contract's JSON")
+    bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
+    bench.set_defaults(run=cmd_bench)
     _add_memory_commands(commands)
     return parser
 

@@ -23,6 +23,11 @@ from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory
 
 _SEGMENT_ID = re.compile(r"p\d+\.s\d+")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_ROW_PIPES = 5  # | id | Arabic | English | notes |
+_INLINE_CODES = {"bpt", "ept", "ph", "it", "ut"}  # TMX markup for formatting, not text
+# Characters XML 1.0 cannot carry at all.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XLIFF_NAMESPACE = "urn:oasis:names:tc:xliff:document:2.0"
 
@@ -40,6 +45,7 @@ class EditedSentence:
 def read_bilingual(path: Path | str) -> list[EditedSentence]:
     """The sentence rows of a ``NAME.bilingual.md`` (Arabic and English cells as plain text)."""
     text = read_text_file(path, "bilingual file")
+    lines = text.split("\n")
     tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(text)
     rows: list[EditedSentence] = []
     cells: list[str] = []
@@ -47,11 +53,13 @@ def read_bilingual(path: Path | str) -> list[EditedSentence]:
     for token in tokens:
         if token.type == "tr_open":
             cells, line = [], (token.map[0] + 1 if token.map else 0)
-        elif token.type == "inline" and cells is not None:
+        elif token.type == "inline":
             cells.append(_plain(token))
         elif token.type == "tr_close" and cells and _SEGMENT_ID.fullmatch(cells[0].strip()):
-            if len(cells) < 3:
-                raise InputError("a sentence row lost its cells (a stray | in the English?)", path=path, line=line)
+            # markdown-it pads or drops cells silently: a stray | would cut the English short.
+            if line and len(_UNESCAPED_PIPE.findall(lines[line - 1])) != _ROW_PIPES:
+                raise InputError("this sentence row does not have its 4 cells: write a | inside the English "
+                                 "as \\|", path=path, line=line)
             rows.append(EditedSentence(cells[0].strip(), cells[1].strip(), cells[2].strip(), line))
     if not rows:
         raise InputError("no sentence rows: not a tarjama bilingual file", path=path)
@@ -93,13 +101,18 @@ def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> 
     Runs before a new translation rewrites that file, so that no run overwrites an editor's work
     even if nobody ran ``tarjama tm import``.
     """
-    from tarjama.publishing import article_lock, edited_bilingual
+    from tarjama.publishing import article_lock, edited_bilingual, mark_known
 
-    edited = edited_bilingual(out_dir, stem)
-    if edited is None:
-        return 0
+    if edited_bilingual(out_dir, stem) is None:
+        return 0  # the common case, decided without creating lock files in a fresh outputs folder
     with article_lock(out_dir, stem):
-        return memory.approve(corrections(edited), origin=str(edited))
+        edited = edited_bilingual(out_dir, stem)
+        if edited is None:
+            return 0
+        content = edited.read_bytes()
+        count = memory.approve(corrections(edited), origin=str(edited))
+        mark_known(out_dir, stem, content)  # harvested: this version may be rewritten now
+        return count
 
 
 def _timestamp() -> str:
@@ -118,7 +131,7 @@ def write_tmx(pairs: list[tuple[str, str, str]], source_lang: str = "ar", target
         ET.SubElement(unit, "prop", type="x-tarjama-status").text = status
         for lang, text in ((source_lang, source), (target_lang, target)):
             variant = ET.SubElement(unit, "tuv", {_XML_LANG: lang})
-            ET.SubElement(variant, "seg").text = text
+            ET.SubElement(variant, "seg").text = _XML_ILLEGAL.sub("", text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -132,32 +145,52 @@ def write_xliff(pairs: list[tuple[str, str, str]], source_lang: str = "ar", targ
     for number, (source, target, status) in enumerate(pairs, start=1):
         unit = ET.SubElement(file_element, f"{ns}unit", id=f"u{number}")
         segment = ET.SubElement(unit, f"{ns}segment", state="final" if status == "approved" else "translated")
-        ET.SubElement(segment, f"{ns}source").text = source
-        ET.SubElement(segment, f"{ns}target").text = target
+        ET.SubElement(segment, f"{ns}source").text = _XML_ILLEGAL.sub("", source)
+        ET.SubElement(segment, f"{ns}target").text = _XML_ILLEGAL.sub("", target)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def read_tmx(path: Path | str, source_lang: str = "ar", target_lang: str = "en") -> list[tuple[str, str]]:
-    """``(Arabic, English)`` pairs of a TMX file (any version); units without both languages are skipped."""
+def read_tmx(path: Path | str, source_lang: str = "ar", target_lang: str = "en") -> list[tuple[str, str, str]]:
+    """``(Arabic, English, status)`` of a TMX file (any version); units without both languages are skipped.
+
+    ``status`` is tarjama's own ``x-tarjama-status`` property when present (``approved`` or ``machine``),
+    else ``approved``: a memory from a CAT tool is translators' work.
+    """
     data = read_input_bytes(path, "TMX file")
-    if b"<!DOCTYPE" in data[:4096] and b"<!ENTITY" in data:
+    scanner = expat.ParserCreate()
+
+    def refuse(*_: object) -> None:
         raise InputError("TMX with entity declarations is refused", path=path)
+
+    scanner.EntityDeclHandler = refuse  # checked before ElementTree sees it: no entity is ever expanded
     try:
-        root = ET.fromstring(data)  # entity declarations were refused above; expat fetches nothing
+        scanner.Parse(data, True)
+        root = ET.fromstring(data)
     except (ET.ParseError, expat.ExpatError) as exc:
-        line = getattr(exc, "position", (None,))[0]
+        line = getattr(exc, "lineno", None) or getattr(exc, "position", (None,))[0]
         raise InputError(f"not well-formed XML: {exc}", path=path, line=line) from None
     if root.tag != "tmx":
         raise InputError(f"not a TMX file (root element <{root.tag}>)", path=path)
-    pairs = []
+    found = []
     for unit in root.iter("tu"):
+        status = next((p.text or "" for p in unit.iter("prop") if p.get("type") == "x-tarjama-status"), "approved")
         texts: dict[str, str] = {}
         for variant in unit.iter("tuv"):
             lang = (variant.get(_XML_LANG) or variant.get("lang") or "").lower().split("-")[0].split("_")[0]
             segment = variant.find("seg")
             if segment is not None and lang not in texts:
-                texts[lang] = "".join(segment.itertext()).strip()
+                texts[lang] = " ".join(_segment_text(segment).split())
         if texts.get(source_lang) and texts.get(target_lang):
-            pairs.append((texts[source_lang], texts[target_lang]))
-    return pairs
+            found.append((texts[source_lang], texts[target_lang], status.strip() or "approved"))
+    return found
+
+
+def _segment_text(element: ET.Element) -> str:
+    """A ``seg``'s text without its inline codes (``bpt``, ``ept``, ``ph``…), keeping the text after them."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag not in _INLINE_CODES:
+            parts.append(_segment_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tarjama.publishing import output_paths
+from tarjama.publishing import edited_bilingual, output_paths
 from tarjama.registry import ResolvedModel
 
 LOG_NAME = "inbox-log.jsonl"
@@ -40,6 +40,8 @@ def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
     paths = output_paths(out_dir, article.stem)
     if not all(p.is_file() for p in (paths.bilingual, paths.english, paths.record, paths.report)):
         return False
+    if edited_bilingual(out_dir, article.stem) is not None:
+        return False  # an editor's corrections are waiting to be approved and published
     try:
         return _recorded(json.loads(paths.record.read_text(encoding="utf-8"))) == wanted
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

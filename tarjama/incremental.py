@@ -39,8 +39,11 @@ class MemoryStats:
 
 def run_settings(translator: Translator, options: DecodingOptions, strict_terms: bool) -> dict:
     """Everything besides the sentence and its terms that a machine translation depends on."""
+    # Batch sizes change the speed, not the English: they stay out of the key.
+    decoding = {k: v for k, v in options.to_json().items() if not k.startswith("max_batch_")}
     return {"model": translator.model.name, "revision": translator.model.revision, "backend": translator.backend,
-            "decoding": options.to_json(), "strict_terms": strict_terms}
+            "quantization": getattr(translator, "quantization", None), "decoding": decoding,
+            "strict_terms": strict_terms}
 
 
 @dataclass
@@ -100,9 +103,10 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
     settings = run_settings(translator, options, strict_terms)
     for segment in segments:
         found = None
-        if memory is not None and is_translatable(segment.text):
-            found = _approved(segment, matches_in.get(segment.id, []), memory) or \
-                _remembered(segment, matches_in.get(segment.id, []), memory, work._key(segment, settings))
+        if memory is not None:  # an editor may correct a date or a number too
+            found = _approved(segment, matches_in.get(segment.id, []), memory)
+            if found is None and is_translatable(segment.text):
+                found = _remembered(segment, matches_in.get(segment.id, []), memory, work._key(segment, settings))
         if found is None:
             work.pending.append(segment)
             continue

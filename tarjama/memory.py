@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.arabic import INVISIBLE
-from tarjama.errors import InputError
+from tarjama.errors import InputError, RunError
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 60_000
@@ -47,10 +47,16 @@ CREATE TABLE IF NOT EXISTS approved (
 """
 
 
+_CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\t", "\n", "\r"}
+
+
 def normalise_source(text: str) -> str:
-    """The form sentences are looked up by: NFC, no invisible characters, single spaces."""
+    """The form sentences are looked up by: NFC, no invisible or control characters, single spaces.
+
+    The same characters the bilingual Markdown drops, so that an edited row finds its sentence.
+    """
     text = unicodedata.normalize("NFC", text)
-    return " ".join("".join(ch for ch in text if ch not in INVISIBLE).split())
+    return " ".join("".join(ch for ch in text if ch not in INVISIBLE and ch not in _CONTROLS).split())
 
 
 def segment_key(source: str, settings: dict, terms: Sequence[tuple[str, str]]) -> str:
@@ -119,8 +125,17 @@ class TranslationMemory:
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:
+            self.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise RunError(f"the translation memory stayed locked: {exc}", path=path) from None  # retryable
             raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
+        except InputError:
+            self.close()
+            raise
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -129,10 +144,11 @@ class TranslationMemory:
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
 
     def close(self) -> None:
         """Close the file."""
@@ -168,12 +184,18 @@ class TranslationMemory:
                                (normalise_source(source),)).fetchone()
         return ApprovedEntry(*row) if row else None
 
-    def approve(self, pairs: Iterable[tuple[str, str]], origin: str) -> int:
-        """Store editor-approved ``(source, English)`` pairs (replacing earlier approvals); returns the count."""
+    def approve(self, pairs: Iterable[tuple[str, str]], origin: str, *, replace: bool = True) -> int:
+        """Store approved ``(source, English)`` pairs; returns how many were stored.
+
+        ``replace=False`` keeps existing approvals (a memory imported from elsewhere never overrides
+        this newsroom's editors).
+        """
         rows = [(normalise_source(s), s, t, origin, _now()) for s, t in pairs if normalise_source(s) and t.strip()]
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self._write():
-            self._conn.executemany("INSERT OR REPLACE INTO approved VALUES (?, ?, ?, ?, ?)", rows)
-        return len(rows)
+            before = self._conn.total_changes
+            self._conn.executemany(f"{verb} INTO approved VALUES (?, ?, ?, ?, ?)", rows)
+            return self._conn.total_changes - before
 
     def all_approved(self) -> list[ApprovedEntry]:
         """Every approved pair, oldest first."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tarjama.errors import RunError
 from tarjama.records import RunRecord, SegmentRecord
 
 # Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
@@ -215,27 +216,59 @@ def output_paths(out_dir: Path, stem: str) -> Published:
 
 
 def publish(record: RunRecord, out_dir: Path) -> Published:
-    """Write the files of a run atomically: all of them, or none."""
+    """Write the files of a run atomically: all of them, or none.
+
+    Refuses to overwrite a bilingual file an editor changed whose corrections were not harvested
+    (see :func:`edited_bilingual`): an editor's work is never lost.
+    """
     from tarjama.report import render_report
 
-    paths = output_paths(Path(out_dir), record.document.stem)
+    out_dir = Path(out_dir)
+    stem = record.document.stem
+    paths = output_paths(out_dir, stem)
+    edited = edited_bilingual(out_dir, stem)
+    if edited is not None:
+        raise RunError(f"an editor changed {edited.name} during or before this run and the changes are not in "
+                       f"the translation memory: run `tarjama tm import {edited}` (or run again with the memory "
+                       "on), then translate again", path=edited)
     bilingual = render_bilingual(record)
+    mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
     write_atomically({paths.bilingual: bilingual, paths.english: render_english(record),
                       paths.record: render_run_record(record, bilingual), paths.report: render_report(record)})
     return paths
 
 
+def _known_path(out_dir: Path, stem: str) -> Path:
+    return Path(out_dir) / ".tarjama" / "rendered" / f"{stem}.sha256"
+
+
+def mark_known(out_dir: Path, stem: str, content: bytes) -> None:
+    """Remember a bilingual file's hash as tarjama's own (rendered, or harvested): not an unsaved edit."""
+    path = _known_path(out_dir, stem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="ascii") as stream:
+        stream.write(hashlib.sha256(content).hexdigest() + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
 def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
-    """The article's bilingual file if an editor changed it since tarjama wrote it, else ``None``."""
+    """The article's bilingual file if someone changed it since tarjama wrote or harvested it, else ``None``."""
     paths = output_paths(Path(out_dir), stem)
     if not paths.bilingual.is_file() or not paths.record.is_file():
         return None
+    known = set()
+    known_path = _known_path(out_dir, stem)
+    if known_path.is_file():
+        known.update(known_path.read_text(encoding="ascii", errors="replace").split())
     try:
         written = json.loads(paths.record.read_text(encoding="utf-8")).get("bilingual_sha256")
     except (OSError, ValueError, AttributeError):
-        return None
+        written = None
+    if written:
+        known.add(written)
     current = hashlib.sha256(paths.bilingual.read_bytes()).hexdigest()
-    return paths.bilingual if written and written != current else None
+    return paths.bilingual if current not in known else None
 
 
 @contextmanager

@@ -99,8 +99,12 @@ def build_random_marian(
     vocab_size: int = 800,
     shape: ModelShape = TINY,
     seed: int = 0,
+    init_std: float = 0.02,
 ) -> Path:
     """Build a random-weight MarianMT model and its tokenizer into ``out_dir`` and return ``out_dir``.
+
+    A larger ``init_std`` gives peaked output distributions: no near-ties between tokens, so two
+    backends computing the same model in a different order still pick the same tokens.
 
     ``vocab_size`` is the size of the shared vocabulary (``len(vocab.json)``), filler-padded if the
     SentencePiece models trained on the texts are smaller.
@@ -152,6 +156,7 @@ def build_random_marian(
         eos_token_id=eos_id,
         bos_token_id=eos_id,
         forced_eos_token_id=eos_id,
+        init_std=init_std,
     )
     model = _random_model(MarianMTModel, config, seed)
     # CTranslate2 starts Marian decoding from a zero vector rather than the <pad> embedding; a zero
@@ -181,6 +186,7 @@ def build_random_nllb(
     seed: int = 0,
     source_lang: str = "arb_Arab",
     target_lang: str = "eng_Latn",
+    init_std: float = 0.02,
 ) -> Path:
     """Build a random-weight NLLB-style M2M100 model and its tokenizer into ``out_dir``; return ``out_dir``.
 
@@ -226,6 +232,7 @@ def build_random_nllb(
         pad_token_id=ids["<pad>"],
         eos_token_id=ids["</s>"],
         decoder_start_token_id=ids["</s>"],
+        init_std=init_std,
     )
     model = _random_model(M2M100ForConditionalGeneration, config, seed)
     model.generation_config = GenerationConfig(

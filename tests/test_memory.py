@@ -135,7 +135,7 @@ def test_tmx_and_xliff_read_back_with_translate_toolkit(tmp_path):
     other.addtranslation("وصل الوفد.", "ar", "The delegation arrived.", "en")
     path = tmp_path / "other.tmx"
     path.write_bytes(bytes(other))
-    assert read_tmx(path) == [("وصل الوفد.", "The delegation arrived.")]
+    assert read_tmx(path) == [("وصل الوفد.", "The delegation arrived.", "approved")]
 
 
 def _write_many(path, worker):
@@ -195,3 +195,103 @@ def test_a_memory_from_a_newer_tarjama_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="newer tarjama"):
         TranslationMemory(path)
+
+
+def published_story(tmp_path, label="Machine"):
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    return document, publish(make_record(document, lambda s: f"{label} English of {s.id}."), tmp_path / "out")
+
+
+def test_a_kill_while_publishing_is_not_mistaken_for_an_edit(tmp_path):
+    from tarjama.publishing import mark_known, render_bilingual
+
+    document, paths = published_story(tmp_path)
+    newer = render_bilingual(make_record(document, lambda s: f"Newer English of {s.id}."))
+    mark_known(tmp_path / "out", "story", newer.encode("utf-8"))  # what publish does before swapping
+    paths.bilingual.write_text(newer, encoding="utf-8")  # killed after the first rename: old record beside it
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 0
+        assert memory.counts()["approved"] == 0
+
+
+def test_a_run_never_overwrites_an_edit_it_has_not_harvested(tmp_path):
+    from tarjama.errors import RunError
+
+    document, paths = published_story(tmp_path)
+    edited = paths.bilingual.read_text(encoding="utf-8").replace("Machine English of p2.s0.", "Editor's English.")
+    paths.bilingual.write_text(edited, encoding="utf-8")
+    with pytest.raises(RunError, match="tm import"):
+        publish(make_record(document, lambda s: "Rerun."), tmp_path / "out")
+    assert paths.bilingual.read_text(encoding="utf-8") == edited  # untouched
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+    publish(make_record(document, lambda s: "Rerun."), tmp_path / "out")  # harvested: may be rewritten now
+
+
+def test_a_bare_pipe_in_an_edited_row_is_refused_with_its_line(tmp_path):
+    from tarjama.errors import InputError
+
+    _, paths = published_story(tmp_path)
+    lines = paths.bilingual.read_text(encoding="utf-8").splitlines()
+    number = next(n for n, line in enumerate(lines) if line.startswith("| p1.s0 |"))
+    lines[number] = lines[number].replace("Machine English of p1.s0.", "The Kremlin said | Moscow refused.")
+    paths.bilingual.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_bilingual(paths.bilingual)
+    assert caught.value.line == number + 1
+
+
+def test_tmx_import_keeps_machine_units_and_existing_approvals_out(tmp_path):
+    path = tmp_path / "ours.tmx"
+    path.write_text(write_tmx([("قال الكرملين.", "Editor English.", "approved"),
+                               ("وصل الوفد.", "machine english", "machine")]), encoding="utf-8")
+    assert read_tmx(path) == [("قال الكرملين.", "Editor English.", "approved"),
+                              ("وصل الوفد.", "machine english", "machine")]
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        memory.approve([("قال الكرملين.", "Our editor's English.")], origin="editor")
+        stored = memory.approve([("قال الكرملين.", "Editor English.")], origin=str(path), replace=False)
+        assert stored == 0 and memory.approved("قال الكرملين.").target == "Our editor's English."
+
+
+def test_tmx_inline_codes_and_entities(tmp_path):
+    from tarjama.errors import InputError
+
+    path = tmp_path / "cat.tmx"
+    path.write_text('<?xml version="1.0"?><tmx version="1.4"><header/><body><tu>'
+                    '<tuv xml:lang="ar"><seg>قال <bpt i="1">&lt;b&gt;</bpt>الكرملين<ept i="1">&lt;/b&gt;</ept>.</seg>'
+                    '</tuv><tuv xml:lang="en-GB"><seg>The <ph>&lt;br/&gt;</ph>Kremlin said.</seg></tuv>'
+                    "</tu></body></tmx>", encoding="utf-8")
+    assert read_tmx(path) == [("قال الكرملين.", "The Kremlin said.", "approved")]
+    bomb = tmp_path / "bomb.tmx"
+    bomb.write_text('<?xml version="1.0"?>\n<!-- ' + "x" * 5000 + ' -->\n<!DOCTYPE tmx [<!ENTITY a "aaaa">]>'
+                    "<tmx><body><tu><tuv xml:lang='ar'><seg>&a;</seg></tuv></tu></body></tmx>", encoding="utf-16")
+    with pytest.raises(InputError, match="entity"):
+        read_tmx(bomb)
+
+
+def test_control_characters_do_not_break_approval_or_exchange():
+    assert normalise_source("قال\x01 الكرملين") == "قال الكرملين"
+    from xml.etree import ElementTree
+
+    ElementTree.fromstring(write_tmx([("a\x0cb", "c\x01d", "approved")]))
+    ElementTree.fromstring(write_xliff([("a\x0cb", "c\x01d", "approved")]))
+
+
+def test_an_approved_correction_of_a_date_line_is_used(tmp_path):
+    article = "عنوان\n٢٠٢٤/٣/٢٢\nقال الكرملين.\n"
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        memory.approve([("٢٠٢٤/٣/٢٢", "22 March 2024")], origin="editor")
+        results, _, _ = run_article(memory, article)
+    assert results["p1.s0"].target == "22 March 2024" and results["p1.s0"].origin == "approved"
+
+
+def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
+    from tarjama.inbox import up_to_date
+
+    _, paths = published_story(tmp_path)
+    paths.bilingual.write_text(paths.bilingual.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
+    record = json.loads(paths.record.read_text(encoding="utf-8"))
+    from tarjama.inbox import _recorded
+
+    assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(record))

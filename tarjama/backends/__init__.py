@@ -116,7 +116,9 @@ def load_translator(model: ResolvedModel, backend: str = "transformers", *, thre
 
             _loaded[key] = TransformersTranslator(model, threads=threads)
         elif backend == "ctranslate2":
-            raise InputError("the ctranslate2 backend is not available in this version; use --backend transformers")
+            from tarjama.backends.ctranslate2_backend import CTranslate2Translator
+
+            _loaded[key] = CTranslate2Translator(model, threads=threads)
         else:
             raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
     return _loaded[key]

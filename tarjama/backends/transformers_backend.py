@@ -92,9 +92,10 @@ class TransformersTranslator:
                                       truncation=False)
             with torch.inference_mode():
                 # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
+                # No forced end token at the budget: a cut-off sentence keeps its last word (and is flagged).
                 output = self._network.generate(
                     **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
-                    num_return_sequences=n_best, return_dict_in_generate=True,
+                    num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
                     output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
             sequence_scores = getattr(output, "sequences_scores", None)
             for position, index in enumerate(batch):

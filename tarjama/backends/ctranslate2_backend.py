@@ -1,0 +1,190 @@
+"""The CTranslate2 backend: a converted MarianMT or NLLB model, int8 or float32, on the CPU.
+
+CTranslate2 has no per-step logits hook, so glossary terms are forced through target prefixes: the
+output so far up to the term's place (a word boundary), then the term's tokens, and the model
+continues from there; one such round per missing term.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from tarjama.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.batching import plan_batches
+from tarjama.errors import InputError, ModelNotAvailable
+from tarjama.registry import ResolvedModel, store_dir
+
+QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
+MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from
+_WEIGHTS = re.compile(r".*\.(safetensors|bin|pt|h5|msgpack)$|^pytorch_model.*")
+
+
+def converted_path(model: ResolvedModel, quantization: str) -> Path:
+    """Where ``models convert`` puts the CTranslate2 version of ``model`` in the local store."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model.name.strip("/")).strip("_") or "model"
+    digest = hashlib.sha256(str(model.path.resolve()).encode()).hexdigest()[:8]
+    return store_dir() / "ctranslate2" / f"{safe}-{digest}-{quantization}"
+
+
+def convert(model: ResolvedModel, quantization: str = "int8", out_dir: Path | None = None) -> Path:
+    """Convert a transformers MarianMT/NLLB model to CTranslate2, tokenizer files included."""
+    import ctranslate2
+
+    if quantization not in QUANTIZATIONS:
+        raise InputError(f"unknown quantization '{quantization}' (choose from {', '.join(QUANTIZATIONS)})")
+    out_dir = out_dir or converted_path(model, quantization)
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        ctranslate2.converters.TransformersConverter(str(model.path)).convert(
+            str(staging), quantization=quantization, force=True)
+    except Exception as exc:  # noqa: BLE001 - converters fail in many library-specific ways
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"cannot convert the model ({type(exc).__name__}: {exc})".splitlines()[0],
+                         path=model.path) from None
+    tokenizer = staging / "tokenizer"
+    tokenizer.mkdir()
+    for item in model.path.iterdir():
+        if item.is_file() and not _WEIGHTS.match(item.name):
+            shutil.copy2(item, tokenizer / item.name)
+    (staging / MARKER).write_text(json.dumps({"model": model.to_json(), "quantization": quantization},
+                                             indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(staging, out_dir)  # a half-converted model is never seen under the final name
+    return out_dir
+
+
+def find_converted(model: ResolvedModel) -> Path:
+    """A converted version of ``model``: the directory itself if converted, else the store's (int8 first)."""
+    if (model.path / "model.bin").is_file() and (model.path / MARKER).is_file():
+        return model.path
+    for quantization in ("int8", "int8_float32", "float32", "int16", "float16"):
+        candidate = converted_path(model, quantization)
+        if (candidate / "model.bin").is_file():
+            return candidate
+    raise ModelNotAvailable(
+        f"no CTranslate2 version of {model.name}: run `tarjama models convert {model.name}` "
+        "(add --quantization float32 for full precision)")
+
+
+class CTranslate2Translator:
+    """Translates with ``ctranslate2.Translator`` and the model's own Hugging Face tokenizer."""
+
+    backend = "ctranslate2"
+
+    def __init__(self, model: ResolvedModel, *, threads: int | None = None) -> None:
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        self.model = model
+        self.path = find_converted(model)
+        marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
+        self.quantization = marker["quantization"]
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(self.path / "tokenizer")
+            self._translator = ctranslate2.Translator(
+                str(self.path), device="cpu", compute_type="default", inter_threads=1,
+                intra_threads=threads or os.cpu_count() or 1)
+        except Exception as exc:  # noqa: BLE001 - a broken folder fails in many library-specific ways
+            raise InputError(f"cannot load the converted model ({type(exc).__name__}: {exc})".splitlines()[0],
+                             path=self.path) from None
+        self._prefix: list[str] = []
+        if model.architecture == "nllb":
+            self._tokenizer.src_lang = model.source_lang
+            self._prefix = [model.target_lang]
+        positions = self._tokenizer.model_max_length or 512
+        self._max_positions = min(positions, 512) if positions > 100_000 else positions
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The model's position limit: longer inputs are split by the pipeline."""
+        return self._max_positions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Source token counts, special tokens included."""
+        return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
+
+    def _source_tokens(self, text: str) -> list[str]:
+        return self._tokenizer.convert_ids_to_tokens(self._tokenizer(text, truncation=False)["input_ids"])
+
+    def _target_tokens(self, text: str) -> list[str]:
+        ids = self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+        return self._tokenizer.convert_ids_to_tokens(ids)
+
+    def _decode(self, tokens: Sequence[str]) -> str:
+        ids = self._tokenizer.convert_tokens_to_ids(list(tokens))
+        return self._tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate in length-sorted batches (results in input order), forcing terms by prefixes."""
+        lengths = self.count_tokens(texts)
+        n_best = max(1, min(n_best, options.beam_size))
+        results: list[Translation | None] = [None] * len(texts)
+        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
+                                  max_tokens=options.max_batch_tokens):
+            budget = math.ceil(options.max_output_ratio * max(lengths[i] for i in batch)) + options.max_output_slack
+            wanted = [list(constraints[i]) if constraints else [] for i in batch]
+            budget += max((sum(len(self._target_tokens(c.text)) for c in w) for w in wanted), default=0)
+            outputs = self._run([texts[i] for i in batch], [list(self._prefix) for _ in batch], options, budget,
+                                n_best)
+            for position, index in enumerate(batch):
+                hypotheses, tokens = outputs[position]
+                forced: set[str] = set()
+                if wanted[position]:
+                    hypotheses, tokens, forced = self._force(texts[index], tokens, wanted[position], options,
+                                                             budget)
+                results[index] = Translation(
+                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
+                    score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
+                    forced=frozenset(forced))
+            if progress is not None:
+                progress(len(batch))
+        return [result for result in results if result is not None]
+
+    def _run(self, texts: list[str], prefixes: list[list[str]], options: DecodingOptions, budget: int,
+             n_best: int) -> list[tuple[list[Hypothesis], list[str]]]:
+        """One CTranslate2 call; per text its hypotheses and the best one's target tokens (no prefix code)."""
+        raw = self._translator.translate_batch(
+            [self._source_tokens(t) for t in texts], target_prefix=[p or None for p in prefixes],
+            beam_size=options.beam_size, num_hypotheses=n_best, return_scores=True,
+            max_decoding_length=budget, max_input_length=0)  # as transformers' max_length less its start token
+        out = []
+        for result in raw:
+            hypotheses = []
+            for tokens, score in zip(result.hypotheses, result.scores, strict=True):
+                body = tokens[len(self._prefix):]
+                hypotheses.append(Hypothesis(self._decode(body), float(score),
+                                             truncated=len(tokens) >= budget))
+            out.append((hypotheses, result.hypotheses[0][len(self._prefix):]))
+        return out
+
+    def _force(self, text: str, tokens: list[str], wanted: list[TermConstraint], options: DecodingOptions,
+               budget: int) -> tuple[list[Hypothesis], list[str], set[str]]:
+        """Put each missing term at its place by decoding again from a prefix that ends with it."""
+        forced: set[str] = set()
+        hypotheses = [Hypothesis(self._decode(tokens), 0.0)]
+        fixed = 0  # tokens already decided by earlier rounds: a later term goes after them
+        for constraint in sorted(wanted, key=lambda c: c.earliest_step):
+            if constraint.text.lower() in self._decode(tokens).lower():
+                continue
+            term = self._target_tokens(constraint.text)
+            if not term or self._tokenizer.unk_token in term:
+                continue  # cannot be spelt: left to the last-resort placement
+            start = min(max(constraint.earliest_step, fixed), len(tokens))
+            # The next word boundary, or the place itself when the rest is one run of word pieces.
+            cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)
+            kept = [t for t in tokens[:cut] if t != "</s>"]
+            room = max(budget, len(self._prefix) + len(kept) + len(term) + 1)  # the term itself always fits
+            ((hypotheses, tokens),) = self._run([text], [self._prefix + kept + term], options, room, 1)
+            fixed = len(kept) + len(term)
+            forced.add(constraint.text)
+        return hypotheses, tokens, forced

@@ -1,0 +1,77 @@
+"""The CTranslate2 backend: same English as transformers (greedy, float32), terms forced, clean errors."""
+
+import json
+
+import pytest
+from conftest import arabic_corpus, english_corpus
+from test_cli import assert_one_line_error, run
+
+from tarjama.backends import DecodingOptions, TermConstraint, load_translator
+from tarjama.documents import read_article
+from tarjama.glossary import load_glossary
+from tarjama.matching import find_terms
+from tarjama.pipeline import translate_segments
+from tarjama.random_models import build_random_marian, build_random_nllb
+from tarjama.registry import resolve_model
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("store")
+        patch.setenv("TARJAMA_MODEL_STORE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def peaked_models(tmp_path_factory, store):
+    """Random models with peaked outputs (no near-ties), converted to CTranslate2 float32."""
+    from tarjama.backends.ctranslate2_backend import convert
+
+    root = tmp_path_factory.mktemp("peaked")
+    models = {"marian": build_random_marian(root / "marian", arabic_corpus(), english_corpus(), init_std=0.5),
+              "nllb": build_random_nllb(root / "nllb", arabic_corpus() + english_corpus(), init_std=0.5)}
+    for path in models.values():
+        convert(resolve_model(str(path)), "float32")
+    return models
+
+
+@pytest.mark.parametrize("architecture", ["marian", "nllb"])
+def test_greedy_float32_english_is_identical_to_transformers(peaked_models, architecture):
+    model = resolve_model(str(peaked_models[architecture]))
+    texts = arabic_corpus()
+    options = DecodingOptions(beam_size=1, max_batch_sentences=8)
+    reference = load_translator(model, "transformers").translate(texts, options)
+    converted = load_translator(model, "ctranslate2")
+    assert converted.quantization == "float32"
+    assert [t.text for t in converted.translate(texts, options)] == [t.text for t in reference]
+
+
+@pytest.mark.parametrize("architecture", ["marian", "nllb"])
+def test_strict_terms_on_ctranslate2(peaked_models, sample_path, glossary_path, architecture):
+    model = resolve_model(str(peaked_models[architecture]))
+    document = read_article(sample_path)
+    matches = find_terms(document, load_glossary(glossary_path))
+    results = translate_segments(document.segments, load_translator(model, "ctranslate2"),
+                                 DecodingOptions(beam_size=2), matches=matches, strict_terms=True)
+    outcomes = [term for result in results for term in result.terms]
+    assert len(outcomes) == len(matches) and all(term.hit for term in outcomes)
+    assert sum(term.how == "forced" for term in outcomes) > len(outcomes) / 2
+    (forced,) = load_translator(model, "ctranslate2").translate(
+        ["قال الكرملين إن موسكو لم تتلق أي تحذير من واشنطن."], DecodingOptions(beam_size=1),
+        constraints=[[TermConstraint("Kremlin", 2), TermConstraint("Washington", 9)]])
+    assert forced.text.index("Kremlin") < forced.text.index("Washington")
+
+
+def test_convert_and_translate_on_the_command_line(tmp_path, tiny_nllb, sample_path, glossary_path, cli_env):
+    env = {**cli_env, "TARJAMA_MODEL_STORE": str(tmp_path / "store")}
+    args = ["translate", sample_path, "--model", tiny_nllb, "--backend", "ctranslate2", "--glossary", glossary_path,
+            "--strict-terms", "--out", tmp_path / "out", "--beam-size", "1"]
+    assert_one_line_error(run(args, env), "tarjama models convert")
+    result = run(["models", "convert", tiny_nllb], env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "store" / "ctranslate2").is_dir()
+    result = run(args, env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "out" / "crocus-city-hall.ar.run.json").read_text(encoding="utf-8"))
+    assert record["model"]["backend"] == "ctranslate2" and record["scores"]["term_success_rate"] == 1.0
