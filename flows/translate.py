@@ -84,9 +84,9 @@ class TranslatedArticle:
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, backend: str,
               options: DecodingOptions, strict_terms: bool, show_progress: bool,
-              memory_path: Path | None, out_dir: Path) -> TranslatedArticle:
+              memory_path: Path | None, out_dir: Path, threads: int | None = None) -> TranslatedArticle:
     """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
-    translator = load_translator(model, backend)
+    translator = load_translator(model, backend, threads=threads)
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
         harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
         work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
@@ -134,7 +134,7 @@ def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path |
                       reference: Path | None = None, out_dir: Path = Path("outputs"),
                       backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
                       revision: str | None = None, show_progress: bool = False, memory: Path | None = None,
-                      use_memory: bool = True) -> Published:
+                      use_memory: bool = True, threads: int | None = None) -> Published:
     """Segment, find terms, translate (through the memory), score and publish one Arabic article."""
     resolved = resolve_model(model, revision)
     options = DecodingOptions(beam_size=beam_size)
@@ -143,7 +143,7 @@ def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path |
     terms = load_terms(glossary)
     matches = find_glossary_terms(document, terms)
     translated = translate(document, matches, resolved, backend, options, strict_terms, show_progress, memory_path,
-                           Path(out_dir))
+                           Path(out_dir), threads)
     record = score(document, translated, resolved, backend, options, terms, reference, strict_terms)
     return publish_outputs(record, out_dir)
 
@@ -177,7 +177,7 @@ def is_up_to_date(article: Path, out_dir: Path, model: ResolvedModel, backend: s
 def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
                      out_dir: Path = Path("outputs"), backend: str = "transformers",
                      strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
-                     revision: str | None = None) -> list[ArticleOutcome]:
+                     revision: str | None = None, threads: int | None = None) -> list[ArticleOutcome]:
     """Translate every article of a folder (or only new and changed ones) with one loaded model.
 
     A failing article does not stop the rest; each run appends what it did to the inbox log.
@@ -190,7 +190,7 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
             continue
         state = translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
                                   strict_terms=strict_terms, beam_size=beam_size, revision=revision,
-                                  return_state=True)
+                                  threads=threads, return_state=True)
         if state.is_completed():
             outcomes.append(ArticleOutcome(article, published=state.result()))
             continue
@@ -210,10 +210,11 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
 def translate_on_worker(article: Path, model: str, out_dir: Path, glossary: Path | None, backend: str,
-                        strict_terms: bool, beam_size: int, revision: str | None) -> WorkerResult:
+                        strict_terms: bool, beam_size: int, revision: str | None,
+                        threads: int | None = None) -> WorkerResult:
     """Translate and publish one article wherever the task runner puts it (a Dask worker, say)."""
     return translate_and_publish(article, model, out_dir, glossary=glossary, backend=backend,
-                                 strict_terms=strict_terms, beam_size=beam_size, revision=revision)
+                                 strict_terms=strict_terms, beam_size=beam_size, revision=revision, threads=threads)
 
 
 def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
@@ -230,16 +231,17 @@ def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
 def translate_folder_distributed(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
                                  out_dir: Path = Path("outputs"), backend: str = "transformers",
                                  strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
-                                 revision: str | None = None) -> list[WorkerResult]:
+                                 revision: str | None = None, threads: int | None = None) -> list[WorkerResult]:
     """Like ``translate_folder``, with the articles translated in parallel on the flow's task runner.
 
-    Run it with ``translate_folder_distributed.with_options(task_runner=dask_runner(...))``.
+    Run it with ``translate_folder_distributed.with_options(task_runner=dask_runner(...))``; give
+    ``threads`` = cores per worker process, or the workers of one machine compete for its cores.
     """
     resolved = resolve_model(model, revision)
     articles = [a for a in articles_in(inbox) if not (only_changed and up_to_date(
         a, out_dir, fingerprint(a, resolved, backend, beam_size, strict_terms, glossary)))]
     futures = translate_on_worker.map(articles, model, out_dir, glossary, backend, strict_terms, beam_size,
-                                      revision)
+                                      revision, threads)
     results, entries, errors = [], [], []
     for article, future in zip(articles, futures, strict=True):
         try:

@@ -122,7 +122,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise InputError("is a directory: --out names the results file", path=out)
     check_output_dir(out.parent)
-    translator = load_translator(resolve_model(args.model, args.revision), args.backend)
+    translator = load_translator(resolve_model(args.model, args.revision), args.backend, threads=args.threads)
     options = DecodingOptions(beam_size=args.beam_size)
     with progress_bar(len(sources), f"Evaluating on {args.src.name}") as progress:
         result = evaluate(translator, args.src, args.ref, sources, references, options, progress)
@@ -275,7 +275,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         read_reference(args.reference, len(document.paragraphs))
     check_output_dir(args.out)
     model = resolve_model(args.model, args.revision)
-    load_translator(model, args.backend)
+    load_translator(model, args.backend, threads=args.threads)
 
     from flows.settings import configure_prefect
 
@@ -285,7 +285,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     published = translate_article(
         source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
         out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
-        revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory)
+        revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
+        threads=args.threads)
     record = json.loads(published.record.read_text(encoding="utf-8"))
     rate = record["scores"]["term_success_rate"]
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
@@ -332,7 +333,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,
                   "glossary": str(args.glossary.resolve()) if args.glossary else None, "backend": args.backend,
                   "strict_terms": args.strict_terms, "beam_size": args.beam_size, "only_changed": True,
-                  "revision": args.revision}
+                  "revision": args.revision, "threads": args.threads}
     print(f"serving {args.name}: {args.inbox} → {args.out} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval} s'}); Ctrl-C stops", file=sys.stderr)
     # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
@@ -342,21 +343,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Measure the backends on random models shaped like opus-mt-ar-en (a few minutes; no download)."""
+    """Measure the backends on random models shaped like opus-mt-ar-en (about 3 minutes; no download)."""
     _quiet_model_libraries()
     from tarjama.bench import run_bench
 
-    result = run_bench(args.threads)
+    result = run_bench(args.threads, progress=lambda message: print(f"bench: {message}", file=sys.stderr))
     if args.json:
         _print_json(result)
         return 0
+    print(f"{'backend':20} {'beam 4 tok/s':>13} {'greedy tok/s':>13} {'×beam 4':>8} {'peak MB':>8} {'model MB':>9}")
     for name, figures in result["backends"].items():
-        print(f"{name:20} beam 4: {figures['beam4']['tokens_per_s']:8.1f} tok/s   greedy: "
-              f"{figures['greedy']['tokens_per_s']:8.1f} tok/s   peak {figures['peak_memory_mb']:.0f} MB   "
-              f"×{result['speedup'][name]['beam4']:.2f}")
-    pipeline = result["pipeline"]
+        print(f"{name:20} {figures['beam4']['tokens_per_s']:13.1f} {figures['greedy']['tokens_per_s']:13.1f} "
+              f"{result['speedup'][name]['beam4']:8.2f} {figures['peak_memory_mb']:8.0f} "
+              f"{figures['model_memory_mb']:9.0f}")
+    pipeline, text = result["pipeline"], result["text"]
     print(f"pipeline: {pipeline['sentences']} sentences in {pipeline['seconds']:.1f} s, "
-          f"{100 * pipeline['outside_model_share']:.1f}% outside the model")
+          f"{100 * pipeline['outside_model_share']:.1f}% of it outside the model")
+    print(f"text: segmentation {text['segmentation_mb_per_s']:.2f} MB/s, glossary matching "
+          f"{text['matching_mb_per_s']:.2f} MB/s ({text['glossary_entries']} entries)")
+    for key, target in result["targets"].items():
+        bound = "≤" if key == "outside_model_share" else "≥"
+        print(f"target {key}: {target['value']} ({bound} {target['target']}) {'met' if target['met'] else 'NOT met'}")
     return 0
 
 
@@ -453,6 +460,7 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--strict-terms", action="store_true")
     serve.add_argument("--backend", choices=BACKENDS, default="transformers")
     serve.add_argument("--beam-size", type=_positive_int, default=4)
+    serve.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
     serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     serve.set_defaults(run=cmd_serve)
@@ -480,6 +488,7 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
     evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
     evaluation.add_argument("--beam-size", type=_positive_int, default=4)
+    evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
     evaluation.set_defaults(run=cmd_eval)
 
@@ -563,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="guarantee every matched glossary term's English in its sentence")
     translate.add_argument("--backend", choices=BACKENDS, default="transformers")
     translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
+    translate.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     translate.add_argument("--out", type=Path, default=Path("outputs"))
     translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     translate.add_argument("--memory", type=Path,

@@ -34,16 +34,17 @@ class WorkerResult:
 
 def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: Path | None = None,
                           backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
-                          revision: str | None = None, use_memory: bool = True) -> WorkerResult:
+                          revision: str | None = None, use_memory: bool = True, threads: int | None = None,
+                          options: DecodingOptions | None = None) -> WorkerResult:
     """Read, find terms, translate through the memory, score and publish one article."""
     from tarjama import backends
 
     resolved = resolve_model(model, revision)
-    options = DecodingOptions(beam_size=beam_size)
+    options = options or DecodingOptions(beam_size=beam_size)
     document = read_article(source)
     terms = load_glossary(glossary) if glossary else None
     matches = find_terms(document, terms)
-    translator = load_translator(resolved, backend)
+    translator = load_translator(resolved, backend, threads=threads)
     memory_path = default_memory_path(out_dir) if use_memory else None
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
         harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0

@@ -75,3 +75,28 @@ def test_convert_and_translate_on_the_command_line(tmp_path, tiny_nllb, sample_p
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "out" / "crocus-city-hall.ar.run.json").read_text(encoding="utf-8"))
     assert record["model"]["backend"] == "ctranslate2" and record["scores"]["term_success_rate"] == 1.0
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_a_fixed_output_length_gives_every_backend_the_same_work(peaked_models, backend):
+    translator = load_translator(resolve_model(str(peaked_models["marian"])), backend)
+    texts = arabic_corpus()[:6]
+    for beam in (1, 3):
+        fixed = translator.translate(texts, DecodingOptions(beam_size=beam, min_output_tokens=9, max_output_tokens=9))
+        assert [t.tokens for t in fixed] == [9] * len(texts)
+    capped = translator.translate(texts, DecodingOptions(beam_size=1, max_output_tokens=3))
+    assert max(t.tokens for t in capped) <= 3 and any(t.truncated for t in capped)
+
+
+def test_ctranslate2_shares_each_batch_among_one_thread_workers(peaked_models):
+    from tarjama.backends.ctranslate2_backend import split_threads
+
+    assert [split_threads(n) for n in (1, 2, 4, 8, 16)] == [(1, 1), (2, 1), (4, 1), (4, 2), (8, 2)]
+    model = resolve_model(str(peaked_models["marian"]))
+    single = load_translator(model, "ctranslate2", threads=1)
+    assert (single.workers, single.threads_per_worker) == (1, 1)
+    texts = arabic_corpus()
+    options = DecodingOptions(beam_size=1, max_batch_sentences=8)
+    # Sub-batches change nothing in the English: the same as one worker taking whole batches.
+    assert [t.text for t in load_translator(model, "ctranslate2", threads=2).translate(texts, options)] == [
+        t.text for t in single.translate(texts, options)]

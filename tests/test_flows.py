@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+import torch
 
 from tarjama.errors import InputError
 
@@ -42,18 +43,22 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
     original_init = transformers_backend.TransformersTranslator.__init__
 
     def counting_init(self, *args, **kwargs):
-        loads.append(args)
+        loads.append(kwargs)
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(transformers_backend.TransformersTranslator, "__init__", counting_init)
     monkeypatch.setattr("tarjama.backends._loaded", {})
-    published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path, out_dir=tmp_path / "out",
-                                 beam_size=1)
+    threads = torch.get_num_threads()
+    try:
+        published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path,
+                                     out_dir=tmp_path / "out", beam_size=1, threads=1)
+    finally:
+        torch.set_num_threads(threads)  # the setting is process-wide: later tests keep every core
     assert [o.published.record.name for o in published] == ["crocus.run.json", "short.run.json"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".tarjama") == sorted(
         f"{stem}.{kind}" for stem in ("crocus", "short")
         for kind in ("bilingual.md", "en.md", "run.json", "report.html"))
-    assert len(loads) == 1
+    assert loads == [{"threads": 1}]  # one load, with the thread setting passed down from the flow
 
 
 def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_input(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,16 +28,30 @@ class DecodingOptions:
     # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
     max_output_ratio: float = 2.0
     max_output_slack: int = 10
+    # A fixed output length (min = max) makes benchmark work equal across backends; 0 / None: free.
+    min_output_tokens: int = 0
+    max_output_tokens: int | None = None
     # Soft terminology: a beam alternative with more glossary hits replaces the best hypothesis only
     # if its mean token log-probability is at most this much lower (0 turns the choice off).
     term_rerank_margin: float = 0.25
 
     def to_json(self) -> dict:
-        """Options for the run record."""
-        return {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
-                "max_batch_sentences": self.max_batch_sentences,
-                "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
-                "max_output_slack": self.max_output_slack, "term_rerank_margin": self.term_rerank_margin}
+        """Options for the run record (output-length bounds only when set, so memory keys stay stable)."""
+        options = {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
+                   "max_batch_sentences": self.max_batch_sentences,
+                   "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
+                   "max_output_slack": self.max_output_slack, "term_rerank_margin": self.term_rerank_margin}
+        if self.min_output_tokens:
+            options["min_output_tokens"] = self.min_output_tokens
+        if self.max_output_tokens is not None:
+            options["max_output_tokens"] = self.max_output_tokens
+        return options
+
+    def output_budget(self, longest_source: int) -> int:
+        """The most target tokens a batch whose longest input has ``longest_source`` tokens may produce."""
+        if self.max_output_tokens is not None:
+            return self.max_output_tokens
+        return math.ceil(self.max_output_ratio * longest_source) + self.max_output_slack
 
 
 @dataclass(frozen=True)

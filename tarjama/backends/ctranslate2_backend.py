@@ -74,6 +74,17 @@ def find_converted(model: ResolvedModel) -> Path:
         "(add --quantization float32 for full precision)")
 
 
+def split_threads(threads: int) -> tuple[int, int]:
+    """CPU threads as (workers, threads per worker): each batch is shared out among the workers.
+
+    On this project's 2-core machines two one-thread workers beat one two-thread worker by about a
+    quarter at beam 4 (BENCHMARKS.md): small matrices keep a second intra-op thread half idle.
+    Beyond four threads each worker gets two, so the sub-batches do not become too small.
+    """
+    workers = threads if threads <= 4 else threads // 2
+    return workers, threads // workers
+
+
 class CTranslate2Translator:
     """Translates with ``ctranslate2.Translator`` and the model's own Hugging Face tokenizer."""
 
@@ -84,14 +95,15 @@ class CTranslate2Translator:
         from transformers import AutoTokenizer
 
         self.model = model
+        self.workers, self.threads_per_worker = split_threads(threads or os.cpu_count() or 1)
         self.path = find_converted(model)
         marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
         self.quantization = marker["quantization"]
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.path / "tokenizer")
             self._translator = ctranslate2.Translator(
-                str(self.path), device="cpu", compute_type="default", inter_threads=1,
-                intra_threads=threads or os.cpu_count() or 1)
+                str(self.path), device="cpu", compute_type="default", inter_threads=self.workers,
+                intra_threads=self.threads_per_worker)
         except Exception as exc:  # noqa: BLE001 - a broken folder fails in many library-specific ways
             raise InputError(f"cannot load the converted model ({type(exc).__name__}: {exc})".splitlines()[0],
                              path=self.path) from None
@@ -111,9 +123,6 @@ class CTranslate2Translator:
         """Source token counts, special tokens included."""
         return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
 
-    def _source_tokens(self, text: str) -> list[str]:
-        return self._tokenizer.convert_ids_to_tokens(self._tokenizer(text, truncation=False)["input_ids"])
-
     def _target_tokens(self, text: str) -> list[str]:
         ids = self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
         return self._tokenizer.convert_ids_to_tokens(ids)
@@ -126,21 +135,24 @@ class CTranslate2Translator:
                   progress: ProgressCallback | None = None, *, n_best: int = 1,
                   constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
         """Translate in length-sorted batches (results in input order), forcing terms by prefixes."""
-        lengths = self.count_tokens(texts)
+        # Tokenized once: the lengths plan the batches and the same tokens go to the engine.
+        sources = [self._tokenizer.convert_ids_to_tokens(ids)
+                   for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
+        lengths = [len(tokens) for tokens in sources]
         n_best = max(1, min(n_best, options.beam_size))
         results: list[Translation | None] = [None] * len(texts)
         for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
                                   max_tokens=options.max_batch_tokens):
-            budget = math.ceil(options.max_output_ratio * max(lengths[i] for i in batch)) + options.max_output_slack
+            budget = options.output_budget(max(lengths[i] for i in batch))
             wanted = [list(constraints[i]) if constraints else [] for i in batch]
             budget += max((sum(len(self._target_tokens(c.text)) for c in w) for w in wanted), default=0)
-            outputs = self._run([texts[i] for i in batch], [list(self._prefix) for _ in batch], options, budget,
-                                n_best)
+            outputs = self._run([sources[i] for i in batch], [list(self._prefix) for _ in batch], options,
+                                budget, n_best)
             for position, index in enumerate(batch):
                 hypotheses, tokens = outputs[position]
                 forced: set[str] = set()
                 if wanted[position]:
-                    hypotheses, tokens, forced = self._force(texts[index], tokens, wanted[position], options,
+                    hypotheses, tokens, forced = self._force(sources[index], tokens, wanted[position], options,
                                                              budget)
                 results[index] = Translation(
                     text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
@@ -150,13 +162,14 @@ class CTranslate2Translator:
                 progress(len(batch))
         return [result for result in results if result is not None]
 
-    def _run(self, texts: list[str], prefixes: list[list[str]], options: DecodingOptions, budget: int,
+    def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
              n_best: int) -> list[tuple[list[Hypothesis], list[str]]]:
-        """One CTranslate2 call; per text its hypotheses and the best one's target tokens (no prefix code)."""
+        """One CTranslate2 call; per source its hypotheses and the best one's target tokens (no prefix code)."""
         raw = self._translator.translate_batch(
-            [self._source_tokens(t) for t in texts], target_prefix=[p or None for p in prefixes],
+            sources, max_batch_size=math.ceil(len(sources) / self.workers), target_prefix=[p or None for p in prefixes],
             beam_size=options.beam_size, num_hypotheses=n_best, return_scores=True,
-            max_decoding_length=budget, max_input_length=0)  # as transformers' max_length less its start token
+            max_decoding_length=budget, min_decoding_length=min(options.min_output_tokens, budget),
+            max_input_length=0)  # as transformers' max_length less its start token
         out = []
         for result in raw:
             hypotheses = []
@@ -167,7 +180,7 @@ class CTranslate2Translator:
             out.append((hypotheses, result.hypotheses[0][len(self._prefix):]))
         return out
 
-    def _force(self, text: str, tokens: list[str], wanted: list[TermConstraint], options: DecodingOptions,
+    def _force(self, source: list[str], tokens: list[str], wanted: list[TermConstraint], options: DecodingOptions,
                budget: int) -> tuple[list[Hypothesis], list[str], set[str]]:
         """Put each missing term at its place by decoding again from a prefix that ends with it."""
         forced: set[str] = set()
@@ -184,7 +197,7 @@ class CTranslate2Translator:
             cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)
             kept = [t for t in tokens[:cut] if t != "</s>"]
             room = max(budget, len(self._prefix) + len(kept) + len(term) + 1)  # the term itself always fits
-            ((hypotheses, tokens),) = self._run([text], [self._prefix + kept + term], options, room, 1)
+            ((hypotheses, tokens),) = self._run([source], [self._prefix + kept + term], options, room, 1)
             fixed = len(kept) + len(term)
             forced.add(constraint.text)
         return hypotheses, tokens, forced

@@ -75,8 +75,7 @@ class TransformersTranslator:
         results: list[Translation | None] = [None] * len(texts)
         for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
                                   max_tokens=options.max_batch_tokens):
-            budget = (math.ceil(options.max_output_ratio * max(lengths[i] for i in batch))
-                      + options.max_output_slack)
+            budget = options.output_budget(max(lengths[i] for i in batch))
             batch_forcings = [forcings[i] for i in batch]
             # Forced terms come on top of what the model would write; positions still cap it all.
             budget += max((sum(len(t.tokens) for t in f.terms) for f in batch_forcings if f), default=0)
@@ -96,6 +95,7 @@ class TransformersTranslator:
                 output = self._network.generate(
                     **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
                     num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
+                    min_new_tokens=min(options.min_output_tokens, budget) or None,
                     output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
             sequence_scores = getattr(output, "sequences_scores", None)
             for position, index in enumerate(batch):

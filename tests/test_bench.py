@@ -1,0 +1,80 @@
+"""`tarjama bench`: the machinery on a tiny model (figures are for BENCHMARKS.md, never asserted here)."""
+
+import json
+
+import pytest
+
+from tarjama import bench, cli
+from tarjama.backends import DecodingOptions
+from tarjama.random_models import TINY
+
+TINY_BENCH = bench.BenchSettings(shape=TINY, vocab_size=800, batch=4, output_tokens=8, article_sentences=20,
+                                 text_megabytes=0.05, glossary_entries=300)
+
+
+def test_output_length_bounds_enter_the_record_only_when_set():
+    # Memory keys are built from these options: runs without the bounds keep their old keys.
+    assert "min_output_tokens" not in DecodingOptions().to_json()
+    assert "max_output_tokens" not in DecodingOptions().to_json()
+    bounded = DecodingOptions(min_output_tokens=5, max_output_tokens=7)
+    assert (bounded.to_json()["min_output_tokens"], bounded.to_json()["max_output_tokens"]) == (5, 7)
+    assert bounded.output_budget(100) == 7 and DecodingOptions().output_budget(10) == 30
+
+
+def test_bench_sentences_are_distinct_whole_sentences():
+    from tarjama.documents import segment_text
+
+    sentences = bench.bench_sentences(200)
+    assert len(set(sentences)) == 200
+    document = segment_text(" ".join(sentences), "article.txt")
+    assert [s.text for s in document.segments] == sentences
+
+
+@pytest.fixture(scope="module")
+def bench_json(tmp_path_factory):
+    """`tarjama bench --json`, run for real on the tiny settings."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bench, "BenchSettings", lambda: TINY_BENCH)
+        from io import StringIO
+
+        out = StringIO()
+        patch.setattr("sys.stdout", out)
+        assert cli.main(["bench", "--json", "--threads", "2"]) == 0
+    return json.loads(out.getvalue())
+
+
+def test_bench_json_has_the_contract_shape(bench_json):
+    assert set(bench_json["backends"]) == {"transformers", "ctranslate2-float32", "ctranslate2-int8"}
+    for figures in bench_json["backends"].values():
+        assert figures["tokens_per_s"] == figures["beam4"]["tokens_per_s"] > 0
+        assert figures["greedy"]["tokens_per_s"] > 0
+        assert figures["peak_memory_mb"] >= figures["model_memory_mb"]
+    assert bench_json["speedup"]["transformers"] == {"beam4": 1.0, "greedy": 1.0}
+    assert set(bench_json["targets"]) == set(bench.TARGETS)
+    assert bench_json["settings"]["threads"] == 2
+
+
+def test_every_backend_does_the_same_work(bench_json):
+    # Equal work is what makes tokens per second comparable: every backend writes batch × length tokens.
+    expected = TINY_BENCH.batch * TINY_BENCH.output_tokens
+    for figures in bench_json["backends"].values():
+        assert figures["beam4"]["target_tokens"] == figures["greedy"]["target_tokens"] == expected
+    assert bench_json["backends"]["ctranslate2-int8"]["threads"] == {"workers": 2, "per_worker": 1}
+
+
+def test_the_pipeline_figures_add_up(bench_json):
+    pipeline = bench_json["pipeline"]
+    assert pipeline["sentences"] == pipeline["model_inputs"] == TINY_BENCH.article_sentences
+    assert pipeline["terms_matched"] > 0
+    assert 0 < pipeline["engine_seconds"] <= pipeline["model_seconds"] < pipeline["seconds"]
+    share = (pipeline["seconds"] - pipeline["model_seconds"]) / pipeline["seconds"]
+    assert pipeline["outside_model_share"] == pytest.approx(share, abs=0.02)  # rounded figures
+    target = bench_json["targets"]["outside_model_share"]
+    assert target["met"] == (target["value"] <= 0.03)
+
+
+def test_text_speed_is_measured_on_the_requested_sizes(bench_json):
+    text = bench_json["text"]
+    assert text["glossary_entries"] == TINY_BENCH.glossary_entries
+    assert text["megabytes"] == pytest.approx(TINY_BENCH.text_megabytes, rel=0.5)
+    assert text["segments"] > 0 and text["matches"] > 0 and text["segmentation_mb_per_s"] > 0
