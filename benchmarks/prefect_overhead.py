@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not 2 <= args.articles <= 8:
+        parser.error("--articles: 2 to 8 (the first of a process pays the start-up; the sample has 24 paragraphs)")
     from tarjama.random_models import build_random_marian
 
     with tempfile.TemporaryDirectory(prefix="tarjama-prefect-bench-") as name:

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tarjama.backends import available_cpus
 from tarjama.random_models import OPUS_MT_AR_EN, ModelShape
 from tarjama.registry import PROJECT_ROOT
 
@@ -158,7 +159,8 @@ class _TimedEngine:
 
 def measure_backend(name: str, folder: Path, threads: int, settings: BenchSettings) -> dict:
     """Target tokens per second through the backend, at beam 4 and greedy, on one batch at fixed length."""
-    import ctranslate2  # noqa: F401 - both libraries in every worker: the memory baseline is the same
+    import ctranslate2  # noqa: F401 - every library in every worker: the memory baseline is the same
+    import torch  # noqa: F401
     import transformers  # noqa: F401
 
     from tarjama.backends import DecodingOptions, load_translator
@@ -299,7 +301,7 @@ def cpu_features() -> dict:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "avx2": "avx2" in flags, "avx512": "avx512f" in flags,
+    return {"cpus": available_cpus(), "avx2": "avx2" in flags, "avx512": "avx512f" in flags,
             "vnni": bool(flags & {"avx512_vnni", "avx_vnni"})}
 
 
@@ -307,7 +309,8 @@ def _in_subprocess(*args: str) -> dict:
     completed = subprocess.run([sys.executable, "-m", "tarjama.bench", *args], capture_output=True, text=True,
                                check=False)
     if completed.returncode:
-        raise RuntimeError(f"bench step {args[0]} failed: {completed.stderr.strip().splitlines()[-1:]}")
+        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"bench step {' '.join(args[:2])} failed:\n{tail}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -315,7 +318,7 @@ def run_bench(threads: int | None = None, settings: BenchSettings | None = None,
               progress: Callable[[str], None] | None = None) -> dict:
     """Build the models, measure every backend in its own process, then the pipeline and the text steps."""
     settings = settings or BenchSettings()
-    threads = threads or os.cpu_count() or 1
+    threads = threads or available_cpus()
     say = progress or (lambda _message: None)
     started = time.perf_counter()
     encoded = json.dumps({**settings.to_json(), "shape": asdict(settings.shape)})

@@ -36,10 +36,15 @@ def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: 
                           backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
                           revision: str | None = None, use_memory: bool = True, threads: int | None = None,
                           options: DecodingOptions | None = None) -> WorkerResult:
-    """Read, find terms, translate through the memory, score and publish one article."""
+    """Read, find terms, translate through the memory, score and publish one article.
+
+    ``options`` replaces the default decoding options; its beam must then agree with ``beam_size``.
+    """
     from tarjama import backends
 
     resolved = resolve_model(model, revision)
+    if options is not None and options.beam_size != beam_size:
+        raise ValueError(f"beam_size={beam_size} but options.beam_size={options.beam_size}")
     options = options or DecodingOptions(beam_size=beam_size)
     document = read_article(source)
     terms = load_glossary(glossary) if glossary else None

@@ -19,6 +19,9 @@ def test_output_length_bounds_enter_the_record_only_when_set():
     bounded = DecodingOptions(min_output_tokens=5, max_output_tokens=7)
     assert (bounded.to_json()["min_output_tokens"], bounded.to_json()["max_output_tokens"]) == (5, 7)
     assert bounded.output_budget(100) == 7 and DecodingOptions().output_budget(10) == 30
+    for low, high in ((0, 0), (5, 4), (-1, None)):
+        with pytest.raises(ValueError, match="not a range"):
+            DecodingOptions(min_output_tokens=low, max_output_tokens=high)
 
 
 def test_bench_sentences_are_distinct_whole_sentences():
@@ -49,7 +52,6 @@ def test_bench_json_has_the_contract_shape(bench_json):
         assert figures["tokens_per_s"] == figures["beam4"]["tokens_per_s"] > 0
         assert figures["greedy"]["tokens_per_s"] > 0
         assert figures["peak_memory_mb"] >= figures["model_memory_mb"]
-    assert bench_json["speedup"]["transformers"] == {"beam4": 1.0, "greedy": 1.0}
     assert set(bench_json["targets"]) == set(bench.TARGETS)
     assert bench_json["settings"]["threads"] == 2
 
@@ -69,8 +71,6 @@ def test_the_pipeline_figures_add_up(bench_json):
     assert 0 < pipeline["engine_seconds"] <= pipeline["model_seconds"] < pipeline["seconds"]
     share = (pipeline["seconds"] - pipeline["model_seconds"]) / pipeline["seconds"]
     assert pipeline["outside_model_share"] == pytest.approx(share, abs=0.02)  # rounded figures
-    target = bench_json["targets"]["outside_model_share"]
-    assert target["met"] == (target["value"] <= 0.03)
 
 
 def test_text_speed_is_measured_on_the_requested_sizes(bench_json):

@@ -77,15 +77,26 @@ def test_convert_and_translate_on_the_command_line(tmp_path, tiny_nllb, sample_p
     assert record["model"]["backend"] == "ctranslate2" and record["scores"]["term_success_rate"] == 1.0
 
 
+@pytest.mark.parametrize("architecture", ["marian", "nllb"])
 @pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
-def test_a_fixed_output_length_gives_every_backend_the_same_work(peaked_models, backend):
-    translator = load_translator(resolve_model(str(peaked_models["marian"])), backend)
+def test_a_fixed_output_length_gives_every_backend_the_same_work(peaked_models, backend, architecture):
+    # The bounds count target tokens after NLLB's language code, on both backends alike.
+    translator = load_translator(resolve_model(str(peaked_models[architecture])), backend)
     texts = arabic_corpus()[:6]
     for beam in (1, 3):
         fixed = translator.translate(texts, DecodingOptions(beam_size=beam, min_output_tokens=9, max_output_tokens=9))
         assert [t.tokens for t in fixed] == [9] * len(texts)
     capped = translator.translate(texts, DecodingOptions(beam_size=1, max_output_tokens=3))
     assert max(t.tokens for t in capped) <= 3 and any(t.truncated for t in capped)
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_the_output_never_runs_past_the_models_positions(peaked_models, backend):
+    translator = load_translator(resolve_model(str(peaked_models["marian"])), backend)
+    positions = translator.max_source_tokens
+    (long,) = translator.translate(arabic_corpus()[:1], DecodingOptions(
+        beam_size=1, min_output_tokens=positions + 50, max_output_tokens=positions + 50))
+    assert long.truncated and long.tokens == positions - 1
 
 
 def test_ctranslate2_shares_each_batch_among_one_thread_workers(peaked_models):
@@ -95,8 +106,44 @@ def test_ctranslate2_shares_each_batch_among_one_thread_workers(peaked_models):
     model = resolve_model(str(peaked_models["marian"]))
     single = load_translator(model, "ctranslate2", threads=1)
     assert (single.workers, single.threads_per_worker) == (1, 1)
+    shared = load_translator(model, "ctranslate2", threads=2)
+    engine = shared._translator
+    calls = []
+
+    class Spy:
+        def translate_batch(self, sources, **kwargs):
+            calls.append((len(sources), kwargs["max_batch_size"]))
+            return engine.translate_batch(sources, **kwargs)
+
     texts = arabic_corpus()
     options = DecodingOptions(beam_size=1, max_batch_sentences=8)
+    shared._translator = Spy()
+    try:
+        english = [t.text for t in shared.translate(texts, options)]
+    finally:
+        shared._translator = engine
+    assert calls and all(size == -(-count // 2) for count, size in calls)  # each worker takes half
     # Sub-batches change nothing in the English: the same as one worker taking whole batches.
-    assert [t.text for t in load_translator(model, "ctranslate2", threads=2).translate(texts, options)] == [
-        t.text for t in single.translate(texts, options)]
+    assert english == [t.text for t in single.translate(texts, options)]
+
+
+def test_strict_terms_on_ctranslate2_force_a_whole_batch_per_round(peaked_models, sample_path, glossary_path):
+    model = resolve_model(str(peaked_models["marian"]))
+    translator = load_translator(model, "ctranslate2", threads=2)
+    engine = translator._translator
+    sizes = []
+
+    class Spy:
+        def translate_batch(self, sources, **kwargs):
+            sizes.append(len(sources))
+            return engine.translate_batch(sources, **kwargs)
+
+    constraints = [[TermConstraint("Kremlin", 1)], [TermConstraint("Washington", 2)], []]
+    translator._translator = Spy()
+    try:
+        results = translator.translate(arabic_corpus()[:3], DecodingOptions(beam_size=1), constraints=constraints)
+    finally:
+        translator._translator = engine
+    assert "Kremlin" in results[0].text and "Washington" in results[1].text
+    assert results[0].forced == {"Kremlin"} and results[1].forced == {"Washington"} and not results[2].forced
+    assert sizes == [3, 2]  # the batch, then one forcing round holding both sentences

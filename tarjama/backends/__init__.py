@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,9 +29,15 @@ class DecodingOptions:
     # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
     max_output_ratio: float = 2.0
     max_output_slack: int = 10
-    # A fixed output length (min = max) makes benchmark work equal across backends; 0 / None: free.
+    # Target tokens after any language code. A fixed length (min = max) makes benchmark work equal
+    # across backends; forced glossary terms come on top of the maximum. 0 / None: no bound.
     min_output_tokens: int = 0
     max_output_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        too_low = self.max_output_tokens is not None and self.max_output_tokens < max(1, self.min_output_tokens)
+        if self.min_output_tokens < 0 or too_low:
+            raise ValueError(f"output bounds {self.min_output_tokens}..{self.max_output_tokens} are not a range")
     # Soft terminology: a beam alternative with more glossary hits replaces the best hypothesis only
     # if its mean token log-probability is at most this much lower (0 turns the choice off).
     term_rerank_margin: float = 0.25
@@ -111,6 +118,14 @@ class Translator(Protocol):
         the output of ``texts[i]`` (forced decoding, where the backend can).
         """
         ...
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity and container limits), not all the host's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 _loaded: dict[tuple[str, str, str | None, int | None], Translator] = {}

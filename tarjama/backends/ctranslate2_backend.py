@@ -16,7 +16,14 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from tarjama.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.backends import (
+    DecodingOptions,
+    Hypothesis,
+    ProgressCallback,
+    TermConstraint,
+    Translation,
+    available_cpus,
+)
 from tarjama.batching import plan_batches
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.registry import ResolvedModel, store_dir
@@ -79,7 +86,8 @@ def split_threads(threads: int) -> tuple[int, int]:
 
     On this project's 2-core machines two one-thread workers beat one two-thread worker by about a
     quarter at beam 4 (BENCHMARKS.md): small matrices keep a second intra-op thread half idle.
-    Beyond four threads each worker gets two, so the sub-batches do not become too small.
+    Beyond four threads each worker gets two, so the sub-batches do not become too small (an odd
+    count leaves one thread unused: CTranslate2 gives every worker the same number).
     """
     workers = threads if threads <= 4 else threads // 2
     return workers, threads // workers
@@ -95,7 +103,7 @@ class CTranslate2Translator:
         from transformers import AutoTokenizer
 
         self.model = model
-        self.workers, self.threads_per_worker = split_threads(threads or os.cpu_count() or 1)
+        self.workers, self.threads_per_worker = split_threads(threads or available_cpus())
         self.path = find_converted(model)
         marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
         self.quantization = marker["quantization"]
@@ -143,21 +151,21 @@ class CTranslate2Translator:
         results: list[Translation | None] = [None] * len(texts)
         for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
                                   max_tokens=options.max_batch_tokens):
-            budget = options.output_budget(max(lengths[i] for i in batch))
+            # The decoding length counts NLLB's language code; the options count the words after it.
+            budget = options.output_budget(max(lengths[i] for i in batch)) + len(self._prefix)
             wanted = [list(constraints[i]) if constraints else [] for i in batch]
+            # Forced terms come on top of what the model would write; positions still cap it all.
             budget += max((sum(len(self._target_tokens(c.text)) for c in w) for w in wanted), default=0)
-            outputs = self._run([sources[i] for i in batch], [list(self._prefix) for _ in batch], options,
-                                budget, n_best)
+            budget = min(self._max_positions - 1, budget)
+            batch_sources = [sources[i] for i in batch]
+            outputs = self._run(batch_sources, [list(self._prefix) for _ in batch], options, budget, n_best)
+            forced = self._force(batch_sources, outputs, wanted, options, budget)
             for position, index in enumerate(batch):
                 hypotheses, tokens = outputs[position]
-                forced: set[str] = set()
-                if wanted[position]:
-                    hypotheses, tokens, forced = self._force(sources[index], tokens, wanted[position], options,
-                                                             budget)
                 results[index] = Translation(
                     text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
                     score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
-                    forced=frozenset(forced))
+                    forced=frozenset(forced[position]))
             if progress is not None:
                 progress(len(batch))
         return [result for result in results if result is not None]
@@ -168,7 +176,9 @@ class CTranslate2Translator:
         raw = self._translator.translate_batch(
             sources, max_batch_size=math.ceil(len(sources) / self.workers), target_prefix=[p or None for p in prefixes],
             beam_size=options.beam_size, num_hypotheses=n_best, return_scores=True,
-            max_decoding_length=budget, min_decoding_length=min(options.min_output_tokens, budget),
+            max_decoding_length=budget,
+            min_decoding_length=min(options.min_output_tokens + len(self._prefix), budget)
+            if options.min_output_tokens else 0,
             max_input_length=0)  # as transformers' max_length less its start token
         out = []
         for result in raw:
@@ -180,24 +190,48 @@ class CTranslate2Translator:
             out.append((hypotheses, result.hypotheses[0][len(self._prefix):]))
         return out
 
-    def _force(self, source: list[str], tokens: list[str], wanted: list[TermConstraint], options: DecodingOptions,
-               budget: int) -> tuple[list[Hypothesis], list[str], set[str]]:
-        """Put each missing term at its place by decoding again from a prefix that ends with it."""
-        forced: set[str] = set()
-        hypotheses = [Hypothesis(self._decode(tokens), 0.0)]
-        fixed = 0  # tokens already decided by earlier rounds: a later term goes after them
-        for constraint in sorted(wanted, key=lambda c: c.earliest_step):
-            if constraint.text.lower() in self._decode(tokens).lower():
-                continue
-            term = self._target_tokens(constraint.text)
-            if not term or self._tokenizer.unk_token in term:
-                continue  # cannot be spelt: left to the last-resort placement
-            start = min(max(constraint.earliest_step, fixed), len(tokens))
-            # The next word boundary, or the place itself when the rest is one run of word pieces.
-            cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)
-            kept = [t for t in tokens[:cut] if t != "</s>"]
-            room = max(budget, len(self._prefix) + len(kept) + len(term) + 1)  # the term itself always fits
-            ((hypotheses, tokens),) = self._run([source], [self._prefix + kept + term], options, room, 1)
-            fixed = len(kept) + len(term)
-            forced.add(constraint.text)
-        return hypotheses, tokens, forced
+    def _force(self, sources: list[list[str]], outputs: list[tuple[list[Hypothesis], list[str]]],
+               wanted: list[list[TermConstraint]], options: DecodingOptions, budget: int) -> list[set[str]]:
+        """Put each missing term at its place by decoding again from a prefix that ends with it.
+
+        One round per term, in the order of their places; each round is one engine call for every
+        sentence of the batch that still misses a term, so all the workers take part. ``outputs``
+        is updated in place; returns each sentence's forced terms.
+        """
+        pending = [sorted(w, key=lambda c: c.earliest_step) for w in wanted]
+        fixed = [0] * len(sources)  # tokens decided by earlier rounds: a later term goes after them
+        forced: list[set[str]] = [set() for _ in sources]
+        while True:
+            round_: list[tuple[int, list[str], str]] = []
+            for position, constraints in enumerate(pending):
+                while constraints:
+                    constraint = constraints.pop(0)
+                    prefix = self._forcing_prefix(outputs[position][1], constraint, fixed[position])
+                    if prefix is not None:
+                        round_.append((position, prefix, constraint.text))
+                        break
+            if not round_:
+                return forced
+            # The term itself always fits, within the model's positions.
+            room = min(self._max_positions - 1, max(budget, *(len(prefix) + 1 for _, prefix, _ in round_)))
+            results = self._run([sources[p] for p, _, _ in round_], [prefix for _, prefix, _ in round_], options,
+                                room, 1)
+            for (position, prefix, text), result in zip(round_, results, strict=True):
+                outputs[position] = result
+                fixed[position] = len(prefix) - len(self._prefix)
+                forced[position].add(text)
+
+    def _forcing_prefix(self, tokens: list[str], constraint: TermConstraint, fixed: int) -> list[str] | None:
+        """The target prefix that puts ``constraint`` at its place, or None if it needs no forcing."""
+        if constraint.text.lower() in self._decode(tokens).lower():
+            return None
+        term = self._target_tokens(constraint.text)
+        if not term or self._tokenizer.unk_token in term:
+            return None  # cannot be spelt: left to the last-resort placement
+        start = min(max(constraint.earliest_step, fixed), len(tokens))
+        # The next word boundary, or the place itself when the rest is one run of word pieces.
+        cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)
+        prefix = self._prefix + [t for t in tokens[:cut] if t != "</s>"] + term
+        if len(prefix) + 1 > self._max_positions - 1:
+            return None  # no room left in the model's positions: last-resort placement
+        return prefix

@@ -75,7 +75,9 @@ class TransformersTranslator:
         results: list[Translation | None] = [None] * len(texts)
         for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
                                   max_tokens=options.max_batch_tokens):
-            budget = options.output_budget(max(lengths[i] for i in batch))
+            # The budget counts NLLB's language code; the options count the words after it.
+            language_code = self._first_free_step - 1
+            budget = options.output_budget(max(lengths[i] for i in batch)) + language_code
             batch_forcings = [forcings[i] for i in batch]
             # Forced terms come on top of what the model would write; positions still cap it all.
             budget += max((sum(len(t.tokens) for t in f.terms) for f in batch_forcings if f), default=0)
@@ -95,7 +97,8 @@ class TransformersTranslator:
                 output = self._network.generate(
                     **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
                     num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
-                    min_new_tokens=min(options.min_output_tokens, budget) or None,
+                    min_new_tokens=min(options.min_output_tokens + language_code, budget)
+                    if options.min_output_tokens else None,
                     output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
             sequence_scores = getattr(output, "sequences_scores", None)
             for position, index in enumerate(batch):
