@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,19 +15,22 @@ from prefect.client.schemas.objects import State, TaskRun
 from tarjama.backends import DecodingOptions, load_translator
 from tarjama.documents import Document, articles_in, read_article
 from tarjama.errors import InputError, RunError, TarjamaError
-from tarjama.exchange import harvest_corrections
 from tarjama.glossary import Glossary, load_glossary
 from tarjama.inbox import fingerprint, log_run, up_to_date
-from tarjama.incremental import prepare
 from tarjama.matching import TermMatch, find_terms
-from tarjama.memory import default_memory_path, open_memory
-from tarjama.pipeline import SegmentTranslation
-from tarjama.progress import progress_bar
-from tarjama.publishing import Published, article_lock, publish
-from tarjama.records import RunRecord, build_segment_records, count_terms
+from tarjama.memory import default_memory_path
+from tarjama.publishing import Published
+from tarjama.records import RunRecord
 from tarjama.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
 from tarjama.report import scores_markdown
-from tarjama.runs import WorkerResult, translate_and_publish
+from tarjama.runs import (
+    TranslatedArticle,
+    WorkerResult,
+    build_record,
+    publish_locked,
+    translate_and_publish,
+    translate_with_memory,
+)
 from tarjama.scoring import corpus_scores, read_reference, sentence_chrf
 
 if TYPE_CHECKING:
@@ -73,28 +75,14 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class TranslatedArticle:
-    """Every segment's English, and what came from the memory."""
-
-    translations: list[SegmentTranslation]
-    memory: dict | None
-
-
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, backend: str,
               options: DecodingOptions, strict_terms: bool, show_progress: bool,
               memory_path: Path | None, out_dir: Path, threads: int | None = None) -> TranslatedArticle:
     """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
-    translator = load_translator(model, backend, threads=threads)
-    with open_memory(memory_path) if memory_path else nullcontext() as memory:
-        harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
-        work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
-        with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
-                          enabled=show_progress) as progress:
-            translations = work.run(progress)
-    stats = {**work.stats.to_json(str(memory_path)), "harvested": harvested} if memory_path else None
-    return TranslatedArticle(translations, stats)
+    return translate_with_memory(document, matches, load_translator(model, backend, threads=threads), options,
+                                 strict_terms=strict_terms, memory_path=memory_path, out_dir=out_dir,
+                                 show_progress=show_progress)
 
 
 @task(**_UNCACHED)
@@ -102,16 +90,13 @@ def score(document: Document, translated: TranslatedArticle, model: ResolvedMode
           options: DecodingOptions, glossary: Glossary | None, reference: Path | None,
           strict_terms: bool) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
-    segments = build_segment_records(document, translated.translations)
-    record = RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
-                       strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
-                       reference_path=str(reference) if reference else None, memory=translated.memory)
+    record = build_record(document, translated, model, backend, options, glossary, strict_terms)
     if reference is not None:
         references = read_reference(reference, len(document.paragraphs))
         english = record.paragraph_english()
         scores = replace(record.scores, reference=corpus_scores(english, references),
                          paragraph_chrf=tuple(sentence_chrf(english, references)))
-        record = replace(record, scores=scores, reference_lines=tuple(references))
+        record = replace(record, scores=scores, reference_lines=tuple(references), reference_path=str(reference))
     create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
                              description=f"Scores of {document.path.name}")
     return record
@@ -125,8 +110,7 @@ def _artifact_key(document: Document) -> str:
 @task(**_UNCACHED)
 def publish_outputs(record: RunRecord, out_dir: Path) -> Published:
     """Write the article's outputs atomically, one run at a time per article."""
-    with article_lock(out_dir, record.document.stem):
-        return publish(record, out_dir)
+    return publish_locked(record, out_dir)
 
 
 @flow(name="translate-article")

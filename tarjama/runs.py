@@ -1,26 +1,65 @@
-"""One article from file to published outputs as plain Python: what a Dask worker runs.
+"""One article's steps as plain Python, and the whole run in one call: what a Dask worker runs.
 
-The Prefect flow ``translate_article`` runs the same steps as separate tasks; here they run in one
-call, on whatever process receives the article (the model loads once per process).
+The Prefect flow ``translate_article`` runs these steps as separate tasks; ``translate_and_publish``
+runs them in one call, on whatever process receives the article (the model loads once per process).
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from tarjama.backends import DecodingOptions, load_translator
-from tarjama.documents import read_article
+from tarjama.backends import DecodingOptions, Translator, load_translator
+from tarjama.documents import Document, read_article
 from tarjama.exchange import harvest_corrections
-from tarjama.glossary import load_glossary
+from tarjama.glossary import Glossary, load_glossary
 from tarjama.incremental import prepare
-from tarjama.matching import find_terms
+from tarjama.matching import TermMatch, find_terms
 from tarjama.memory import default_memory_path, open_memory
+from tarjama.pipeline import SegmentTranslation
+from tarjama.progress import progress_bar
 from tarjama.publishing import Published, article_lock, publish
 from tarjama.records import RunRecord, build_segment_records, count_terms
-from tarjama.registry import resolve_model
+from tarjama.registry import ResolvedModel, resolve_model
+
+
+@dataclass(frozen=True)
+class TranslatedArticle:
+    """Every segment's English, and what came from the memory (``None`` without a memory)."""
+
+    translations: list[SegmentTranslation]
+    memory: dict | None
+
+
+def translate_with_memory(document: Document, matches: list[TermMatch], translator: Translator,
+                          options: DecodingOptions, *, strict_terms: bool, memory_path: Path | None,
+                          out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
+    """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
+    with open_memory(memory_path) if memory_path else nullcontext() as memory:
+        harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
+        work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
+        with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
+                          enabled=show_progress) as progress:
+            translations = work.run(progress)
+    stats = {**work.stats.to_json(str(memory_path)), "harvested": harvested} if memory_path else None
+    return TranslatedArticle(translations, stats)
+
+
+def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, backend: str,
+                 options: DecodingOptions, glossary: Glossary | None, strict_terms: bool) -> RunRecord:
+    """The run record: segments with their terms and flags, term figures, memory figures."""
+    segments = build_segment_records(document, translated.translations)
+    return RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
+                     strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
+                     memory=translated.memory)
+
+
+def publish_locked(record: RunRecord, out_dir: Path) -> Published:
+    """Write the article's outputs atomically, one run at a time per article."""
+    with article_lock(out_dir, record.document.stem):
+        return publish(record, out_dir)
 
 
 @dataclass(frozen=True)
@@ -51,15 +90,8 @@ def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: 
     matches = find_terms(document, terms)
     translator = load_translator(resolved, backend, threads=threads)
     memory_path = default_memory_path(out_dir) if use_memory else None
-    with open_memory(memory_path) if memory_path else nullcontext() as memory:
-        harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
-        work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
-        translations = work.run()
-    segments = build_segment_records(document, translations)
-    record = RunRecord(document=document, model=resolved, backend=backend, decoding=options, glossary=terms,
-                       strict_terms=strict_terms, segments=segments, scores=count_terms(segments))
-    if memory_path:
-        record = replace(record, memory={**work.stats.to_json(str(memory_path)), "harvested": harvested})
-    with article_lock(out_dir, document.stem):
-        published = publish(record, out_dir)
+    translated = translate_with_memory(document, matches, translator, options, strict_terms=strict_terms,
+                                       memory_path=memory_path, out_dir=out_dir)
+    record = build_record(document, translated, resolved, backend, options, terms, strict_terms)
+    published = publish_locked(record, out_dir)
     return WorkerResult(published, os.getpid(), len(backends.loaded_models()))
