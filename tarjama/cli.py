@@ -165,7 +165,6 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory as TMX 1.4 or XLIFF 2.0 for CAT tools."""
     from tarjama.exchange import write_tmx, write_xliff
     from tarjama.memory import normalise_source, open_memory
-    from tarjama.publishing import write_atomically
 
     if args.out is not None and args.out.is_dir():
         raise InputError("is a directory: --out names the file to write", path=args.out)
@@ -183,12 +182,7 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
             done.add(entry.source)
             triples.append((entry.source, entry.target, "machine"))
     text = write_tmx(triples) if args.format == "tmx" else write_xliff(triples)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        check_output_dir(args.out.parent)
-        write_atomically({args.out: text})
-        print(f"{args.out}: {len(triples)} sentences", file=sys.stderr)
+    _write_output(args.out, text, f"{len(triples)} sentences")
     return 0
 
 
@@ -215,7 +209,6 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
 def cmd_glossary_import(args: argparse.Namespace) -> int:
     """Convert a TBX termbase (or any glossary) into the project's TSV."""
     from tarjama.glossary import check_glossary, to_tsv
-    from tarjama.publishing import write_atomically
 
     checked = check_glossary(args.path)
     if checked.errors:
@@ -225,13 +218,20 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
         print(problem.describe(checked.path), file=sys.stderr)
     text = to_tsv(checked.entries, comment=f"Imported by tarjama {__version__} from {args.path.name} "
                                            f"(sha256 {checked.sha256}).")
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        check_output_dir(args.out.parent)
-        write_atomically({args.out: text})
-        print(f"{args.out}: {len(checked.entries)} entries", file=sys.stderr)
+    _write_output(args.out, text, f"{len(checked.entries)} entries")
     return 0
+
+
+def _write_output(out: Path | None, text: str, summary: str) -> None:
+    """``text`` to standard output, or atomically to ``out`` with a one-line summary on stderr."""
+    from tarjama.publishing import write_atomically
+
+    if out is None:
+        sys.stdout.write(text)
+        return
+    check_output_dir(out.parent)
+    write_atomically({out: text})
+    print(f"{out}: {summary}", file=sys.stderr)
 
 
 def check_output_dir(path: Path) -> None:

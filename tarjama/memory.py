@@ -160,12 +160,8 @@ class TranslationMemory:
         """The remembered machine translation under ``key``, if any."""
         if self._db is None:
             return None
-        row = self._db.execute("SELECT key, source, target, flags, term_hows, settings FROM machine WHERE key = ?",
-                               (key,)).fetchone()
-        if row is None:
-            return None
-        return MachineEntry(row[0], row[1], row[2], tuple(json.loads(row[3])), tuple(json.loads(row[4])),
-                            json.loads(row[5]))
+        row = self._db.execute(f"SELECT {_MACHINE_COLUMNS} FROM machine WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _machine_entry(row)
 
     def remember(self, entries: Iterable[MachineEntry]) -> None:
         """Store machine translations, all in one transaction."""
@@ -204,14 +200,23 @@ class TranslationMemory:
 
     def all_machine(self) -> list[MachineEntry]:
         """Every machine translation, oldest first."""
-        return [MachineEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), tuple(json.loads(r[4])), json.loads(r[5]))
-                for r in self._conn.execute(
-                    "SELECT key, source, target, flags, term_hows, settings FROM machine ORDER BY created, key")]
+        return [_machine_entry(row)
+                for row in self._conn.execute(f"SELECT {_MACHINE_COLUMNS} FROM machine ORDER BY created, key")]
 
     def counts(self) -> dict[str, int]:
         """How many machine and approved sentences the memory holds."""
         return {"machine": self._conn.execute("SELECT COUNT(*) FROM machine").fetchone()[0],
                 "approved": self._conn.execute("SELECT COUNT(*) FROM approved").fetchone()[0]}
+
+
+_MACHINE_COLUMNS = "key, source, target, flags, term_hows, settings"
+
+
+def _machine_entry(row: tuple) -> MachineEntry:
+    """A ``machine`` row (``_MACHINE_COLUMNS``) decoded."""
+    key, source, target, flags, term_hows, settings = row
+    return MachineEntry(key, source, target, tuple(json.loads(flags)), tuple(json.loads(term_hows)),
+                        json.loads(settings))
 
 
 @contextmanager
