@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tarjama.arabic import has_arabic_letters
 from tarjama.errors import InputError
-from tarjama.segmentation import SegmentationRules, paragraph_kind, split_sentences, trim_span
+from tarjama.segmentation import SegmentationRules, paragraph_kinds, split_sentences, trim_span
 
 # Share of control characters (other than tab and newlines) above which a file is not text.
 _BINARY_CONTROL_SHARE = 0.05
@@ -116,15 +116,17 @@ def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = 
                  ) -> Document:
     """Split validated text into paragraphs (non-blank lines) and sentence segments."""
     rules = rules or SegmentationRules.load()
-    paragraphs = []
+    lines = []
     line_start = 0
     for line in text.split("\n"):
         start, end = trim_span(text, line_start, line_start + len(line))
         line_start += len(line) + 1
-        if start == end:
-            continue
-        index = len(paragraphs)
-        kind = paragraph_kind(text[start:end], index, rules)
+        if start < end:
+            lines.append((start, end))
+    # Kinds over the whole article: a bare "اقرأ أيضاً:" line makes the next paragraph related too.
+    kinds = paragraph_kinds((text[start:end] for start, end in lines), rules)
+    paragraphs = []
+    for index, ((start, end), kind) in enumerate(zip(lines, kinds, strict=True)):
         segments = tuple(
             Segment(id=f"p{index}.s{n}", paragraph=index, kind=kind, text=text[s:e], start=s, end=e)
             for n, (s, e) in enumerate(split_sentences(text, start, end, rules))

@@ -8,7 +8,7 @@ markers) lives in small files under ``tarjama/data``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,11 +20,20 @@ SENTENCE_END = frozenset(".!?؟۔‼⁇⁈⁉")
 CLOSERS = frozenset("\"'”’»›)]}")
 PAIRED_QUOTES = {"“": "”", "«": "»", "‹": "›", "(": ")", "[": "]", "{": "}"}
 _OPENER_OF = {closer: opener for opener, closer in PAIRED_QUOTES.items()}
-RELATED_SEPARATORS = frozenset(":-–—|")
+# Typed right to left, curly quotes often come out reversed, ”…“; „…“ is the low-high form. Both are
+# closed by a “, which otherwise opens a quotation.
+_OPENED_BY_LEFT_QUOTE = frozenset("”„")
+_QUOTE_MARKS = re.compile("[" + re.escape('"' + "".join(PAIRED_QUOTES) + "".join(_OPENER_OF) + "„") + "]")
+# Quotes and brackets a word may start with: the word before a full stop is what follows them.
+_WORD_OPENERS = "\"'“”„«‹([{"
 
 # How far back to look for the word before a full stop; longer "words" are no abbreviation.
 _LONGEST_WORD = 40
 _DOTTED_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+# The same on folded Arabic: أ.د (professor-doctor), أ.ف.ب (AFP), م.ت.ف (the PLO).
+_ARABIC_DOTTED_INITIALS = re.compile(r"(?:[\u0621-\u064a]\.)+[\u0621-\u064a]")
+# A paragraph after a bare see-also marker is its headline only if it is as short as a headline.
+_LONGEST_HEADLINE_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,8 @@ class SegmentationRules:
 
     abbreviations: frozenset[str]
     related_markers: tuple[str, ...]
+    related_bullets: str = ""  # may come before a marker: "- اقرأ أيضاً: …"
+    related_separators: frozenset[str] = frozenset(":-–—|")  # may follow it: "شاهد أيضاً >> …"
 
     @classmethod
     def load(cls) -> SegmentationRules:
@@ -47,9 +58,13 @@ def _data_lines(name: str) -> list[str]:
 
 @cache
 def _default_rules() -> SegmentationRules:
+    punctuation = {name: "".join(fold(chars).split()) for name, _, chars in
+                   (line.partition(" ") for line in _data_lines("related-punctuation.txt"))}
     return SegmentationRules(
         abbreviations=frozenset(fold(word) for word in _data_lines("abbreviations.txt")),
         related_markers=tuple(fold(marker).casefold() for marker in _data_lines("related-markers.ar.txt")),
+        related_bullets=punctuation["before"],
+        related_separators=frozenset(punctuation["after"]),
     )
 
 
@@ -92,7 +107,7 @@ def _boundaries(text: str, start: int, end: int, rules: SegmentationRules) -> It
         ch = text[i]
         if i in quoted and i > protected_until:
             protected_until = quoted[i]
-        elif i == protected_until and _quote_ends_sentence(text, i, end):
+        elif i == protected_until and _quote_ends_sentence(text, start, i, end, rules):
             yield i + 1  # "…انتهى الأمر." ثم: the quoted sentence ends the sentence around it
         elif ch in SENTENCE_END and i > protected_until:
             run_end = i
@@ -117,27 +132,42 @@ def _quotation_spans(text: str, start: int, end: int) -> dict[int, int]:
     spans: dict[int, int] = {}
     stack: list[int] = []
     straight: list[int] = []
-    for i in range(start, end):
-        ch = text[i]
+    for match in _QUOTE_MARKS.finditer(text, start, end):  # visit the marks only, not every character
+        i, ch = match.start(), match.group()
+        top = text[stack[-1]] if stack else ""
         if ch == '"':
             straight.append(i)
-        elif ch in PAIRED_QUOTES:
-            stack.append(i)
-        elif ch in _OPENER_OF and stack and text[stack[-1]] == _OPENER_OF[ch]:
+        elif ch == "“" and top in _OPENED_BY_LEFT_QUOTE:
+            spans[stack.pop()] = i  # ”…“ or „…“
+        elif ch == "”" and top in ("“", "„"):
+            spans[stack.pop()] = i
+        elif ch in PAIRED_QUOTES or ch in _OPENED_BY_LEFT_QUOTE:
+            stack.append(i)  # a ” that closes nothing opens a reversed ”…“, if a “ follows
+        elif top == _OPENER_OF.get(ch):
             spans[stack.pop()] = i
     if len(straight) % 2 == 0:
         spans.update(zip(straight[::2], straight[1::2], strict=True))
     return spans
 
 
-def _quote_ends_sentence(text: str, closer: int, end: int) -> bool:
-    """A closing quote right after a terminator, followed by a space and more text."""
+def _quote_ends_sentence(text: str, paragraph_start: int, closer: int, end: int,
+                         rules: SegmentationRules) -> bool:
+    """A closing quote or bracket right after a terminator, followed by a space and more text.
+
+    A lone full stop after an abbreviation, as in "(D.)" or «أ.ف.ب.», is the abbreviation's, not a
+    sentence's.
+    """
     before = closer - 1
-    while before >= 0 and text[before] in INVISIBLE:
+    while before >= paragraph_start and text[before] in INVISIBLE:
         before -= 1
     after = closer + 1
-    return (before >= 0 and text[before] in SENTENCE_END and after < end and text[after].isspace()
-            and bool(_next_visible(text, after, end)))
+    if not (before >= paragraph_start and text[before] in SENTENCE_END and after < end
+            and text[after].isspace() and _next_visible(text, after, end)):
+        return False
+    if text[before] != "." or text[before - 1] in SENTENCE_END:
+        return True
+    token = _word_before(text, paragraph_start, before)
+    return not (token and _is_abbreviation(token, rules))
 
 
 def _ends_sentence(text: str, paragraph_start: int, first: int, run_end: int, after: int,
@@ -158,7 +188,7 @@ def _ends_sentence(text: str, paragraph_start: int, first: int, run_end: int, af
     words = text[window_start:first].split()
     if not words:
         return True
-    token = words[-1].lstrip("\"'“«(")
+    token = words[-1].lstrip(_WORD_OPENERS)
     if _is_abbreviation(token, rules):
         return False
     if token.isdigit() and not text[paragraph_start:first - len(words[-1])].strip():
@@ -176,14 +206,20 @@ def _glued_arabic_sentences(text: str, paragraph_start: int, first: int, after: 
         for word in (before[-1], following.group()))
 
 
+def _word_before(text: str, paragraph_start: int, first: int) -> str:
+    """The word that ends right before ``text[first]``, without opening quotes or brackets."""
+    words = text[max(paragraph_start, first - _LONGEST_WORD):first].split()
+    return words[-1].lstrip(_WORD_OPENERS) if words else ""
+
+
 def _is_abbreviation(token: str, rules: SegmentationRules) -> bool:
     folded = fold(token)
     if folded in rules.abbreviations:
         return True
     if len(folded) == 1 and folded.isalpha():
         return True  # an initial: د. م. J.
-    # Latin single-letter chains written with dots, e.g. "U.S" in "U.S." or "e.g".
-    return _DOTTED_INITIALS.fullmatch(token) is not None
+    # Single-letter chains written with dots, e.g. "U.S" in "U.S." or "e.g", and أ.د in أ.د.
+    return _DOTTED_INITIALS.fullmatch(token) is not None or _ARABIC_DOTTED_INITIALS.fullmatch(folded) is not None
 
 
 def _next_visible(text: str, index: int, end: int) -> str:
@@ -193,17 +229,45 @@ def _next_visible(text: str, index: int, end: int) -> str:
 
 
 def paragraph_kind(text: str, index: int, rules: SegmentationRules | None = None) -> str:
-    """``title`` for the first paragraph, ``related`` for boilerplate teasers, else ``body``."""
+    """``title`` for the first paragraph, ``related`` for boilerplate teasers, else ``body``.
+
+    The paragraph alone: the headline under a bare marker needs :func:`paragraph_kinds`.
+    """
     if index == 0:
         return "title"
+    return "body" if _teaser_headline(text, rules or _default_rules()) is None else "related"
+
+
+def paragraph_kinds(paragraphs: Iterable[str], rules: SegmentationRules | None = None) -> list[str]:
+    """Each paragraph's kind, as :func:`paragraph_kind` gives it, but seeing the paragraph before.
+
+    A bare see-also marker ("اقرأ أيضاً:" alone on its line) makes the short paragraph under it, the
+    teaser's headline, related too.
+    """
     rules = rules or _default_rules()
-    folded = fold(text).strip().casefold()
+    kinds: list[str] = []
+    headline_next = False
+    for index, text in enumerate(paragraphs):
+        headline = None if index == 0 else _teaser_headline(text, rules)
+        if index == 0:
+            kinds.append("title")
+        elif headline is not None or (headline_next and len(text.split()) <= _LONGEST_HEADLINE_WORDS):
+            kinds.append("related")
+        else:
+            kinds.append("body")
+        headline_next = headline == ""
+    return kinds
+
+
+def _teaser_headline(text: str, rules: SegmentationRules) -> str | None:
+    """What follows the see-also marker that opens ``text`` ("" for a bare marker), or None without one."""
+    folded = fold(text).lstrip(rules.related_bullets + " \t\u00a0").rstrip().casefold()
     for marker in rules.related_markers:
         if folded.startswith(marker):
             rest = folded[len(marker):].lstrip()
-            if not rest or rest[0] in RELATED_SEPARATORS:
-                return "related"
-    return "body"
+            if not rest or rest[0] in rules.related_separators:
+                return rest.lstrip("".join(rules.related_separators) + " \t")
+    return None
 
 
 def is_translatable(text: str) -> bool:
@@ -216,6 +280,7 @@ __all__ = [
     "has_arabic_letters",
     "is_translatable",
     "paragraph_kind",
+    "paragraph_kinds",
     "split_sentences",
     "trim_span",
 ]

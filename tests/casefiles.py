@@ -39,6 +39,28 @@ def read_cases(name: str) -> list[Case]:
     return cases
 
 
+def read_article_cases(name: str) -> list[Case]:
+    """Cases that are small articles: ``input`` is the paragraphs, one a line; ``expected`` their kinds."""
+    cases: list[Case] = []
+    paragraphs: list[str] = []
+    pending_name, known_failure = "", False
+    for line in [*(CASES / name).read_text(encoding="utf-8").splitlines(), ""]:
+        if line.startswith("# name:"):
+            pending_name, known_failure = line.removeprefix("# name:").strip(), False
+        elif line.startswith("# known failure:"):
+            pending_name, known_failure = line.removeprefix("# known failure:").strip(), True
+        elif line.strip() and not line.startswith("#"):
+            kind, _, paragraph = line.partition(" ")
+            if not paragraphs:
+                cases.append(Case(pending_name, known_failure=known_failure))
+            paragraphs.append(_unescape(paragraph))
+            cases[-1].expected.append(kind)
+        elif not line.strip() and paragraphs:  # a blank line ends the article
+            cases[-1].input = "\n".join(paragraphs)
+            paragraphs = []
+    return cases
+
+
 def as_params(cases: list[Case], *, mark_known_failures: bool = True) -> list:
     """One pytest param per case; known failures are strict xfails, so a fix shows up too."""
     return [
