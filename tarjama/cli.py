@@ -144,19 +144,23 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown) or a TMX memory as approved translations."""
-    from tarjama.exchange import corrections, read_tmx
+    from tarjama.exchange import approve_bilingual, read_tmx
     from tarjama.memory import open_memory
+    from tarjama.publishing import article_lock
 
     if args.path.suffix.lower() == ".tmx":
         # Only approved units: machine output exported by tarjama is not an editor's work, and a memory
         # from elsewhere never overrides this newsroom's own approvals.
         pairs = [(s, t) for s, t, status in read_tmx(args.path) if status == "approved"]
-        replace, memory_path = False, _memory_path(args)
+        memory_path = _memory_path(args)
+        with open_memory(memory_path) as memory:
+            count = memory.approve(pairs, origin=str(args.path), replace=False)
     else:
-        pairs = corrections(args.path, everything=args.all)
-        replace, memory_path = True, _memory_path(args, args.path.parent)
-    with open_memory(memory_path) as memory:
-        count = memory.approve(pairs, origin=str(args.path), replace=replace)
+        memory_path = _memory_path(args, args.path.parent)
+        stem = args.path.name.removesuffix(".bilingual.md")
+        # Under the article's lock, as a run's own harvest: the next run then knows this file is dealt with.
+        with article_lock(args.path.parent, stem), open_memory(memory_path) as memory:
+            count = approve_bilingual(args.path, memory, everything=args.all)
     print(f"{count} sentences approved into {memory_path}")
     return 0
 
@@ -303,16 +307,17 @@ def cmd_translate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
     _quiet_model_libraries()
+    from flows.settings import configure_prefect
+    from tarjama.backends import check_model_loads
     from tarjama.glossary import load_glossary
     from tarjama.registry import resolve_model
 
+    configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
     if not args.inbox.is_dir():
         raise InputError("no such inbox folder", path=args.inbox)
     if args.glossary:
         load_glossary(args.glossary)
     check_output_dir(args.out)
-    resolve_model(args.model, args.revision)
-
     if args.cron:
         from prefect.client.schemas.schedules import CronSchedule
 
@@ -320,14 +325,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             CronSchedule(cron=args.cron)
         except ValueError:  # pydantic's ValidationError is a ValueError
             raise InputError(f"not a cron schedule: '{args.cron}' (five fields, e.g. \"*/10 * * * *\")") from None
-    from flows.settings import configure_prefect
-
-    configure_prefect(quiet=not args.verbose)
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
         raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
                          "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
+    # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
+    check_model_loads(resolve_model(args.model, args.revision), args.backend)
     from flows.translate import translate_folder
 
     parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from tarjama import __version__
 from tarjama.documents import read_input_bytes, read_text_file
 from tarjama.errors import InputError
-from tarjama.memory import TranslationMemory
+from tarjama.memory import TranslationMemory, normalise_source
 
 _SEGMENT_ID = re.compile(r"p\d+\.s\d+")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -42,8 +42,21 @@ class EditedSentence:
     line: int
 
 
+@dataclass(frozen=True)
+class BilingualFile:
+    """An edited bilingual file: the run that wrote it (``None`` for files older than run ids) and its rows."""
+
+    run_id: str | None
+    rows: list[EditedSentence]
+
+
 def read_bilingual(path: Path | str) -> list[EditedSentence]:
     """The sentence rows of a ``NAME.bilingual.md`` (Arabic and English cells as plain text)."""
+    return read_bilingual_file(path).rows
+
+
+def read_bilingual_file(path: Path | str) -> BilingualFile:
+    """A ``NAME.bilingual.md``: its front matter's ``run_id`` and its sentence rows."""
     text = read_text_file(path, "bilingual file")
     lines = text.split("\n")
     tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(text)
@@ -63,36 +76,145 @@ def read_bilingual(path: Path | str) -> list[EditedSentence]:
             rows.append(EditedSentence(cells[0].strip(), cells[1].strip(), cells[2].strip(), line))
     if not rows:
         raise InputError("no sentence rows: not a tarjama bilingual file", path=path)
-    return rows
+    return BilingualFile(_front_matter_run_id(lines), rows)
+
+
+def _front_matter_run_id(lines: list[str]) -> str | None:
+    if not lines or lines[0].strip() != "---":
+        return None
+    for line in lines[1:]:
+        if line.strip() == "---":
+            return None
+        if line.startswith("run_id:"):
+            try:
+                value = json.loads(line.removeprefix("run_id:").strip())
+            except ValueError:
+                return None
+            return value if isinstance(value, str) else None
+    return None
+
+
+# tarjama's own markup in the cells; anything else is the editor's text.
+_OWN_TAGS = re.compile(r'<span dir="rtl" lang="ar">|</span>|<mark(?: class="missed")? title="[^"]*">|</mark>')
 
 
 def _plain(token: object) -> str:
-    """A cell's text: text and code as written, markup (the <mark> and <span> tags) dropped."""
-    children = getattr(token, "children", None) or []
-    return "".join(c.content if c.type in ("text", "code_inline") else " " if c.type == "softbreak" else ""
-                   for c in children)
+    """A cell's text as written: tarjama's <mark> and <span> tags dropped, any other markup kept
+    literally (an approved English is plain text; an editor's ``<name>`` or ``*title*`` is part of it)."""
+    parts: list[str] = []
+    links: list[object] = []
+    for child in getattr(token, "children", None) or []:
+        kind, markup = child.type, child.markup
+        if kind == "text":
+            parts.append(child.content)
+        elif kind == "code_inline":
+            parts.append(markup + child.content + markup)
+        elif kind in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif kind == "html_inline":
+            parts.append(_OWN_TAGS.sub("", child.content))
+        elif kind in ("em_open", "em_close", "strong_open", "strong_close"):
+            parts.append(markup)
+        elif kind == "link_open":
+            links.append(child)
+            parts.append("<" if markup == "autolink" else "[")
+        elif kind == "link_close":
+            opened = links.pop() if links else child
+            parts.append(">" if markup == "autolink" else f"]({opened.attrGet('href') or ''})")
+        elif kind == "image":
+            parts.append(f"![{child.content}]({child.attrGet('src') or ''})")
+    return "".join(parts)
 
 
-def corrections(path: Path | str, *, everything: bool = False) -> list[tuple[str, str]]:
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def corrections(path: Path | str, *, everything: bool = False,
+                memory: TranslationMemory | None = None) -> list[tuple[str, str]]:
     """``(Arabic, English)`` pairs an editor approved in a bilingual file.
 
-    The sentences whose English differs from the run record beside the file (``NAME.run.json``),
-    or every sentence with ``everything``.
+    A row is a correction when its English is none of the machine Englishes known for its Arabic:
+    the run record beside the file (``NAME.run.json``) when the file comes from that run, and,
+    with ``memory``, every machine or approved English the memory holds for the sentence. So a
+    file saved from an older run approves only what the editor changed. ``everything`` takes
+    every row. Two rows with the same Arabic and different English are refused.
     """
     path = Path(path)
-    rows = read_bilingual(path)
+    bilingual = read_bilingual_file(path)
+    rows = [row for row in bilingual.rows if row.target]
+    _refuse_conflicts(rows, path)
     if everything:
-        return [(row.source, row.target) for row in rows if row.target]
-    record_path = path.with_name(path.name.removesuffix(".bilingual.md") + ".run.json")
+        return _unique([(row.source, row.target) for row in rows])
+    record = _record_beside(path)
+    same_run = bilingual.run_id is None or bilingual.run_id == record.get("run_id")
+    machine = {s["id"]: s for s in record["segments"]}
+    pairs = []
+    for row in rows:
+        known = _known_english(row, machine.get(row.segment_id) if same_run else None, memory)
+        if known is None:
+            raise InputError(f"this file comes from an earlier run ({bilingual.run_id}) than "
+                             f"{_record_name(path)} ({record.get('run_id')}), and nothing tells row {row.segment_id}'s "
+                             "machine English from an edit: check the file and approve it with "
+                             f"`tarjama tm import {path} --all`, or edit the current file", path=path, line=row.line)
+        if not any(_same(row.target, english) for english in known):
+            pairs.append((row.source, row.target))
+    return _unique(pairs)
+
+
+def _known_english(row: EditedSentence, base: dict | None, memory: TranslationMemory | None) -> set[str] | None:
+    """The Englishes tarjama itself gave ``row``'s Arabic; ``None`` when nothing is known of it."""
+    known: set[str] = set()
+    if base is not None:
+        known.add(base["target"])
+    if memory is not None:
+        known |= memory.machine_targets(row.source)
+        approved = memory.approved(row.source)
+        if approved is not None:
+            known.add(approved.target)
+    if not known and base is None:
+        return None
+    known.add(row.source)  # a copied sentence (numbers, a name in Latin letters) is its own English
+    return known
+
+
+def _record_name(path: Path) -> str:
+    return path.name.removesuffix(".bilingual.md") + ".run.json"
+
+
+def _record_beside(path: Path) -> dict:
+    record_path = path.with_name(_record_name(path))
     if not record_path.is_file():
         raise InputError(f"no run record beside it ({record_path.name}) to tell corrections from machine "
                          "output: pass --all to approve every sentence", path=path)
     try:
-        machine = {s["id"]: s["target"] for s in json.loads(record_path.read_text(encoding="utf-8"))["segments"]}
-    except (ValueError, KeyError, TypeError):
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        segments = record["segments"]
+        if not all(isinstance(s["id"], str) and isinstance(s["target"], str) for s in segments):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InputError("not a run record", path=record_path) from None
-    return [(row.source, row.target) for row in rows
-            if row.target and " ".join(row.target.split()) != " ".join(machine.get(row.segment_id, "").split())]
+    return record
+
+
+def _refuse_conflicts(rows: list[EditedSentence], path: Path) -> None:
+    """Approvals are per sentence: one Arabic sentence cannot be approved with two Englishes."""
+    first: dict[str, EditedSentence] = {}
+    for row in rows:
+        key = normalise_source(row.source)
+        earlier = first.setdefault(key, row)
+        if earlier is not row and not _same(earlier.target, row.target):
+            raise InputError(f"{row.segment_id} repeats the Arabic of {earlier.segment_id} (line {earlier.line}) with "
+                             "a different English: approvals are per sentence, so make the two the same",
+                             path=path, line=row.line)
+
+
+def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each sentence once (a repeated sentence is one approval)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for source, target in pairs:
+        seen.setdefault(normalise_source(source), (source, target))
+    return list(seen.values())
 
 
 def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> int:
@@ -101,7 +223,7 @@ def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> 
     Runs before a new translation rewrites that file, so that no run overwrites an editor's work
     even if nobody ran ``tarjama tm import``.
     """
-    from tarjama.publishing import article_lock, edited_bilingual, mark_known
+    from tarjama.publishing import article_lock, edited_bilingual
 
     if edited_bilingual(out_dir, stem) is None:
         return 0  # the common case, decided without creating lock files in a fresh outputs folder
@@ -109,10 +231,20 @@ def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> 
         edited = edited_bilingual(out_dir, stem)
         if edited is None:
             return 0
-        content = edited.read_bytes()
-        count = memory.approve(corrections(edited), origin=str(edited))
-        mark_known(out_dir, stem, content)  # harvested: this version may be rewritten now
-        return count
+        return approve_bilingual(edited, memory)
+
+
+def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False) -> int:
+    """Approve a bilingual file's corrections into ``memory`` and remember the file as dealt with.
+
+    The caller holds the article's lock when the file is in an outputs folder.
+    """
+    from tarjama.publishing import mark_known
+
+    content = path.read_bytes()
+    count = memory.approve(corrections(path, everything=everything, memory=memory), origin=str(path))
+    mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)  # this version may be rewritten
+    return count
 
 
 def _timestamp() -> str:

@@ -23,14 +23,16 @@ def fingerprint(article: Path, model: ResolvedModel, backend: str, beam_size: in
                 glossary: Path | None) -> dict:
     """What an article's outputs depend on: its bytes and the run's settings."""
     return {"source_sha256": _sha256(article), "model": model.name, "revision": model.revision,
-            "backend": backend, "beam_size": beam_size, "strict_terms": strict_terms,
+            "model_fingerprint": model.fingerprint, "backend": backend, "beam_size": beam_size,
+            "strict_terms": strict_terms,
             "glossary_sha256": _sha256(glossary) if glossary else None}
 
 
 def _recorded(record: dict) -> dict:
     glossary = record.get("glossary") or {}
     return {"source_sha256": record.get("source_sha256"), "model": record["model"].get("name"),
-            "revision": record["model"].get("revision"), "backend": record["model"].get("backend"),
+            "revision": record["model"].get("revision"), "model_fingerprint": record["model"].get("fingerprint"),
+            "backend": record["model"].get("backend"),
             "beam_size": record["decoding"].get("beam_size"), "strict_terms": record.get("strict_terms"),
             "glossary_sha256": glossary.get("sha256")}
 

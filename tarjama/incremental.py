@@ -2,6 +2,8 @@
 
 Each sentence is, in order of preference, an editor's approved English (used as is, never changed),
 an earlier run's translation under the same key (see :mod:`tarjama.memory`), or translated now.
+Under ``--strict-terms`` an approved English that lacks one of the sentence's glossary terms is set
+aside for that run (the contract puts every term in), flagged, and kept in the memory.
 Sentences are translated in chunks and each chunk is committed to the memory at once, so a run
 killed midway loses at most one chunk of work.
 """
@@ -9,7 +11,7 @@ killed midway loses at most one chunk of work.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tarjama.backends import DecodingOptions, ProgressCallback, Translator
 from tarjama.documents import Segment
@@ -20,6 +22,7 @@ from tarjama.pipeline import COPIED, SegmentTranslation, plan_translation, run_t
 from tarjama.segmentation import is_translatable
 
 APPROVED_FLAG = "approved"  # an editor's approved English, reused as is
+SET_ASIDE_FLAG = "approval_set_aside"  # strict mode: an approved English without a term, translated again
 
 
 @dataclass
@@ -27,21 +30,23 @@ class MemoryStats:
     """What a run took from the memory and what it sent to the model."""
 
     approved: int = 0
+    approvals_set_aside: int = 0  # strict mode only: approved Englishes missing a glossary term
     reused: int = 0
     translated: int = 0
     model_inputs: int = 0  # pieces sent to the model in the first pass (long sentences are cut)
 
     def to_json(self, path: str) -> dict:
         """The run record's ``memory`` object."""
-        return {"path": path, "approved": self.approved, "reused": self.reused, "translated": self.translated,
-                "model_inputs": self.model_inputs}
+        return {"path": path, "approved": self.approved, "approvals_set_aside": self.approvals_set_aside,
+                "reused": self.reused, "translated": self.translated, "model_inputs": self.model_inputs}
 
 
 def run_settings(translator: Translator, options: DecodingOptions, strict_terms: bool) -> dict:
     """Everything besides the sentence and its terms that a machine translation depends on."""
     # Batch sizes change the speed, not the English: they stay out of the key.
     decoding = {k: v for k, v in options.to_json().items() if not k.startswith("max_batch_")}
-    return {"model": translator.model.name, "revision": translator.model.revision, "backend": translator.backend,
+    return {"model": translator.model.name, "revision": translator.model.revision,
+            "model_fingerprint": translator.model.fingerprint, "backend": translator.backend,
             "quantization": getattr(translator, "quantization", None), "decoding": decoding,
             "strict_terms": strict_terms}
 
@@ -58,6 +63,7 @@ class IncrementalTranslation:
     memory: TranslationMemory | None
     done: dict[str, SegmentTranslation] = field(default_factory=dict)
     pending: list[Segment] = field(default_factory=list)
+    set_aside: set[str] = field(default_factory=set)  # segment ids whose approval strict mode could not use
     stats: MemoryStats = field(default_factory=MemoryStats)
 
     @property
@@ -85,7 +91,8 @@ class IncrementalTranslation:
                         by_id[t.segment_id].text), target=t.target, flags=t.flags,
                         term_hows=tuple(o.how for o in t.terms), settings=settings)
                     for t in translated if t.origin == "model")
-            self.done.update((t.segment_id, t) for t in translated)
+            self.done.update((t.segment_id, replace(t, flags=(*t.flags, SET_ASIDE_FLAG))
+                              if t.segment_id in self.set_aside else t) for t in translated)
         return [self.done[s.id] for s in self.segments]
 
     def _key(self, segment: Segment, settings: dict) -> str:
@@ -105,11 +112,18 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
         found = None
         if memory is not None:  # an editor may correct a date or a number too
             found = _approved(segment, matches_in.get(segment.id, []), memory)
+            if found is not None and strict_terms and any(not o.hit for o in found.terms):
+                # The contract's strict mode puts every term in; the approval stays in the memory.
+                found = None
+                work.set_aside.add(segment.id)
+                work.stats.approvals_set_aside += 1
             if found is None and is_translatable(segment.text):
                 found = _remembered(segment, matches_in.get(segment.id, []), memory, work._key(segment, settings))
         if found is None:
             work.pending.append(segment)
             continue
+        if segment.id in work.set_aside:
+            found = replace(found, flags=(*found.flags, SET_ASIDE_FLAG))
         work.done[segment.id] = found
         if found.origin == "approved":
             work.stats.approved += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS approved (
     origin TEXT NOT NULL,
     approved_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS machine_by_source ON machine (source);
 """
 
 
@@ -115,7 +117,7 @@ class TranslationMemory:
         try:
             self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(self._db)
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -163,6 +165,13 @@ class TranslationMemory:
         row = self._db.execute(f"SELECT {_MACHINE_COLUMNS} FROM machine WHERE key = ?", (key,)).fetchone()
         return None if row is None else _machine_entry(row)
 
+    def machine_targets(self, source: str) -> set[str]:
+        """Every English any model gave this source sentence (whatever the settings)."""
+        if self._db is None:
+            return set()
+        rows = self._db.execute("SELECT target FROM machine WHERE source = ?", (normalise_source(source),))
+        return {target for (target,) in rows}
+
     def remember(self, entries: Iterable[MachineEntry]) -> None:
         """Store machine translations, all in one transaction."""
         rows = [(e.key, e.source, e.target, json.dumps(list(e.flags)), json.dumps(list(e.term_hows)),
@@ -207,6 +216,20 @@ class TranslationMemory:
         """How many machine and approved sentences the memory holds."""
         return {"machine": self._conn.execute("SELECT COUNT(*) FROM machine").fetchone()[0],
                 "approved": self._conn.execute("SELECT COUNT(*) FROM approved").fetchone()[0]}
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting as a write would: while another process creates the file, SQLite
+    answers "locked" at once instead of using the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 _MACHINE_COLUMNS = "key, source, target, flags, term_hows, settings"

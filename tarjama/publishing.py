@@ -8,11 +8,13 @@ All files of a run are written to temporary files first and renamed into place t
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import html
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ FLAG_LABELS = {
     "repetition": "repeated words: the model may be looping",
     "number_mismatch": "numbers differ from the Arabic",
     "length_ratio": "unusually long or short English",
+    "approved": "approved by an editor",
+    "approval_set_aside": "the editor's approved English lacks a glossary term: translated again (--strict-terms)",
 }
 
 
@@ -162,6 +166,7 @@ def render_bilingual(record: RunRecord) -> str:
         "glossary_sha256": record.glossary.sha256 if record.glossary else None,
         "strict_terms": record.strict_terms,
         "date": record.created,
+        "run_id": record.run_id,  # ties an edited copy to its run record (see exchange.corrections)
         "scores": {k: v for k, v in scores.items() if k != "signatures"},
     }
     article = [s for s in record.segments if s.kind != "related"]
@@ -226,6 +231,8 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     out_dir = Path(out_dir)
     stem = record.document.stem
     paths = output_paths(out_dir, stem)
+    _refuse_changed_source(record)
+    _remove_leftovers(paths)
     edited = edited_bilingual(out_dir, stem)
     if edited is not None:
         raise RunError(f"an editor changed {edited.name} during or before this run and the changes are not in "
@@ -233,9 +240,30 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
                        "on), then translate again", path=edited)
     bilingual = render_bilingual(record)
     mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
+    # The record goes in last: a record always describes the files beside it once it is there.
     write_atomically({paths.bilingual: bilingual, paths.english: render_english(record),
-                      paths.record: render_run_record(record, bilingual), paths.report: render_report(record)})
+                      paths.report: render_report(record), paths.record: render_run_record(record, bilingual)})
     return paths
+
+
+def _refuse_changed_source(record: RunRecord) -> None:
+    """Publish only what the article says now: not a half-uploaded file, nor text a newer run replaced."""
+    source = Path(record.document.path)
+    try:
+        current = hashlib.sha256(source.read_bytes()).hexdigest()
+    except OSError:
+        return  # gone (or never a file): what was read was whole when it was read
+    if record.document.sha256 and current != record.document.sha256:
+        raise RunError(f"{source.name} changed while it was being translated: not published (what was translated "
+                       "is in the memory; translate it again)", path=source)
+
+
+def _remove_leftovers(paths: Published) -> None:
+    """Staged and backup files of a run killed while swapping (``write_atomically``'s siblings)."""
+    for path in (paths.bilingual, paths.english, paths.report, paths.record):
+        for leftover in [*path.parent.glob(f".{glob.escape(path.name)}.*.tmp"),
+                         *path.parent.glob(f".{glob.escape(path.name)}.*.bak")]:
+            leftover.unlink(missing_ok=True)
 
 
 def _known_path(out_dir: Path, stem: str) -> Path:
@@ -255,7 +283,7 @@ def mark_known(out_dir: Path, stem: str, content: bytes) -> None:
 def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
     """The article's bilingual file if someone changed it since tarjama wrote or harvested it, else ``None``."""
     paths = output_paths(Path(out_dir), stem)
-    if not paths.bilingual.is_file() or not paths.record.is_file():
+    if not paths.bilingual.is_file():
         return None
     known = set()
     known_path = _known_path(out_dir, stem)
@@ -264,7 +292,7 @@ def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
     try:
         written = json.loads(paths.record.read_text(encoding="utf-8")).get("bilingual_sha256")
     except (OSError, ValueError, AttributeError):
-        written = None
+        written = None  # no record (deleted, or only the Markdown copied back): an unknown file is an edit
     if written:
         known.add(written)
     current = hashlib.sha256(paths.bilingual.read_bytes()).hexdigest()
@@ -306,9 +334,14 @@ def write_atomically(contents: Mapping[Path, str]) -> None:
         for temporary, path in staged:
             backup = None
             if path.exists():
+                # A second name for the old file, not a move: the published name never goes missing.
                 backup = _sibling(path, ".bak")
                 backups.append(backup)
-                os.replace(path, backup)
+                backup.unlink()
+                try:
+                    os.link(path, backup)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(path, backup)
             swapped.append((path, backup))
             os.replace(temporary, path)
     except BaseException:

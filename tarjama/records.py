@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class RunRecord:
     reference_lines: tuple[str, ...] = ()
     memory: dict | None = None
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # also in the bilingual file's front matter
 
     def paragraph_english(self) -> list[str]:
         """Each paragraph's English: its segments' targets joined by spaces."""
@@ -110,6 +112,7 @@ class RunRecord:
         return {
             "tarjama": __version__,
             "created": self.created,
+            "run_id": self.run_id,
             "source": str(self.document.path),
             "source_sha256": self.document.sha256,
             "model": {"backend": self.backend, **self.model.to_json()},

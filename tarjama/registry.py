@@ -7,11 +7,13 @@ so an offline machine fails fast with a message that says how to get the model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from tarjama.errors import InputError, ModelNotAvailable, RunError
@@ -51,10 +53,28 @@ class ResolvedModel:
     target_lang: str
     revision: str | None = None
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """The model's files as they are now (names, sizes, modification times).
+
+        A name and revision do not change when a directory's model is replaced in place (a new
+        fine-tune copied over, a newer ``main`` pulled); the memory, the inbox and CTranslate2
+        conversions compare this instead, so such a model is never mistaken for the old one.
+        """
+        entries = []
+        for path in sorted(self.path.rglob("*")):
+            relative = path.relative_to(self.path)
+            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+                continue  # download metadata and caches are not the model
+            stat = path.stat()
+            entries.append(f"{relative.as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        return hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()[:16]
+
     def to_json(self) -> dict:
         """Model fields for the run record."""
         return {"name": self.name, "path": str(self.path), "architecture": self.architecture,
-                "revision": self.revision, "source_lang": self.source_lang, "target_lang": self.target_lang}
+                "revision": self.revision, "fingerprint": self.fingerprint, "source_lang": self.source_lang,
+                "target_lang": self.target_lang}
 
 
 def registry_path() -> Path:

@@ -13,7 +13,7 @@ from tarjama.publishing import _UNSAFE_CHARS, FLAG_LABELS
 from tarjama.records import RunRecord, SegmentRecord
 
 # Flags that are information, not a problem to review.
-_INFORMATIONAL = {"copied", "split_for_length"}
+_INFORMATIONAL = {"copied", "split_for_length", "approved"}
 _CHART_WIDTH = 720
 _CHART_HEIGHT = 180
 _STYLE = """

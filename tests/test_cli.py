@@ -242,6 +242,38 @@ def test_a_broken_model_directory_is_bad_input(tmp_path, sample_path, tiny_maria
     result = run(["translate", sample_path, "--model", broken, "--out", tmp_path / "out"], cli_env)
     assert_one_line_error(result, str(broken), "cannot load the model")
     assert not (tmp_path / "out").exists()
+    # `serve` loads it before serving: not a silent schedule whose every run fails.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    result = run(["serve", "--inbox", inbox, "--out", tmp_path / "out", "--interval", "60", "--model", broken],
+                 {**cli_env, "PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert_one_line_error(result, str(broken), "cannot load the model")
+
+
+def test_serve_switches_telemetry_off_before_prefect_is_imported(tmp_path, tiny_marian, cli_env):
+    # Prefect starts its usage analytics when imported: DO_NOT_TRACK must already be set by then.
+    watch = """
+import os, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "prefect" and not seen:
+            seen.append(os.environ.get("DO_NOT_TRACK"))
+sys.meta_path.insert(0, Watch())
+from tarjama.cli import main
+code = main(sys.argv[1:])
+print("exit", code, "DO_NOT_TRACK at the first Prefect import:", seen)
+"""
+    env = {k: v for k, v in cli_env.items()
+           if k not in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_API_URL")}
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for schedule in (["--cron", "*/10 * * * *"], ["--interval", "60"]):
+        command = [sys.executable, "-c", watch, "serve", "--inbox", str(inbox), "--out", str(tmp_path / "out"),
+                   "--model", str(tiny_marian), *schedule]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300)
+        assert "needs a Prefect server" in done.stderr or "need a Prefect server" in done.stderr, done.stderr
+        assert "DO_NOT_TRACK at the first Prefect import: ['1']" in done.stdout, (schedule, done.stdout)
 
 
 def test_models_list_prints_whole_names_to_pipes(cli_env):

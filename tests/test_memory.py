@@ -87,12 +87,21 @@ def test_approved_sentences_are_reused_never_changed_and_expire_with_their_sourc
         run_article(memory)
         memory.approve([("قال الكرملين إن موسكو رفضت التحذير.", "The Kremlin said it had rejected the warning.")],
                        origin="editor")
-        results, sent, stats = run_article(memory, strict=True)  # strict mode may not touch approved English
+        results, sent, stats = run_article(memory)  # the approved English is used as is, even missing a term
         approved = results["p1.s0"]
         assert approved.target == "The Kremlin said it had rejected the warning." and approved.origin == "approved"
         assert "approved" in approved.flags and "term_missed" in approved.flags
         assert [(o.match.target, o.how) for o in approved.terms] == [("Kremlin", "approved"), ("Moscow", "missed")]
         assert stats.approved == 1 and "قال الكرملين إن موسكو رفضت التحذير." not in sent
+        # Strict mode puts every term in (the contract): the approval missing Moscow is set aside for
+        # this run, translated again and flagged, and stays in the memory.
+        results, sent, stats = run_article(memory, strict=True)
+        redone = results["p1.s0"]
+        assert redone.origin == "model" and "approval_set_aside" in redone.flags and "approved" not in redone.flags
+        assert all(o.hit for o in redone.terms) and "Moscow" in redone.target
+        assert stats.approved == 0 and stats.approvals_set_aside == 1
+        assert "قال الكرملين إن موسكو رفضت التحذير." in sent
+        assert memory.approved("قال الكرملين إن موسكو رفضت التحذير.").target == approved.target
         changed = ARTICLE.replace("رفضت التحذير", "قبلت التحذير")
         results, sent, _ = run_article(memory, changed)
         assert results["p1.s0"].origin == "model" and sent == ["قال الكرملين إن موسكو قبلت التحذير."]
@@ -295,3 +304,133 @@ def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
     from tarjama.inbox import _recorded
 
     assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(record))
+
+
+def edit_row(path, segment_id, english):
+    """Replace one row's English cell, as an editor would in a text editor."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    number = next(n for n, line in enumerate(lines) if line.startswith(f"| {segment_id} |"))
+    cells = lines[number].split(" | ")
+    cells[2] = english
+    lines[number] = " | ".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def remember_machine(memory, record):
+    """What a run's memory holds: each sentence's machine English."""
+    from tarjama.memory import MachineEntry
+
+    memory.remember(MachineEntry(key=f"k{s.id}{s.target}", source=normalise_source(s.source), target=s.target,
+                                 flags=(), term_hows=(), settings={}) for s in record.segments)
+
+
+def test_a_file_saved_from_an_earlier_run_approves_only_the_editor_s_changes(tmp_path):
+    from tarjama.errors import InputError
+
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    old = make_record(document, lambda s: f"Old English of {s.id}.")
+    paths = publish(old, tmp_path / "out")
+    stale = paths.bilingual.read_text(encoding="utf-8")  # the editor's open buffer
+    # A paragraph is inserted and a newer run republishes: every id after it now means another sentence.
+    moved = segment_text(ARTICLE.replace("\n", "\nفقرة جديدة أضافها المحرر.\n", 1), tmp_path / "story.txt")
+    new = make_record(moved, lambda s: f"New English of {s.id}.")
+    publish(new, tmp_path / "out")
+    paths.bilingual.write_text(stale, encoding="utf-8")
+    edit_row(paths.bilingual, "p2.s0", "The delegation reached Kabul on Sunday morning.")
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        # The memory knows nothing of the old run: nothing tells its machine English from an edit.
+        with pytest.raises(InputError, match="earlier run"):
+            corrections(paths.bilingual, memory=memory)
+        remember_machine(memory, old)
+        remember_machine(memory, new)
+        assert corrections(paths.bilingual, memory=memory) == [
+            ("وصل الوفد إلى كابول صباح الأحد.", "The delegation reached Kabul on Sunday morning.")]
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+        assert memory.counts()["approved"] == 1
+
+
+def test_an_editor_s_markup_is_kept_as_text(tmp_path):
+    _, paths = published_story(tmp_path)
+    typed = {"p1.s0": "The spokesman for <name of the ministry> said x<y and y>z.",
+             "p1.s1": "Police told *Novaya Gazeta* (see [the statement](https://mvd.ru/news/1)) `ok`.",
+             "p2.s0": "The delegation reached <https://example.org/kabul> &amp; __Kabul__."}
+    for segment_id, english in typed.items():
+        edit_row(paths.bilingual, segment_id, english)
+    found = dict((row.segment_id, row.target) for row in read_bilingual(paths.bilingual))
+    assert found["p1.s0"] == typed["p1.s0"]
+    assert found["p1.s1"] == typed["p1.s1"]
+    assert found["p2.s0"] == "The delegation reached <https://example.org/kabul> & __Kabul__."
+    assert found["p0.s0"] == "Machine English of p0.s0."  # tarjama's own marks and spans are not text
+
+
+def test_one_sentence_edited_two_ways_is_refused_and_repeats_count_once(tmp_path):
+    from tarjama.errors import InputError
+
+    text = "عنوان\nقتل 137 شخصا في موسكو.\nقتل 137 شخصا في موسكو.\n"
+    document = segment_text(text, tmp_path / "story.txt")
+    paths = publish(make_record(document, lambda s: f"Machine English of {s.id}."), tmp_path / "out")
+    edit_row(paths.bilingual, "p1.s0", "137 people were killed in Moscow.")
+    edit_row(paths.bilingual, "p2.s0", "In Moscow, 137 people died.")
+    with pytest.raises(InputError, match=r"repeats the Arabic of p1\.s0") as caught:
+        corrections(paths.bilingual)
+    assert caught.value.line is not None
+    edit_row(paths.bilingual, "p2.s0", "137 people were killed in Moscow.")
+    assert corrections(paths.bilingual) == [("قتل 137 شخصا في موسكو.", "137 people were killed in Moscow.")]
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+
+
+def test_tm_import_lets_the_next_run_publish_and_a_missing_record_protects_the_edit(tmp_path, cli_env):
+    import subprocess
+
+    from tarjama.errors import RunError
+    from tarjama.publishing import edited_bilingual
+
+    document, paths = published_story(tmp_path)
+    edit_row(paths.bilingual, "p2.s0", "Editor's English.")
+    tarjama = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tarjama"
+    done = subprocess.run([str(tarjama), "tm", "import", str(paths.bilingual)], env=cli_env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("1 sentences approved"), done.stderr
+    assert edited_bilingual(tmp_path / "out", "story") is None  # dealt with: a --no-memory run may rewrite it
+    publish(make_record(document, lambda s: "Rerun."), tmp_path / "out")
+    # An edited file whose record went away is still an edit: refused, not overwritten.
+    edit_row(paths.bilingual, "p1.s0", "Another edit.")
+    paths.record.unlink()
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual
+    with pytest.raises(RunError, match="tm import"):
+        publish(make_record(document, lambda s: "Third run."), tmp_path / "out")
+    assert "Another edit." in paths.bilingual.read_text(encoding="utf-8")
+
+
+def test_a_damaged_record_is_bad_input_not_a_crash(tmp_path):
+    from tarjama.errors import InputError
+
+    _, paths = published_story(tmp_path)
+    record = json.loads(paths.record.read_text(encoding="utf-8"))
+    record["segments"][0]["target"] = None
+    paths.record.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(InputError, match="not a run record"):
+        corrections(paths.bilingual)
+
+
+def test_a_memory_being_created_by_another_process_is_waited_for(tmp_path, monkeypatch):
+    # While another process creates the file, SQLite answers the switch to WAL with "locked" at
+    # once, whatever the busy timeout: the memory must wait as for any write, not fail the run.
+    import tarjama.memory
+
+    refusals = []
+
+    class CreatingElsewhere(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if "journal_mode" in sql and len(refusals) < 3:
+                refusals.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(tarjama.memory.sqlite3, "connect",
+                        lambda *args, **kwargs: real_connect(*args, factory=CreatingElsewhere, **kwargs))
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert memory.approve([("قال الكرملين.", "The Kremlin said.")], origin="editor") == 1
+    assert len(refusals) == 3

@@ -45,7 +45,7 @@ def test_memory_figures_unchanged_rerun_and_one_edit(tmp_path, sample_path, tiny
     assert run(args, cli_env).returncode == 0
     assert record_of(out, "story")["memory"] | {"path": ""} == {"path": "", "approved": 0, "reused": 28,
                                                                   "translated": 0, "model_inputs": 0,
-                                                                  "harvested": 0}
+                                                                  "harvested": 0, "approvals_set_aside": 0}
     article.write_text(article.read_text(encoding="utf-8").replace("قبل عقد حفل موسيقي", "قبل بدء حفل موسيقي"),
                        encoding="utf-8")
     assert run(args, cli_env).returncode == 0

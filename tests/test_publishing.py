@@ -1,5 +1,7 @@
 import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -8,6 +10,7 @@ from markdown_it import MarkdownIt
 from tarjama.backends import DecodingOptions
 from tarjama.documents import read_article, segment_text
 from tarjama.enforcement import settle_terms, term_flags
+from tarjama.errors import RunError
 from tarjama.glossary import load_glossary
 from tarjama.matching import find_terms
 from tarjama.pipeline import SegmentTranslation
@@ -189,34 +192,82 @@ def test_publish_writes_four_files_and_nothing_else(tmp_path, sample_path):
     assert json.loads(paths.record.read_text(encoding="utf-8"))["source"] == str(sample_path)
 
 
-def failing_replace_on(monkeypatch, failing_call):
-    real_replace = os.replace
+def failing_call_on(monkeypatch, name, failing_call, module=os):
+    real = getattr(module, name)
     calls = []
 
-    def replace(src, dst):
+    def fail_once(src, dst):
         calls.append(dst)
         if len(calls) == failing_call:
             raise OSError("disk full")
-        real_replace(src, dst)
+        real(src, dst)
 
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(module, name, fail_once)
 
 
 @pytest.mark.parametrize("failing_call", [1, 2, 3])
 def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch, failing_call):
-    failing_replace_on(monkeypatch, failing_call)
+    failing_call_on(monkeypatch, "replace", failing_call)
     with pytest.raises(OSError):
         write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b", tmp_path / "c.md": "c"})
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("failing_call", [1, 2, 3, 4, 5, 6])
-def test_a_failed_rewrite_keeps_the_previous_outputs(tmp_path, monkeypatch, failing_call):
+@pytest.mark.parametrize(("call", "failing_call"), [("replace", 1), ("replace", 2), ("replace", 3),
+                                                     ("copy2", 1), ("copy2", 2)])
+def test_a_failed_rewrite_keeps_the_previous_outputs(tmp_path, monkeypatch, call, failing_call):
     paths = [tmp_path / "a.md", tmp_path / "b.json", tmp_path / "c.md"]
     for path in paths:
         path.write_text("old " + path.name, encoding="utf-8")
-    failing_replace_on(monkeypatch, failing_call)
+    if call == "copy2":  # a file system without hard links: backups are copies, which may fail too
+        monkeypatch.setattr(os, "link", lambda src, dst: (_ for _ in ()).throw(OSError("no hard links")))
+        failing_call_on(monkeypatch, "copy2", failing_call, module=shutil)
+    else:
+        failing_call_on(monkeypatch, call, failing_call)
     with pytest.raises(OSError):
         write_atomically({path: "new" for path in paths})
     assert sorted(tmp_path.iterdir()) == sorted(paths)
     assert [p.read_text(encoding="utf-8") for p in paths] == ["old " + p.name for p in paths]
+
+
+def test_a_published_file_never_goes_missing_while_the_new_one_is_swapped_in(tmp_path, monkeypatch):
+    # A reader (or a kill -9) at any moment finds every output, old or new, never a gap.
+    paths = [tmp_path / "a.md", tmp_path / "b.json"]
+    for path in paths:
+        path.write_text("old", encoding="utf-8")
+    real_replace, seen = os.replace, []
+
+    def replace(src, dst):
+        seen.append(all(p.exists() for p in paths))
+        real_replace(src, dst)
+        seen.append(all(p.exists() for p in paths))
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomically({path: "new" for path in paths})
+    assert seen and all(seen)
+    assert [p.read_text(encoding="utf-8") for p in paths] == ["new", "new"]
+    assert sorted(tmp_path.iterdir()) == sorted(paths)  # no backup left
+
+
+def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tmp_path, sample_path, monkeypatch):
+    record = make_record(read_article(sample_path), lambda s: "text")
+    out = tmp_path / "out"
+    paths = publish(record, out)
+    leftovers = [out / f".{paths.english.name}.x1.tmp", out / f".{paths.record.name}.x2.bak"]
+    for leftover in leftovers:
+        leftover.write_text("from a killed run", encoding="utf-8")
+    real_replace, order = os.replace, []
+    monkeypatch.setattr(os, "replace", lambda src, dst: (order.append(Path(dst).name), real_replace(src, dst)))
+    publish(record, out)
+    assert order[-1] == paths.record.name and len(order) == 4
+    assert not any(leftover.exists() for leftover in leftovers)
+
+
+def test_an_article_changed_during_its_run_is_not_published(tmp_path, sample_path):
+    source = tmp_path / "story.txt"
+    source.write_bytes(sample_path.read_bytes())
+    record = make_record(read_article(source), lambda s: "text")
+    source.write_text(sample_path.read_text(encoding="utf-8")[:200], encoding="utf-8")  # still uploading
+    with pytest.raises(RunError, match="changed while it was being translated"):
+        publish(record, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("story.*"))

@@ -80,3 +80,34 @@ def test_length_sorted_batches_come_back_in_input_order(tiny_marian, monkeypatch
                                    progress=batches.append)
     assert [r.text.replace(" ", "") for r in results] == [t.replace(" ", "") for t in texts]
     assert batches == [2, 2, 2]
+
+
+def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monkeypatch):
+    # A new fine-tune copied over the old directory keeps its name and revision: the memory key,
+    # the inbox's check and CTranslate2 conversions must still see that the model changed.
+    from tarjama.backends.ctranslate2_backend import convert, find_converted
+    from tarjama.inbox import fingerprint
+    from tarjama.incremental import run_settings
+
+    monkeypatch.setenv("TARJAMA_MODEL_STORE", str(tmp_path / "store"))
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_marian, model_dir)
+    article = tmp_path / "a.txt"
+    article.write_text("عنوان\nقال الكرملين.\n", encoding="utf-8")
+    before = resolve_model(str(model_dir))
+    assert before.fingerprint == resolve_model(str(model_dir)).fingerprint  # stable while nothing changes
+    convert(before, "float32")
+    settings_before = run_settings(load_translator(before), DecodingOptions(), False)
+    inbox_before = fingerprint(article, before, "transformers", 4, False, None)
+
+    weights = model_dir / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # another model of the same shape and name
+    weights.write_bytes(bytes(data))
+    after = resolve_model(str(model_dir))
+    assert after.fingerprint != before.fingerprint
+    assert run_settings(load_translator(after), DecodingOptions(), False) != settings_before
+    assert fingerprint(article, after, "transformers", 4, False, None) != inbox_before
+    with pytest.raises(ModelNotAvailable, match="earlier copy of the model"):
+        find_converted(after)
+    assert find_converted(before) is not None  # the conversion itself is still there

@@ -122,3 +122,15 @@ def test_report_renders_in_headless_chromium(tmp_path, sample_path, glossary_pat
     colours = image.getcolors(maxcolors=1 << 16)
     assert image.height > 900 and (colours is None or len(colours) > 50)  # not blank: text, tables, a chart
     (tmp_path / "report.png").write_bytes(screenshot)
+
+
+def test_editor_approved_sentences_are_not_counted_as_problems(sample_path):
+    from tarjama.records import count_terms
+
+    record = make_record(segment_text("عنوان\nقال الكرملين.\nوصل الوفد.\n", "a.txt"), lambda s: f"English {s.id}.")
+    segments = tuple(replace(s, flags=("approved",)) if s.id == "p1.s0" else s for s in record.segments)
+    record = replace(record, segments=segments, scores=count_terms(segments))
+    html = render_report(record)
+    assert "Flagged sentences<b>0</b>" in html.replace("</span>", "").replace("<span>", "")
+    assert "No sentence is flagged." in html
+    assert "flagged sentences | 0" in scores_markdown(record)

@@ -128,27 +128,39 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-_loaded: dict[tuple[str, str, str | None, int | None], Translator] = {}
+_loaded: dict[tuple[str, str, str | None, str, int | None], Translator] = {}
 
 
-def loaded_models() -> list[tuple[str, str, str | None, int | None]]:
-    """What this process has loaded: ``(backend, path, revision, threads)`` per model."""
+def loaded_models() -> list[tuple[str, str, str | None, str, int | None]]:
+    """What this process has loaded: ``(backend, path, revision, fingerprint, threads)`` per model."""
     return list(_loaded)
 
 
 def load_translator(model: ResolvedModel, backend: str = "transformers", *, threads: int | None = None
                     ) -> Translator:
-    """Load a model once per process; later calls with the same arguments reuse it."""
-    key = (backend, str(model.path), model.revision, threads)
+    """Load a model once per process; later calls with the same arguments reuse it.
+
+    A model replaced on disk (another fingerprint) is loaded anew: a long-lived worker never keeps
+    translating with the old weights.
+    """
+    key = (backend, str(model.path), model.revision, model.fingerprint, threads)
     if key not in _loaded:
-        if backend == "transformers":
-            from tarjama.backends.transformers_backend import TransformersTranslator
-
-            _loaded[key] = TransformersTranslator(model, threads=threads)
-        elif backend == "ctranslate2":
-            from tarjama.backends.ctranslate2_backend import CTranslate2Translator
-
-            _loaded[key] = CTranslate2Translator(model, threads=threads)
-        else:
-            raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+        _loaded[key] = _create(model, backend, threads)
     return _loaded[key]
+
+
+def check_model_loads(model: ResolvedModel, backend: str = "transformers") -> None:
+    """Load the model and let it go: a broken model or a missing conversion fails here, not in every run."""
+    _create(model, backend, 1)
+
+
+def _create(model: ResolvedModel, backend: str, threads: int | None) -> Translator:
+    if backend == "transformers":
+        from tarjama.backends.transformers_backend import TransformersTranslator
+
+        return TransformersTranslator(model, threads=threads)
+    if backend == "ctranslate2":
+        from tarjama.backends.ctranslate2_backend import CTranslate2Translator
+
+        return CTranslate2Translator(model, threads=threads)
+    raise InputError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")

@@ -75,10 +75,26 @@ def find_converted(model: ResolvedModel) -> Path:
     for quantization in ("int8", "int8_float32", "float32", "int16", "float16"):
         candidate = converted_path(model, quantization)
         if (candidate / "model.bin").is_file():
+            if _converted_from(candidate) not in (None, model.fingerprint):
+                raise ModelNotAvailable(
+                    f"the CTranslate2 version of {model.name} was converted from an earlier copy of the model: run "
+                    f"`tarjama models convert {model.name}{_quantization_option(quantization)}` again")
             return candidate
     raise ModelNotAvailable(
         f"no CTranslate2 version of {model.name}: run `tarjama models convert {model.name}` "
         "(add --quantization float32 for full precision)")
+
+
+def _converted_from(folder: Path) -> str | None:
+    """The fingerprint of the model a conversion was made from (``None`` for conversions made before it was kept)."""
+    try:
+        return json.loads((folder / MARKER).read_text(encoding="utf-8"))["model"].get("fingerprint")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def _quantization_option(quantization: str) -> str:
+    return "" if quantization == "int8" else f" --quantization {quantization}"
 
 
 def split_threads(threads: int) -> tuple[int, int]:
