@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import english_corpus
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import assert_one_line_error, run
 
@@ -18,6 +19,7 @@ from tarjama.quality import (
     length_norm,
     numbers,
     quality_flags,
+    repetition_loop,
 )
 
 SACREBLEU = str(Path(sys.executable).parent / "sacrebleu")
@@ -110,6 +112,35 @@ def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
     ("أصيب عشرون شخصا بجروح في الهجوم.", "٢٠ people were injured in the attack.", [ARABIC_IN_ENGLISH]),
     ("هل تستأنف المفاوضات قريبا في موسكو؟", "Will the negotiations resume soon in Moscow؟", [ARABIC_IN_ENGLISH]),
     ("رقم الهاتف هو 1212121212 في موسكو.", "The phone number in Moscow is 1212121212.", []),  # digits are no loop
+    # Number words scale only as whole words, on both sides; leading zeros are not part of a number.
+    ("المادة 12 الفقرة 3 من القانون", "Article 12, paragraph 3 of the law", []),  # الفقرة is not ألف
+    ("قال إن سنة 2020 الفارطة كانت صعبة.", "He said that the past year, 2020, was difficult.", []),
+    ("بدأ الهجوم الساعة 08:30 مساء الجمعة", "The attack began at 8:30 pm on Friday", []),
+    ("وقع الهجوم في 22/03/2024 في موسكو.", "The attack took place on 22/3/2024 in Moscow.", []),
+    ("قتل 20 ألف شخص في الحرب المدمرة", "20 thousand people were killed in the devastating war", []),
+    ("قتل 20 ألفاً في الحرب المدمرة.", "20,000 were killed in the devastating war.", []),
+    ("قتل 20 ألف شخص في الحرب المدمرة", "20 people were killed in the devastating war", [NUMBER_MISMATCH]),
+    ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1.5 million in Moscow.", []),
+    ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1,500,000 in Moscow.", []),
+    ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1.5 billion in Moscow.", [NUMBER_MISMATCH]),
+    ("بلغت الميزانية ٣ مليارات دولار هذا العام.", "The budget reached 3 billion dollars this year.", []),
+    ("بلغت الميزانية 3 مليارات دولار هذا العام.", "The budget reached 3 thousand dollars this year.",
+     [NUMBER_MISMATCH]),
+    # Loops longer than six words, and loops that punctuation glues together.
+    ("قال الكرملين إن الوضع هادئ في موسكو بعد الهجوم على قاعة الحفلات الموسيقية.",
+     "The Kremlin said the situation was calm in Moscow after the attack on the concert hall in Moscow after the "
+     "attack on the concert hall in Moscow after the attack on the concert hall.", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.",
+     "The Kremlin said the situation was calm, the Kremlin said the situation was calm.", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "Moscow,Moscow,Moscow,Moscow,Moscow", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said it is calm-calm-calm-calm in Moscow.", [REPETITION]),
+    # Prose that repeats itself, but not a long span back to back, is not a loop.
+    ("قال الكرملين إن المحادثات ستستأنف يوم الاثنين وقال البيت الأبيض إنها ستستأنف يوم الثلاثاء.",
+     "The Kremlin said the talks would resume on Monday, and the White House said the talks would resume on "
+     "Tuesday.", []),
+    ("قال إنه يعرف أنها تعرف أنه يعرف ذلك.", "He said he knows that she knows that he knows it.", []),
+    ("وقال المتحدث إن الشرطة في موسكو تبحث عن المشتبه بهم في موسكو وضواحيها.",
+     "The spokesman said police in Moscow were searching for the suspects in Moscow and its suburbs.", []),
 ])
 def test_quality_flags(source, english, expected):
     assert quality_flags(source, english, norm=1.2) == expected
@@ -127,6 +158,16 @@ def test_length_norm_follows_the_article():
 def test_numbers_are_normalised():
     assert numbers("في ٢٠٢٢ و۲۰۲۳ قتل ١٬٢٠٠ شخص بنسبة ٣٫٥") == {"2022": 1, "2023": 1, "1200": 1, "3.5": 1}
     assert numbers("In 2022 and 2023, 1,200 people (3.5%)") == {"2022": 1, "2023": 1, "1200": 1, "3.5": 1}
+    assert numbers("في الساعة 08:05 من يوم 01/03/2024 قتل 1٫50 ألف و٢ مليون و0.5 مليار") == \
+        {"8": 1, "5": 1, "1": 1, "3": 1, "2024": 1, "1500": 1, "2000000": 1, "500000000": 1}
+    assert numbers("At 08:05 on 01/03/2024, 1.50 thousand, 2 millions and 0.5 billion") == \
+        {"8": 1, "5": 1, "1": 1, "3": 1, "2024": 1, "1500": 1, "2000000": 1, "500000000": 1}
+    # Words that only begin like a number word do not scale the number before them.
+    assert numbers("12 الفقرة و2020 الفارطة و7 ملفات و9 thousandth") == {"12": 1, "2020": 1, "7": 1, "9": 1}
+
+
+def test_english_prose_is_not_a_loop():
+    assert not any(repetition_loop(line) for line in english_corpus())
 
 
 def test_eval_scores_a_model_on_a_line_aligned_test_set(tmp_path, tiny_marian, cli_env):
