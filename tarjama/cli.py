@@ -146,7 +146,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if len(sources) != len(references):
         raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
                          path=args.ref)
-    out = args.out or default_results_path(Path("outputs"), args.model, args.src)
+    out = args.out
+    if out is None:
+        out = default_results_path(Path("outputs"), args.model, args.src, args.backend, args.beam_size)
+        # Earlier results are what this run will be compared with: only an explicit choice replaces them.
+        if out.exists() and not args.force:
+            raise InputError("results of an earlier eval are saved here; pass --force to replace them, "
+                             "or --out FILE to save these elsewhere", path=out)
     if out.is_dir():
         raise InputError("is a directory: --out names the results file", path=out)
     check_output_dir(out.parent)
@@ -517,7 +523,9 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
     evaluation.add_argument("--beam-size", type=_positive_int, default=4)
     evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
-    evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
+    evaluation.add_argument("--out", type=Path,
+                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
+    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
     evaluation.set_defaults(run=cmd_eval)
 
 

@@ -10,6 +10,7 @@ from conftest import english_corpus
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import assert_one_line_error, run
 
+from tarjama.evaluation import default_results_path
 from tarjama.quality import (
     ARABIC_IN_ENGLISH,
     EMPTY_OUTPUT,
@@ -188,6 +189,47 @@ def test_eval_scores_a_model_on_a_line_aligned_test_set(tmp_path, tiny_marian, c
     assert saved["model"]["path"] == str(tiny_marian) and saved["decoding"]["beam_size"] == 1
     assert saved["source"]["lines"] == 4 and len(saved["source"]["sha256"]) == 64
     assert str(out) in result.stdout
+
+
+@pytest.mark.parametrize(("model", "source", "backend", "beam", "expected"), [
+    ("Helsinki-NLP/opus-mt-ar-en", "flores/ara_Arab.dev", "transformers", 4,
+     "Helsinki-NLP_opus-mt-ar-en.ara_Arab.dev.transformers.json"),
+    ("Helsinki-NLP/opus-mt-ar-en", "flores/ara_Arab.devtest", "transformers", 4,
+     "Helsinki-NLP_opus-mt-ar-en.ara_Arab.devtest.transformers.json"),  # not the dev split's file
+    ("Helsinki-NLP/opus-mt-ar-en", "flores/ara_Arab.devtest", "ctranslate2", 4,
+     "Helsinki-NLP_opus-mt-ar-en.ara_Arab.devtest.ctranslate2.json"),
+    ("Helsinki-NLP/opus-mt-ar-en", "flores/ara_Arab.devtest", "transformers", 1,
+     "Helsinki-NLP_opus-mt-ar-en.ara_Arab.devtest.transformers.beam1.json"),
+    ("/tmp/acc/marian/", "test.ar.txt", "transformers", 4, "tmp_acc_marian.test.ar.txt.transformers.json"),
+])
+def test_default_results_path_names_what_was_run(model, source, backend, beam, expected):
+    assert default_results_path(Path("outputs"), model, Path(source), backend, beam) == \
+        Path("outputs") / "eval" / expected
+
+
+def test_eval_does_not_replace_earlier_results_unless_told(tmp_path, tiny_marian, cli_env):
+    src = {split: write_lines(tmp_path / f"ara_Arab.{split}", ["قال الكرملين إن الوضع هادئ.", "٢٠٢٤"])
+           for split in ("dev", "devtest")}
+    ref = {split: write_lines(tmp_path / f"eng_Latn.{split}", ["The Kremlin said it was calm.", "2024"])
+           for split in ("dev", "devtest")}
+
+    def evaluate(split, *more):
+        return run(["eval", "--model", tiny_marian, "--src", src[split], "--ref", ref[split], "--beam-size", "1",
+                    *more], cli_env, cwd=tmp_path)
+
+    for split in ("dev", "devtest"):
+        assert evaluate(split).returncode == 0
+    saved = sorted(p.name for p in (tmp_path / "outputs" / "eval").iterdir())
+    assert len(saved) == 2 and all(".ara_Arab.dev" in name and ".transformers.beam1.json" in name for name in saved)
+    dev = tmp_path / "outputs" / "eval" / saved[0]
+    dev.write_text('{"earlier": true}', encoding="utf-8")
+    assert_one_line_error(evaluate("dev"), str(Path("outputs") / "eval" / saved[0]), "--force", "--out")
+    assert json.loads(dev.read_text(encoding="utf-8")) == {"earlier": True}
+    assert evaluate("dev", "--force").returncode == 0
+    assert json.loads(dev.read_text(encoding="utf-8"))["source"]["path"] == str(src["dev"])
+    elsewhere = tmp_path / "again.json"
+    for _ in range(2):  # a file named with --out is the user's choice, replaced as asked
+        assert evaluate("dev", "--out", elsewhere).returncode == 0
 
 
 def test_eval_refuses_test_sets_of_different_lengths(tmp_path, cli_env):
