@@ -73,6 +73,23 @@ def test_score_reads_lines_as_sacrebleu_does(tmp_path, cli_env):
     assert [float(v) for v in json.loads(cli.stdout)] == [round(ours[k], 2) for k in ("bleu", "chrf", "ter")]
 
 
+@pytest.mark.parametrize(("hyp_bom", "ref_bom"), [(True, False), (False, True), (True, True)])
+def test_score_drops_a_utf8_bom_unlike_the_sacrebleu_command(tmp_path, cli_env, hyp_bom, ref_bom):
+    """The one deliberate difference from ``sacrebleu R -i H`` (docs/scores.md): a BOM is not a word."""
+    lines = ["The cat sat on the mat.", "Hello world"]
+    bom = "\ufeff"
+    hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
+    hyp.write_text((bom if hyp_bom else "") + "\n".join(lines) + "\n", encoding="utf-8")
+    ref.write_text((bom if ref_bom else "") + "\n".join(lines) + "\n", encoding="utf-8")
+    ours = json.loads(run(["score", "--hyp", hyp, "--ref", ref, "--json"], cli_env).stdout)
+    for key, metric in (("bleu", BLEU()), ("chrf", CHRF(word_order=2)), ("ter", TER())):
+        assert ours[key] == pytest.approx(metric.corpus_score(lines, [lines]).score)  # as without the BOM
+    cli = subprocess.run([SACREBLEU, str(ref), "-i", str(hyp), "-m", "bleu", "chrf", "ter", "--chrf-word-order", "2",
+                          "-b", "-w", "2"], capture_output=True, text=True, check=True)
+    # The command reads a BOM as part of the first word: a mismatch unless both files have one.
+    assert round(ours["bleu"], 2) == 100 and (json.loads(cli.stdout)[0] < 100) is (hyp_bom != ref_bom)
+
+
 def test_score_refuses_empty_files(tmp_path, cli_env):
     hyp, ref = write_lines(tmp_path / "hyp.txt", []), write_lines(tmp_path / "ref.txt", [])
     assert_one_line_error(run(["score", "--hyp", hyp, "--ref", ref], cli_env), f"{hyp}:", "no lines")
