@@ -41,12 +41,13 @@ _THOUSANDS_GROUP = re.compile(r"[,،٬](?=\d{3}(?!\d))")
 # Number words after the digits scale them, in either language ("20 ألف" = "20 thousand" = "20,000").
 # Each must be a whole word ("12 الفقرة", paragraph, is not 12 thousand); Arabic may add tanween and an
 # alef ("ألفاً", "مليونا"). Harakat are not \w, so they are consumed before the end-of-word test.
+# Arabic plurals count ("3 آلاف"); English ones do not, as "in 2023 millions fled" is no multiplication.
 _HARAKAT = "[\u064b-\u0652\u0670]*"
 _MULTIPLIERS = tuple(
     (re.compile(rf"\s*(?:{words}){_HARAKAT}(?:ا{_HARAKAT})?(?!\w)", re.IGNORECASE), zeros)
-    for words, zeros in (("ألف|آلاف|الف|الاف|thousands?", 3),
-                         ("مليون|ملايين|millions?", 6),
-                         ("مليار|مليارات|بليون|بلايين|billions?", 9)))
+    for words, zeros in (("ألف|آلاف|الف|الاف|thousand", 3),
+                         ("مليون|ملايين|million", 6),
+                         ("مليار|مليارات|بليون|بلايين|billion", 9)))
 # Arabic-script digits and punctuation have no place in English either.
 _ARABIC_MARKS = re.compile("[\u0660-\u0669\u06f0-\u06f9\u060c\u061b\u061f\u066a-\u066c]")
 

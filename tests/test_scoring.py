@@ -178,10 +178,11 @@ def test_numbers_are_normalised():
     assert numbers("In 2022 and 2023, 1,200 people (3.5%)") == {"2022": 1, "2023": 1, "1200": 1, "3.5": 1}
     assert numbers("في الساعة 08:05 من يوم 01/03/2024 قتل 1٫50 ألف و٢ مليون و0.5 مليار") == \
         {"8": 1, "5": 1, "1": 1, "3": 1, "2024": 1, "1500": 1, "2000000": 1, "500000000": 1}
-    assert numbers("At 08:05 on 01/03/2024, 1.50 thousand, 2 millions and 0.5 billion") == \
+    assert numbers("At 08:05 on 01/03/2024, 1.50 thousand, 2 million and 0.5 billion") == \
         {"8": 1, "5": 1, "1": 1, "3": 1, "2024": 1, "1500": 1, "2000000": 1, "500000000": 1}
     # Words that only begin like a number word do not scale the number before them.
     assert numbers("12 الفقرة و2020 الفارطة و7 ملفات و9 thousandth") == {"12": 1, "2020": 1, "7": 1, "9": 1}
+    assert numbers("In 2023 millions fled, and in 2024 thousands more.") == {"2023": 1, "2024": 1}
 
 
 def test_english_prose_is_not_a_loop():
