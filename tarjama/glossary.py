@@ -112,7 +112,7 @@ def is_tbx(path: Path, data: bytes) -> bool:
     if path.suffix.lower() == ".tbx":
         return True
     if data.startswith((b"<\x00", b"\x00<")):
-        return True  # UTF-16 without a byte order mark: only XML can say which (its "<?xml" declaration)
+        return True  # UTF-16 XML without a byte order mark (expat reads the encoding from "<?xml")
     if data.startswith(_UTF16_BOMS):
         # XML in UTF-16, or Excel's "Unicode Text" (a UTF-16 TSV), which must not meet the XML parser.
         return data.decode("utf-16", errors="replace").lstrip(" \t\r\n").startswith("<")
