@@ -1,7 +1,7 @@
 """Arabic-script text folding that keeps a map back to the original offsets.
 
 Matching (glossary terms, boilerplate markers) must see through what writers vary
-(short vowels, tatweel, alef forms, invisible bidi marks) while every reported
+(short vowels, tatweel, alef forms, Persian yeh and keheh, invisible bidi marks) while every reported
 offset still points into the untouched source text.
 """
 
@@ -33,6 +33,9 @@ _FOLD = str.maketrans(
         "\u0622": "\u0627",  # آ
         "\u0671": "\u0627",  # ٱ
         "\u0649": "\u064a",  # ى → ي
+        # Persian keyboards type Farsi yeh and keheh for Arabic yeh and kaf; one letter for one keeps offsets.
+        "\u06cc": "\u064a",  # ی → ي
+        "\u06a9": "\u0643",  # ک → ك
         **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic digits
     }

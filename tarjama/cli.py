@@ -11,12 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tarjama import __version__
 from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
 from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from tarjama.compare import RunFacts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,19 +91,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(comparison.to_json())
         return 0
-    print(f"A (baseline): {comparison.run_a}\nB:            {comparison.run_b}")
+    for label, path, facts in zip(("A (baseline):", "B:"), (comparison.run_a, comparison.run_b),
+                                  comparison.facts or (None, None), strict=True):
+        print(f"{label:13} {path}")
+        if facts is not None:
+            for line in _run_facts_lines(facts):
+                print(f"    {line}")
     print(f"paired bootstrap resampling, {comparison.samples} samples, seed {comparison.seed}")
+    for warning in comparison.warnings:
+        print(f"warning: {warning}")
     if comparison.identical:
         print("the two runs have the same English: no difference (ignore the p-values)")
     for metric in comparison.metrics:
-        print(f"{metric.name:5} A {metric.a:6.2f}  B {metric.b:6.2f}  Δ {metric.delta:+6.2f}  "
-              f"p = {metric.p_value:.4f}  ({metric.signature})")
+        if metric.no_difference:
+            change = "Δ 0.00, no difference (p not meaningful)"
+        else:
+            change = f"Δ {metric.delta:+6.2f}  p = {metric.p_value:.4f}"
+        print(f"{metric.name:5} A {metric.a:6.2f}  B {metric.b:6.2f}  {change}  ({metric.signature})")
     a, b = comparison.term_success
     if a is not None and b is not None:
-        print(f"terms A {100 * a:5.1f}%  B {100 * b:5.1f}%  Δ {100 * (b - a):+5.1f} points")
+        delta = comparison.term_success_delta
+        change = "Δ not comparable (different glossaries)" if delta is None else f"Δ {100 * delta:+5.1f} points"
+        print(f"terms A {100 * a:5.1f}%  B {100 * b:5.1f}%  {change}")
     for paragraph in comparison.paragraphs:
         print(f"paragraph {paragraph.index}: chrF++ {paragraph.chrf_a:.1f} → {paragraph.chrf_b:.1f}")
     return 0
+
+
+def _run_facts_lines(facts: RunFacts) -> list[str]:
+    """A run's model, glossary, term counts and memory, for the text report of ``compare``."""
+    terms = ("no terms counted" if facts.terms_matched is None
+             else f"terms: {facts.terms_hit} of {facts.terms_matched} matches hit")
+    strict = {True: "yes", False: "no"}.get(facts.strict_terms, "unknown")
+    memory = facts.memory
+    used = ("memory: not used" if memory is None else "memory: " + ", ".join(
+        f"{memory[key]} {key}" for key in ("approved", "reused", "translated") if key in memory))
+    model = "unknown" if facts.model is None else f"{facts.model} ({facts.backend or 'unknown backend'})"
+    return [f"model: {model}; strict terms: {strict}",
+            f"glossary: {facts.glossary_name}; {terms}", used]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -118,7 +146,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if len(sources) != len(references):
         raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
                          path=args.ref)
-    out = args.out or default_results_path(Path("outputs"), args.model, args.src)
+    out = args.out
+    if out is None:
+        out = default_results_path(Path("outputs"), args.model, args.src, args.backend, args.beam_size)
+        # Earlier results are what this run will be compared with: only an explicit choice replaces them.
+        if out.exists() and not args.force:
+            raise InputError("results of an earlier eval are saved here; pass --force to replace them, "
+                             "or --out FILE to save these elsewhere", path=out)
     if out.is_dir():
         raise InputError("is a directory: --out names the results file", path=out)
     check_output_dir(out.parent)
@@ -493,7 +527,9 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
     evaluation.add_argument("--beam-size", type=_positive_int, default=4)
     evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
-    evaluation.add_argument("--out", type=Path, help="results file (default outputs/eval/MODEL.SOURCE.json)")
+    evaluation.add_argument("--out", type=Path,
+                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
+    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
     evaluation.set_defaults(run=cmd_eval)
 
 

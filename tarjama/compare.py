@@ -41,11 +41,57 @@ class MetricDelta:
         """B minus A."""
         return self.b - self.a
 
+    @property
+    def no_difference(self) -> bool:
+        """The same score: sacrebleu still reports its smallest p, 1/(samples+1), which means nothing here."""
+        return self.a == self.b
+
     def to_json(self) -> dict:
-        """The metric object of ``compare --json``."""
+        """The metric object of ``compare --json`` (sacrebleu's raw p is kept, for parity, even with no difference)."""
         return {"a": self.a, "b": self.b, "delta": self.delta, "p_value": self.p_value,
+                "no_difference": self.no_difference,
                 "a_mean": self.a_mean, "a_ci95": self.a_ci, "b_mean": self.b_mean, "b_ci95": self.b_ci,
                 "signature": self.signature}
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run was made with, so that a reader sees what is being compared."""
+
+    model: str | None
+    backend: str | None
+    glossary_path: str | None
+    glossary_sha256: str | None
+    terms_matched: int | None
+    terms_hit: int | None
+    strict_terms: bool | None
+    memory: dict | None  # the record's memory counts (approved, reused, translated…); None without a memory
+
+    @classmethod
+    def of(cls, record: dict) -> RunFacts:
+        """The facts of a run record; keys an older record lacks are None."""
+        model = record.get("model") if isinstance(record.get("model"), dict) else {}
+        glossary = record.get("glossary") if isinstance(record.get("glossary"), dict) else {}
+        scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+        memory = record.get("memory")
+        return cls(model=model.get("name"), backend=model.get("backend"), glossary_path=glossary.get("path"),
+                   glossary_sha256=glossary.get("sha256"), terms_matched=scores.get("terms_matched"),
+                   terms_hit=scores.get("terms_hit"), strict_terms=record.get("strict_terms"),
+                   memory=memory if isinstance(memory, dict) else None)
+
+    @property
+    def glossary_name(self) -> str:
+        """The glossary as a reader can tell versions apart: path and the start of its SHA-256."""
+        if self.glossary_sha256 is None:
+            return "no glossary"
+        return f"{self.glossary_path} (sha256 {self.glossary_sha256[:12]})"
+
+    def to_json(self) -> dict:
+        """The run object of ``compare --json``."""
+        return {"model": {"name": self.model, "backend": self.backend},
+                "glossary": {"path": self.glossary_path, "sha256": self.glossary_sha256},
+                "terms_matched": self.terms_matched, "terms_hit": self.terms_hit,
+                "strict_terms": self.strict_terms, "memory": self.memory}
 
 
 @dataclass(frozen=True)
@@ -82,16 +128,34 @@ class Comparison:
     seed: int
     samples: int
     identical: bool = False  # the same English: sacrebleu still reports p = 1/(samples+1), meaning nothing
+    facts: tuple[RunFacts, RunFacts] | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def same_glossary(self) -> bool:
+        """Both runs matched terms with the same glossary file (by SHA-256), or neither had one."""
+        return self.facts is None or self.facts[0].glossary_sha256 == self.facts[1].glossary_sha256
+
+    @property
+    def term_success_delta(self) -> float | None:
+        """B's term success rate minus A's; None when either is missing or the glossaries differ."""
+        a, b = self.term_success
+        return None if a is None or b is None or not self.same_glossary else b - a
 
     def to_json(self) -> dict:
         """The report of ``compare --json``."""
         a, b = self.term_success
-        return {"run_a": self.run_a, "run_b": self.run_b, "test": "paired bootstrap resampling (sacrebleu)",
-                "identical": self.identical,
-                "seed": self.seed, "samples": self.samples,
-                "metrics": {m.name: m.to_json() for m in self.metrics},
-                "term_success_rate": {"a": a, "b": b, "delta": None if a is None or b is None else b - a},
-                "paragraphs_most_changed": [p.to_json() for p in self.paragraphs]}
+        report = {"run_a": self.run_a, "run_b": self.run_b, "test": "paired bootstrap resampling (sacrebleu)",
+                  "identical": self.identical,
+                  "seed": self.seed, "samples": self.samples,
+                  "metrics": {m.name: m.to_json() for m in self.metrics},
+                  "term_success_rate": {"a": a, "b": b, "delta": self.term_success_delta,
+                                        "same_glossary": self.same_glossary},
+                  "paragraphs_most_changed": [p.to_json() for p in self.paragraphs],
+                  "warnings": list(self.warnings)}
+        if self.facts is not None:
+            report["runs"] = {"a": self.facts[0].to_json(), "b": self.facts[1].to_json()}
+        return report
 
 
 @dataclass(frozen=True)
@@ -165,10 +229,21 @@ def compare_runs(path_a: Path | str, path_b: Path | str, *, seed: int = DEFAULT_
                     b_ci=float(results[key][1].ci), signature=str(signatures[key]))
         for name, key in zip(metrics, sacrebleu_names, strict=True))
     paragraphs = _most_changed(a, b)
+    facts = (RunFacts.of(a.record), RunFacts.of(b.record))
     return Comparison(run_a=str(a.path), run_b=str(b.path), metrics=deltas,
                       term_success=(a.record["scores"].get("term_success_rate"),
                                     b.record["scores"].get("term_success_rate")),
-                      paragraphs=paragraphs, seed=seed, samples=samples, identical=a.english == b.english)
+                      paragraphs=paragraphs, seed=seed, samples=samples, identical=a.english == b.english,
+                      facts=facts, warnings=_warnings(*facts))
+
+
+def _warnings(a: RunFacts, b: RunFacts) -> tuple[str, ...]:
+    # Term success counts the matches of a glossary: with another glossary (or another version of the
+    # same file) it measures something else, so a delta between the two would mislead.
+    if a.glossary_sha256 == b.glossary_sha256:
+        return ()
+    return (f"the runs used different glossaries, A {a.glossary_name} and B {b.glossary_name}: "
+            "their term success rates are not comparable",)
 
 
 def _most_changed(a: _Run, b: _Run) -> tuple[ParagraphDelta, ...]:

@@ -64,10 +64,17 @@ def evaluate(translator: Translator, source: Path, reference: Path, sources: lis
                       hypotheses=tuple(hypotheses), scores=corpus_scores(hypotheses, references), seconds=seconds)
 
 
-def default_results_path(out_dir: Path, model_name: str, source: Path) -> Path:
-    """``out_dir/eval/MODEL.SOURCE.json`` with the model name made safe for a file name."""
+def default_results_path(out_dir: Path, model_name: str, source: Path, backend: str = "transformers",
+                         beam_size: int = DecodingOptions().beam_size) -> Path:
+    """``out_dir/eval/MODEL.SOURCE.BACKEND[.beamN].json``, the model name made safe for a file name.
+
+    The source's full name (FLORES' ``ara_Arab.dev`` and ``ara_Arab.devtest`` share a stem), the backend
+    and a beam size other than the default are all in the name, so that runs to be compared do not
+    overwrite one another.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name.strip("/")).strip("_") or "model"
-    return out_dir / "eval" / f"{safe}.{source.stem}.json"
+    beam = "" if beam_size == DecodingOptions().beam_size else f".beam{beam_size}"
+    return out_dir / "eval" / f"{safe}.{source.name}.{backend}{beam}.json"
 
 
 def _sha256(path: Path) -> str:

@@ -104,12 +104,18 @@ class GlossaryCheck:
                 "warnings": len(self.warnings), "problems": [p.to_json() for p in self.problems]}
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def is_tbx(path: Path, data: bytes) -> bool:
     """TBX by extension, or any file that looks like XML (the TBX reader then checks its root)."""
     if path.suffix.lower() == ".tbx":
         return True
-    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
-        return True  # UTF-16: a TSV glossary is UTF-8 by contract, so this can only be XML
+    if data.startswith((b"<\x00", b"\x00<")):
+        return True  # UTF-16 XML without a byte order mark (expat reads the encoding from "<?xml")
+    if data.startswith(_UTF16_BOMS):
+        # XML in UTF-16, or Excel's "Unicode Text" (a UTF-16 TSV), which must not meet the XML parser.
+        return data.decode("utf-16", errors="replace").lstrip(" \t\r\n").startswith("<")
     # A TSV row cannot start with "<" in any sensible glossary; XML always does.
     return data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
 
@@ -125,7 +131,7 @@ def check_glossary(path: Path | str) -> GlossaryCheck:
         rows, problems = read_tbx(data)
     else:
         try:
-            text = decode_text(data, path)
+            text = _decode_tsv(data, path)
         except InputError as exc:
             return GlossaryCheck(path, sha256, (), (GlossaryProblem(ERROR, exc.message, exc.line),))
         rows, problems = read_tsv(text)
@@ -134,6 +140,15 @@ def check_glossary(path: Path | str) -> GlossaryCheck:
     if not entries and not any(p.severity == ERROR for p in problems):
         problems.append(GlossaryProblem(ERROR, "glossary has no entries"))
     return GlossaryCheck(path, sha256, tuple(entries), tuple(problems))
+
+
+def _decode_tsv(data: bytes, path: Path) -> str:
+    # Excel saves "Unicode Text" as UTF-16 with a byte order mark. It is refused rather than read: the
+    # contract's glossary is UTF-8 (DeepL and Google take the same file), and Excel's quoting of cells
+    # would slip quote marks into terms. Otherwise the UTF-8 check would call it "binary data".
+    if data.startswith(_UTF16_BOMS):
+        raise InputError('not UTF-8: the file is UTF-16 (Excel\'s "Unicode Text"); save it as UTF-8', path=path)
+    return decode_text(data, path)
 
 
 def load_glossary(path: Path | str) -> Glossary:

@@ -27,7 +27,10 @@ _MIN_SOURCE_CHARS = 20  # shorter sentences vary too much to judge by length
 _MIN_SENTENCES_FOR_NORM = 5
 _WORD_LOOP_REPEATS = {1: 4}  # a single word may be said twice or thrice ("very, very"); phrases 3 times
 _PHRASE_LOOP_REPEATS = 3
-_MAX_LOOP_WORDS = 6
+_MAX_PHRASE_WORDS = 6
+# Prose never says the same 7 or more words twice in a row; a model stuck in a loop does.
+_CLAUSE_LOOP_REPEATS = 2
+_MAX_LOOP_WORDS = 20
 _LETTER_LOOP = re.compile(r"([^\W\d_]{2,12}?)\1{4,}")  # "popopopopo", "دولةدولةدولةدولةدولة"; not digits
 
 _DIGITS = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)},
@@ -35,7 +38,16 @@ _DIGITS = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)},
 # Digits with separators: Arabic writers use ، and ٬ (and the Latin comma) for thousands or decimals.
 _NUMBER = re.compile(r"\d+(?:[.,،٬]\d+)*")
 _THOUSANDS_GROUP = re.compile(r"[,،٬](?=\d{3}(?!\d))")
-_ARABIC_THOUSAND = re.compile(r"\s*(?:ألف|آلاف|الف|الاف)")
+# Number words after the digits scale them, in either language ("20 ألف" = "20 thousand" = "20,000").
+# Each must be a whole word ("12 الفقرة", paragraph, is not 12 thousand); Arabic may add tanween and an
+# alef ("ألفاً", "مليونا"). Harakat are not \w, so they are consumed before the end-of-word test.
+# Arabic plurals count ("3 آلاف"); English ones do not, as "in 2023 millions fled" is no multiplication.
+_HARAKAT = "[\u064b-\u0652\u0670]*"
+_MULTIPLIERS = tuple(
+    (re.compile(rf"\s*(?:{words}){_HARAKAT}(?:ا{_HARAKAT})?(?!\w)", re.IGNORECASE), zeros)
+    for words, zeros in (("ألف|آلاف|الف|الاف|thousand", 3),
+                         ("مليون|ملايين|million", 6),
+                         ("مليار|مليارات|بليون|بلايين|billion", 9)))
 # Arabic-script digits and punctuation have no place in English either.
 _ARABIC_MARKS = re.compile("[\u0660-\u0669\u06f0-\u06f9\u060c\u061b\u061f\u066a-\u066c]")
 
@@ -46,11 +58,11 @@ def arabic_in_english(english: str) -> bool:
 
 
 def repetition_loop(english: str) -> bool:
-    """A word or phrase repeated back to back (4× for one word, 3× for 2-6 words), or a letter-group loop."""
-    words = [w.strip(".,;:!?\"'()").lower() for w in english.split()]
-    words = [w for w in words if w]
+    """A span of words repeated back to back (a word 4×, 2-6 words 3×, 7-20 words 2×), or a letter-group loop."""
+    # Words are \w+ runs, so punctuation does not hide a loop: "Moscow,Moscow,Moscow,Moscow" is four words.
+    words = re.findall(r"\w+", english.lower())
     for n in range(1, _MAX_LOOP_WORDS + 1):
-        needed = _WORD_LOOP_REPEATS.get(n, _PHRASE_LOOP_REPEATS)
+        needed = _WORD_LOOP_REPEATS.get(n, _PHRASE_LOOP_REPEATS if n <= _MAX_PHRASE_WORDS else _CLAUSE_LOOP_REPEATS)
         for start in range(len(words) - n * needed + 1):
             phrase = words[start:start + n]
             if all(words[start + k * n:start + (k + 1) * n] == phrase for k in range(1, needed)):
@@ -59,7 +71,7 @@ def repetition_loop(english: str) -> bool:
 
 
 def numbers(text: str) -> Counter[str]:
-    """The numbers written in digits, normalised (Arabic-Indic digits, Arabic separators, thousands, ألف)."""
+    """The numbers written in digits, normalised (Arabic-Indic digits, separators, leading zeros, ألف/thousand…)."""
     text = text.translate(_DIGITS)
     found: Counter[str] = Counter()
     for match in _NUMBER.finditer(text):
@@ -67,16 +79,16 @@ def numbers(text: str) -> Counter[str]:
         number = re.sub(r"[,،٬]", ".", number)  # what is left between digits is a decimal separator
         if number.count(".") > 1:
             continue  # a version, date or phone number: not a quantity to compare
-        if _ARABIC_THOUSAND.match(text, match.end()):
-            number = _times_thousand(number)
-        found[number.rstrip("0").rstrip(".") if "." in number else number] += 1
+        zeros = next((zeros for pattern, zeros in _MULTIPLIERS if pattern.match(text, match.end())), 0)
+        found[_scaled(number, zeros)] += 1
     return found
 
 
-def _times_thousand(number: str) -> str:
+def _scaled(number: str, zeros: int) -> str:
+    """``number`` times 10**zeros in one canonical spelling: "08" is "8", "2.50" is "2.5", "1.5" ×1000 "1500"."""
     whole, _, fraction = number.partition(".")
-    digits = whole + (fraction + "000")[:3]
-    return str(int(digits)) + ("." + fraction[3:] if len(fraction) > 3 else "")
+    whole, fraction = whole + (fraction + "0" * zeros)[:zeros], fraction[zeros:].rstrip("0")
+    return str(int(whole)) + ("." + fraction if fraction else "")
 
 
 def number_mismatch(source: str, english: str) -> bool:

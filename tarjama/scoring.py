@@ -64,6 +64,8 @@ def read_lines(path: Path | str, what: str = "file") -> list[str]:
     """A line-aligned text file as sacrebleu reads one: split at \\n only, blank lines kept, right-stripped."""
     data = read_input_bytes(path, what)
     try:
+        # A UTF-8 BOM is dropped, where the sacrebleu command keeps it in the first word: the one
+        # deliberate difference from that command (docs/scores.md).
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1

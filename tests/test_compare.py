@@ -95,3 +95,97 @@ def test_runs_of_different_articles_or_without_reference_are_refused(tmp_path, s
     assert_one_line_error(run(["compare", tmp_path / "a.run.json", other], cli_env), "without --reference")
     other.write_text("{not json", encoding="utf-8")
     assert_one_line_error(run(["compare", tmp_path / "a.run.json", other], cli_env), f"{other}:1:", "invalid JSON")
+
+
+ZD_REFERENCES = ["The Kremlin knew of the threat before the attack on Crocus City Hall.",
+                 "Putin rejected the American warnings as provocative.",
+                 "At least 143 people died in the attack near Moscow."]
+ZD_ENGLISH = ["The Kremlin knew about the danger before the attack on Crocus City Hall.",
+              "Putin rejected the American warnings as provocative.",
+              "At least 143 people died in the assault near Moscow."]
+
+
+def write_minimal_run(path, english, references=ZD_REFERENCES, term_rate=None, **facts):
+    """A hand-made run record with only what compare reads, plus the given top-level keys."""
+    record = {"source": "x.ar.txt", "source_sha256": "0" * 64, "scores": {"term_success_rate": term_rate},
+              "paragraphs": [{"index": n, "english": e, "reference": r}
+                             for n, (e, r) in enumerate(zip(english, references, strict=True))], **facts}
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "bleu_same", "chrf_same"), [
+    ("danger", "danger", True, True),  # the same English
+    ("danger", "menace", True, False),  # one wrong word for another: BLEU's statistics do not move
+    ("danger", "threat", False, False),  # the reference's word
+])
+def test_a_metric_without_difference_says_so(tmp_path, cli_env, old, new, bleu_same, chrf_same):
+    a = write_minimal_run(tmp_path / "a.run.json", ZD_ENGLISH)
+    b = write_minimal_run(tmp_path / "b.run.json", [ZD_ENGLISH[0].replace(old, new), *ZD_ENGLISH[1:]])
+    report = json.loads(run(["compare", a, b, "--json"], cli_env).stdout)
+    for metric, same in (("bleu", bleu_same), ("chrf", chrf_same)):
+        entry = report["metrics"][metric]
+        assert entry["no_difference"] is same and (entry["a"] == entry["b"]) is same
+        assert entry["p_value"] > 0  # sacrebleu's raw p is kept for parity
+    text = run(["compare", a, b], cli_env).stdout
+    for metric, same in (("bleu", bleu_same), ("chrf", chrf_same)):
+        line = next(line for line in text.splitlines() if line.startswith(metric))
+        assert ("Δ 0.00, no difference (p not meaningful)" in line) is same
+        assert ("p = " in line) is not same
+
+
+GLOSSARY_A = {"path": "glossaries/news-ar-en.tsv", "sha256": "a" * 64, "entries": 61}
+GLOSSARY_A2 = {"path": "glossaries/news-ar-en.tsv", "sha256": "c" * 64, "entries": 62}  # the same file, edited
+GLOSSARY_B = {"path": "small.tsv", "sha256": "b" * 64, "entries": 1}
+
+
+@pytest.mark.parametrize(("glossary_a", "glossary_b", "comparable"), [
+    (GLOSSARY_A, GLOSSARY_A, True),
+    (GLOSSARY_A, dict(GLOSSARY_A, path="elsewhere/copy.tsv"), True),  # the same bytes under another name
+    (GLOSSARY_A, GLOSSARY_B, False),
+    (GLOSSARY_A, GLOSSARY_A2, False),
+    (GLOSSARY_A, None, False),
+    (None, GLOSSARY_B, False),
+])
+def test_runs_with_different_glossaries_have_no_term_delta(tmp_path, cli_env, glossary_a, glossary_b, comparable):
+    memory = {"path": "mem.sqlite", "approved": 2, "reused": 1, "translated": 0, "model_inputs": 0, "harvested": 0}
+    a = write_minimal_run(tmp_path / "a.run.json", ZD_ENGLISH, term_rate=0.5, glossary=glossary_a,
+                          model={"name": "Helsinki-NLP/opus-mt-ar-en", "backend": "transformers"},
+                          strict_terms=False, memory=None)
+    a_record = json.loads(a.read_text(encoding="utf-8"))
+    a_record["scores"].update(terms_matched=8, terms_hit=4)
+    a.write_text(json.dumps(a_record), encoding="utf-8")
+    b = write_minimal_run(tmp_path / "b.run.json", ZD_ENGLISH[::-1], term_rate=1.0, glossary=glossary_b,
+                          model={"name": "facebook/nllb-200-distilled-600M", "backend": "ctranslate2"},
+                          strict_terms=True, memory=memory)
+    result = run(["compare", a, b, "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"run_a", "run_b", "test", "identical", "seed", "samples", "metrics", "term_success_rate",
+            "paragraphs_most_changed"} <= set(report)  # the keys of earlier versions stay
+    terms = report["term_success_rate"]
+    assert (terms["a"], terms["b"], terms["same_glossary"]) == (0.5, 1.0, comparable)
+    assert terms["delta"] == (pytest.approx(0.5) if comparable else None)
+    assert bool(report["warnings"]) is not comparable
+    assert all("different glossaries" in warning for warning in report["warnings"])
+    runs = report["runs"]
+    glossary_a = glossary_a or {}
+    assert runs["a"] == {"model": {"name": "Helsinki-NLP/opus-mt-ar-en", "backend": "transformers"},
+                         "glossary": {"path": glossary_a.get("path"), "sha256": glossary_a.get("sha256")},
+                         "terms_matched": 8, "terms_hit": 4, "strict_terms": False, "memory": None}
+    assert runs["b"]["glossary"]["sha256"] == (glossary_b or {}).get("sha256")
+    assert runs["b"]["model"] == {"name": "facebook/nllb-200-distilled-600M", "backend": "ctranslate2"}
+    assert runs["b"]["strict_terms"] is True and runs["b"]["memory"] == memory
+    assert runs["b"]["terms_matched"] is None  # an older record without the counts
+    # The text report shows the same facts, and the warning instead of a delta.
+    text = run(["compare", a, b], cli_env).stdout
+    assert "model: Helsinki-NLP/opus-mt-ar-en (transformers); strict terms: no" in text
+    assert "model: facebook/nllb-200-distilled-600M (ctranslate2); strict terms: yes" in text
+    assert "terms: 4 of 8 matches hit" in text and "memory: not used" in text
+    assert "memory: 2 approved, 1 reused, 0 translated" in text
+    terms_line = next(line for line in text.splitlines() if line.startswith("terms A"))
+    if comparable:
+        assert "Δ +50.0 points" in terms_line and "warning:" not in text
+    else:
+        assert "not comparable" in terms_line
+        assert "warning: the runs used different glossaries" in text

@@ -1,5 +1,6 @@
 import pytest
 from casefiles import CASES, as_params, read_cases
+from test_cli import run
 
 from tarjama.documents import read_article
 from tarjama.enforcement import target_in_translation
@@ -63,6 +64,27 @@ def test_missing_and_undecodable_glossaries(tmp_path):
     with pytest.raises(InputError) as caught:
         load_glossary(path)
     assert caught.value.line == 2
+
+
+UTF16_TSV = "source\ttarget\r\nموسكو\tMoscow\r\n"
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    pytest.param("excel.txt", UTF16_TSV.encode("utf-16"), id="Excel Unicode Text"),  # little-endian, BOM
+    pytest.param("g.tsv", b"\xff\xfe" + UTF16_TSV.encode("utf-16-le"), id="little-endian"),
+    pytest.param("g.tsv", b"\xfe\xff" + UTF16_TSV.encode("utf-16-be"), id="big-endian"),
+    pytest.param("g.tsv", b"\xff\xfe" + "\r\n# newsroom\r\nموسكو\tMoscow\r\n".encode("utf-16-le"),
+                 id="blank line and comment first"),
+])
+def test_utf16_tsv_is_named_as_such(tmp_path, cli_env, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        load_glossary(path)
+    assert caught.value.message == 'not UTF-8: the file is UTF-16 (Excel\'s "Unicode Text"); save it as UTF-8'
+    assert "XML" not in caught.value.describe()
+    result = run(["glossary", "check", path], cli_env)
+    assert result.returncode == 2 and "the file is UTF-16" in result.stdout and "XML" not in result.stdout
 
 
 CASE_GLOSSARY = load_glossary(CASES / "terms-glossary.tsv")
