@@ -16,7 +16,7 @@ from tarjama.backends import DecodingOptions, load_translator
 from tarjama.documents import Document, articles_in, read_article
 from tarjama.errors import InputError, RunError, TarjamaError
 from tarjama.glossary import Glossary, load_glossary
-from tarjama.inbox import fingerprint, log_run, up_to_date
+from tarjama.inbox import is_current, log_run
 from tarjama.matching import TermMatch, find_terms
 from tarjama.memory import default_memory_path
 from tarjama.publishing import Published
@@ -151,10 +151,7 @@ class ArticleOutcome:
 def is_up_to_date(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
                   strict_terms: bool, glossary: Path | None) -> bool:
     """Whether the article's outputs already come from its current text and these settings."""
-    try:
-        return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
-    except OSError:
-        return False  # unreadable now: its own translation run will fail and be logged
+    return is_current(article, out_dir, model, backend, beam_size, strict_terms, glossary)
 
 
 @flow(name="translate-folder")
@@ -222,11 +219,15 @@ def translate_folder_distributed(inbox: Path, model: str = DEFAULT_MODEL, glossa
     ``threads`` = cores per worker process, or the workers of one machine compete for its cores.
     """
     resolved = resolve_model(model, revision)
-    articles = [a for a in articles_in(inbox) if not (only_changed and up_to_date(
-        a, out_dir, fingerprint(a, resolved, backend, beam_size, strict_terms, glossary)))]
+    articles, entries = [], []
+    for article in articles_in(inbox):
+        if only_changed and is_current(article, out_dir, resolved, backend, beam_size, strict_terms, glossary):
+            entries.append(ArticleOutcome(article, skipped=True).to_json())
+        else:
+            articles.append(article)
     futures = translate_on_worker.map(articles, model, out_dir, glossary, backend, strict_terms, beam_size,
                                       revision, threads)
-    results, entries, errors = [], [], []
+    results, errors = [], []
     for article, future in zip(articles, futures, strict=True):
         try:
             results.append(future.result())

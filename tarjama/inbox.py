@@ -50,6 +50,19 @@ def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
         return False  # unreadable or foreign record: translate again
 
 
+def is_current(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
+               strict_terms: bool, glossary: Path | None) -> bool:
+    """Whether the article's outputs already come from its current text and these settings.
+
+    An article or glossary that cannot be read now counts as not current: its own run then fails
+    and is logged with the reason, instead of the whole inbox run stopping here.
+    """
+    try:
+        return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
+    except OSError:
+        return False
+
+
 def log_run(out_dir: Path, entries: Sequence[dict]) -> Path:
     """Append one line for this run to ``OUT/.tarjama/inbox-log.jsonl``: when, and each article's fate."""
     path = Path(out_dir) / ".tarjama" / LOG_NAME

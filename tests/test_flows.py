@@ -153,3 +153,19 @@ def test_articles_run_on_a_local_two_worker_dask_cluster(prefect_server, inbox, 
     assert os.getpid() not in loads_by_process  # the work ran on the workers, not in the flow's process
     assert 1 <= len(loads_by_process) <= 2
     assert all(loads == {1} for loads in loads_by_process.values())  # one model load per worker
+
+
+def test_the_distributed_flow_logs_articles_it_cannot_check(prefect_server, inbox, tmp_path, tiny_marian):
+    # A wrong glossary path used to end the whole run while checking what changed, with no log line.
+    import json
+
+    from flows.translate import translate_folder_distributed
+    from tarjama.errors import RunError
+
+    out = tmp_path / "out"
+    with pytest.raises(RunError, match=r"2 of 2 articles failed: .*no-such-glossary.tsv"):
+        translate_folder_distributed(inbox, model=str(tiny_marian), glossary=tmp_path / "no-such-glossary.tsv",
+                                     out_dir=out, only_changed=True, beam_size=1)
+    logged = json.loads((out / ".tarjama" / "inbox-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert sorted((a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]) == [
+        ("crocus.txt", "failed"), ("short.txt", "failed")]
