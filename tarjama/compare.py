@@ -238,12 +238,18 @@ def compare_runs(path_a: Path | str, path_b: Path | str, *, seed: int = DEFAULT_
 
 
 def _warnings(a: RunFacts, b: RunFacts) -> tuple[str, ...]:
+    warnings = []
     # Term success counts the matches of a glossary: with another glossary (or another version of the
     # same file) it measures something else, so a delta between the two would mislead.
-    if a.glossary_sha256 == b.glossary_sha256:
-        return ()
-    return (f"the runs used different glossaries, A {a.glossary_name} and B {b.glossary_name}: "
-            "their term success rates are not comparable",)
+    if a.glossary_sha256 != b.glossary_sha256:
+        warnings.append(f"the runs used different glossaries, A {a.glossary_name} and B {b.glossary_name}: "
+                        "their term success rates are not comparable")
+    # Editors' approved English is reused as is: a difference there is the editors', not the model's.
+    approved = {label: (facts.memory or {}).get("approved", 0) for label, facts in (("A", a), ("B", b))}
+    if approved["A"] != approved["B"]:
+        warnings.append(f"editor-approved sentences: A {approved['A']}, B {approved['B']}; those sentences are "
+                        "editors' English, not the model's")
+    return tuple(warnings)
 
 
 def _most_changed(a: _Run, b: _Run) -> tuple[ParagraphDelta, ...]:

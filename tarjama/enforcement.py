@@ -7,12 +7,18 @@ How a term's target reached a segment's English (the run record's ``how``):
 - ``forced``: strict mode re-decoded the sentence, forcing the term's tokens;
 - ``replaced``: strict mode's last resort put the target into the finished English;
 - ``approved``: the sentence is an editor's approved English, which has the target;
+- ``inside_word``: the target occurs only inside a longer word ("ISIS" in "crisis"): the contract's
+  ``hit`` (a case-insensitive substring) is true, but the term is not there; flagged for editors;
 - ``missed``: the target is not in the English; the segment is flagged for editors.
+
+Every decision (which beam alternative, what to force, what to place) asks whether the target is
+there as a word; ``hit`` stays the contract's substring test.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,12 +31,14 @@ FORCED = "forced"
 REPLACED = "replaced"
 MISSED = "missed"
 APPROVED = "approved"  # in an editor-approved sentence, which is never changed
-HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, APPROVED, MISSED)
+INSIDE_WORD = "inside_word"
+HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, APPROVED, INSIDE_WORD, MISSED)
 
 # Segment flags (the run record's ``flags``) that send an editor to a term.
 TERM_MISSED = "term_missed"  # a glossary term's target is not in the English
 TERM_FORCED = "term_forced"  # strict mode forced a term into the decoding: check the sentence reads well
 TERM_REPLACED = "term_replaced"  # strict mode put a term into the finished English: check where it went
+TERM_INSIDE_WORD = "term_inside_word"  # a target only inside a longer word: the term is not really there
 
 _SENTENCE_END = ".!?…"
 # A span of the English this similar to the target (and with its first letter) is taken to be the
@@ -41,6 +49,23 @@ _SIMILAR_ENOUGH = 0.7
 def target_in_translation(target: str, translation: str) -> bool:
     """The contract's hit test: the English target occurs, case-insensitively, in the translation."""
     return target.lower() in translation.lower()
+
+
+def target_pattern(target: str) -> re.Pattern[str]:
+    """The target as a word of the English: not inside a longer word, but with a plural or possessive."""
+    return re.compile(rf"(?<!\w){re.escape(target)}(?=(?:e?s|['’]s?)?(?!\w))", re.IGNORECASE)
+
+
+def term_in_words(target: str, translation: str) -> bool:
+    """Whether the target is in the translation as a word ("ISIS" is not in "crisis"; "Tajiks" has "Tajik")."""
+    return target_in_translation(target, translation) and bool(target_pattern(target).search(translation))
+
+
+def outcome_how(target: str, english: str, found_as: str) -> str:
+    """``found_as`` when the target is in ``english`` as a word; else inside a word, or missed."""
+    if term_in_words(target, english):
+        return found_as
+    return INSIDE_WORD if target_in_translation(target, english) else MISSED
 
 
 @dataclass(frozen=True)
@@ -70,7 +95,7 @@ class Choice:
 def choose_hypothesis(translation: Translation, targets: Sequence[str], margin: float) -> Choice:
     """The best hypothesis, unless an alternative at most ``margin`` less probable has more term hits."""
     def hits(text: str) -> int:
-        return sum(target_in_translation(target, text) for target in targets)
+        return sum(term_in_words(target, text) for target in targets)
 
     chosen = Choice(translation.text, translation.truncated, alternative=False)
     if translation.score is None or margin <= 0:
@@ -127,25 +152,23 @@ def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
     without an entry there counts as the model's.
     """
     how_in_pieces = how_in_pieces or {}
-    before = {match: target_in_translation(match.target, english) for match in matches}
+    before = {match: term_in_words(match.target, english) for match in matches}
     if strict:
         for match in matches:
-            if target_in_translation(match.target, english):
+            if term_in_words(match.target, english):
                 continue
             fraction = (match.start - segment_start) / segment_length if segment_length else 1.0
             present = [m.target for m in matches if target_in_translation(m.target, english)]
             english = place_term(english, match.target, fraction, keep=present)
     outcomes = []
     for match in matches:
-        hit = target_in_translation(match.target, english)
-        if not hit:
-            how = MISSED
-        elif not before[match]:
+        if not before[match]:
             how = REPLACED  # placed for this occurrence, for an earlier one, or inside another target
         else:
             how = how_in_pieces.get(match, MODEL)
-            how = MODEL if how == MISSED else how
-        outcomes.append(TermOutcome(match=match, hit=hit, how=how))
+            how = MODEL if how in (MISSED, INSIDE_WORD) else how
+        outcomes.append(TermOutcome(match=match, hit=target_in_translation(match.target, english),
+                                    how=outcome_how(match.target, english, how)))
     return english, outcomes
 
 
@@ -155,6 +178,8 @@ def term_flags(outcomes: Sequence[TermOutcome]) -> list[str]:
     flags = [TERM_FORCED] if FORCED in hows else []
     if REPLACED in hows:
         flags.append(TERM_REPLACED)
+    if INSIDE_WORD in hows:
+        flags.append(TERM_INSIDE_WORD)
     if any(not outcome.hit for outcome in outcomes):
         flags.append(TERM_MISSED)
     return flags

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from tarjama.backends import DecodingOptions, ProgressCallback, Translator
 from tarjama.documents import Segment
-from tarjama.enforcement import APPROVED, MISSED, TermOutcome, target_in_translation, term_flags
+from tarjama.enforcement import APPROVED, TermOutcome, outcome_how, target_in_translation, term_flags
 from tarjama.matching import TermMatch
 from tarjama.memory import MachineEntry, TranslationMemory, normalise_source, segment_key
 from tarjama.pipeline import COPIED, SegmentTranslation, plan_translation, run_translation
@@ -112,7 +112,7 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
         found = None
         if memory is not None:  # an editor may correct a date or a number too
             found = _approved(segment, matches_in.get(segment.id, []), memory)
-            if found is not None and strict_terms and any(not o.hit for o in found.terms):
+            if found is not None and strict_terms and any(o.how != APPROVED for o in found.terms):
                 # The contract's strict mode puts every term in; the approval stays in the memory.
                 found = None
                 work.set_aside.add(segment.id)
@@ -136,8 +136,9 @@ def _approved(segment: Segment, matches: list[TermMatch], memory: TranslationMem
     entry = memory.approved(segment.text)
     if entry is None:
         return None
-    outcomes = [TermOutcome(m, hit, APPROVED if hit else MISSED)
-                for m in matches for hit in [target_in_translation(m.target, entry.target)]]
+    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target), outcome_how(m.target, entry.target,
+                                                                                          APPROVED))
+                for m in matches]
     return SegmentTranslation(segment.id, entry.target, 0, (APPROVED_FLAG, *term_flags(outcomes)), tuple(outcomes),
                               origin="approved")
 

@@ -15,8 +15,8 @@ from tarjama.enforcement import (
     TermOutcome,
     choose_hypothesis,
     settle_terms,
-    target_in_translation,
     term_flags,
+    term_in_words,
 )
 from tarjama.matching import TermMatch
 from tarjama.segmentation import is_translatable
@@ -150,9 +150,9 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
         choice = choose_hypothesis(translation, [m.target for m in matches], options.term_rerank_margin)
         how = {}
         for match in matches:
-            if not target_in_translation(match.target, choice.text):
-                how[match] = MISSED
-            elif target_in_translation(match.target, translation.text):
+            if not term_in_words(match.target, choice.text):
+                how[match] = MISSED  # inside a longer word counts as missing: strict mode forces it
+            elif term_in_words(match.target, translation.text):
                 how[match] = MODEL
             else:
                 how[match] = HYPOTHESIS
@@ -177,9 +177,9 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
     for i, translation in zip(redo, forced, strict=True):
         how = {}
         for match in terms[units[i]]:
-            if match.target in translation.forced and target_in_translation(match.target, translation.text):
+            if match.target in translation.forced and term_in_words(match.target, translation.text):
                 how[match] = FORCED
-            elif target_in_translation(match.target, translation.text):
+            elif term_in_words(match.target, translation.text):
                 how[match] = MODEL
             else:
                 how[match] = MISSED

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tarjama.enforcement import target_pattern
 from tarjama.errors import RunError
 from tarjama.records import RunRecord, SegmentRecord
 
@@ -36,6 +37,7 @@ FLAG_LABELS = {
     "term_missed": "glossary term missing",
     "term_forced": "glossary term forced into the decoding: check the sentence",
     "term_replaced": "glossary term placed after translation: check where it went",
+    "term_inside_word": "glossary term only inside a longer word (as ISIS in crisis)",
     "split_for_length": "translated in pieces (long sentence)",
     "output_truncated": "output may be cut short",
     "copied": "copied (no words to translate)",
@@ -98,7 +100,7 @@ def english_with_terms(segment: SegmentRecord) -> str:
     """The segment's English with every occurrence of its terms' targets marked."""
     spans = [(found.start(), found.end(), "glossary: " + target, True)
              for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True)
-             for found in re.finditer(re.escape(target), segment.target, re.IGNORECASE)]
+             for found in target_pattern(target).finditer(segment.target)]  # "ISIS" is not marked in "crisis"
     return _marked(segment.target, spans)
 
 

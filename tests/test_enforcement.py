@@ -10,15 +10,19 @@ from tarjama.documents import segment_text
 from tarjama.enforcement import (
     FORCED,
     HYPOTHESIS,
+    INSIDE_WORD,
     MISSED,
     MODEL,
     REPLACED,
     TERM_FORCED,
+    TERM_INSIDE_WORD,
     TERM_MISSED,
     TERM_REPLACED,
     choose_hypothesis,
     place_term,
     settle_terms,
+    term_flags,
+    term_in_words,
 )
 from tarjama.glossary import Glossary, GlossaryEntry
 from tarjama.matching import TermMatch, find_terms
@@ -162,7 +166,7 @@ class ScriptedTranslator:
             best, *alternatives = self.answer(text)
             hypotheses = tuple(Hypothesis(a, -1.0 - 0.1 * (n + 1)) for n, a in enumerate(alternatives))
             if constraints and self.forcing:
-                missing = [c.text for c in constraints[i] if c.text.lower() not in best.lower()]
+                missing = [c.text for c in constraints[i] if not term_in_words(c.text, best)]
                 results.append(Translation(" ".join([best, *missing]), tokens=5, forced=frozenset(missing)))
             else:
                 results.append(Translation(best, tokens=5, score=-1.0, alternatives=hypotheses[:n_best - 1]))
@@ -272,3 +276,44 @@ def test_a_term_the_vocabulary_cannot_spell_is_not_forced(tiny_marian):
     (result,) = translator.translate(["قال الكرملين"], DecodingOptions(beam_size=1),
                                      constraints=[[TermConstraint("Ωμέγα Kremlin", 0)]])
     assert "<unk>" not in result.text and result.forced == frozenset()
+
+
+@pytest.mark.parametrize(("target", "english", "expected"), [
+    ("ISIS", "Officials said Daesh was behind the crisis.", False),
+    ("ISIS", "ISIS-K claimed the attack.", True),
+    ("ISIS-K", "The ISIS-K branch", True),
+    ("Tajik", "He was born in Tajikistan.", False),
+    ("Tajik", "Four Tajiks were held.", True),
+    ("Russia", "Russian officials spoke.", False),
+    ("Russia", "Russia's security council", True),
+    ("Kremlin", "the kremlin’s answer", True),
+    ("U.S.", "The U.S. warned Moscow.", True),
+    ("Crocus City Hall", "at Crocus City Hall, near Moscow", True),
+    ("Moscow", "Moscowand", False),
+])
+def test_a_term_is_in_the_english_as_a_word(target, english, expected):
+    assert term_in_words(target, english) is expected
+
+
+def test_a_target_only_inside_a_longer_word_is_not_the_term():
+    matches = [term("ISIS", 0)]
+    english, outcomes = settle_terms("Officials said Daesh was behind the crisis.", matches, strict=False,
+                                     segment_length=10)
+    # The contract's hit is a substring test, so it stays true; how and the flag tell the editor.
+    assert [(o.hit, o.how) for o in outcomes] == [(True, INSIDE_WORD)]
+    assert term_flags(outcomes) == [TERM_INSIDE_WORD]
+    english, outcomes = settle_terms("Officials said Daesh was behind the crisis.", matches, strict=True,
+                                     segment_length=10)
+    assert term_in_words("ISIS", english) and [(o.hit, o.how) for o in outcomes] == [(True, REPLACED)]
+
+
+def test_strict_mode_forces_a_term_the_english_only_has_inside_a_word():
+    document = segment_text("قال مسؤولون إن داعش وراء الأزمة في موسكو.\n", "a.txt")
+    glossary = Glossary(path=Path("g.tsv"), sha256="0",
+                        entries=(GlossaryEntry("داعش", "ISIS"), GlossaryEntry("موسكو", "Moscow")))
+    translator = ScriptedTranslator(lambda text: ["Officials said Daesh was behind the crisis in Moscow."])
+    (result,) = translate_segments(document.segments, translator, DecodingOptions(),
+                                   matches=find_terms(document, glossary), strict_terms=True)
+    assert len(translator.calls) == 2 and [c.text for c in translator.calls[1][2][0]] == ["ISIS", "Moscow"]
+    assert [(t.match.target, t.how) for t in result.terms] == [("ISIS", FORCED), ("Moscow", MODEL)]
+    assert term_in_words("ISIS", result.target)

@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -388,7 +389,7 @@ def test_tm_import_lets_the_next_run_publish_and_a_missing_record_protects_the_e
 
     document, paths = published_story(tmp_path)
     edit_row(paths.bilingual, "p2.s0", "Editor's English.")
-    tarjama = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tarjama"
+    tarjama = Path(sys.executable).parent / "tarjama"
     done = subprocess.run([str(tarjama), "tm", "import", str(paths.bilingual)], env=cli_env, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("1 sentences approved"), done.stderr

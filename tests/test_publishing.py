@@ -271,3 +271,17 @@ def test_an_article_changed_during_its_run_is_not_published(tmp_path, sample_pat
     with pytest.raises(RunError, match="changed while it was being translated"):
         publish(record, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("story.*"))
+
+
+def test_english_marks_only_whole_terms(tmp_path):
+    from tarjama.glossary import Glossary, GlossaryEntry
+
+    glossary = Glossary(path=Path("g.tsv"), sha256="0", entries=(GlossaryEntry("داعش", "ISIS"),))
+    document = segment_text("عنوان\nقال مسؤولون إن داعش وراء الأزمة. وتبنى داعش الهجوم.\n", "a.txt")
+    record = make_record(document, lambda s: "Daesh was behind the crisis." if s.id == "p1.s0"
+                         else "ISIS claimed the attack.", glossary)
+    rows = {line.split(" | ")[0].strip("| "): line for line in render_bilingual(record).splitlines()
+            if line.startswith("| p1.")}
+    assert "<mark" not in rows["p1.s0"].split(" | ")[2]  # no "cr<mark>isis</mark>"
+    assert "glossary term only inside a longer word" in rows["p1.s0"]
+    assert '<mark title="glossary: ISIS">ISIS</mark> claimed' in rows["p1.s1"]

@@ -25,6 +25,7 @@ from tarjama.backends import (
     available_cpus,
 )
 from tarjama.batching import plan_batches
+from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.registry import ResolvedModel, store_dir
 
@@ -239,7 +240,7 @@ class CTranslate2Translator:
 
     def _forcing_prefix(self, tokens: list[str], constraint: TermConstraint, fixed: int) -> list[str] | None:
         """The target prefix that puts ``constraint`` at its place, or None if it needs no forcing."""
-        if constraint.text.lower() in self._decode(tokens).lower():
+        if term_in_words(constraint.text, self._decode(tokens)):
             return None
         term = self._target_tokens(constraint.text)
         if not term or self._tokenizer.unk_token in term:

@@ -12,6 +12,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 from tarjama.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
 from tarjama.backends.forcing import ForcedTerm, TermForcing
 from tarjama.batching import plan_batches
+from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
 from tarjama.registry import ResolvedModel
 
@@ -143,7 +144,7 @@ class TransformersTranslator:
         return list(self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
 
     def _decoded_contains(self, generated: Sequence[int], text: str) -> bool:
-        return text.lower() in self._tokenizer.decode(generated, skip_special_tokens=True).lower()
+        return term_in_words(text, self._tokenizer.decode(generated, skip_special_tokens=True))
 
     @cached_property
     def _word_starts(self) -> list[bool]:
