@@ -94,6 +94,7 @@ class _Pattern:
     rest: tuple[str, ...]  # the term's words after the first, as folded
     has_article: bool  # the term's first word starts with ال, which the text must have too
     as_written: bool  # exact-match entries and Latin terms: no clitics, no article
+    latin: bool = False  # a Latin-script term: Arabic conjunctions and prepositions may be glued on (بـISIS)
 
     @property
     def words(self) -> int:
@@ -114,7 +115,8 @@ def _pattern_for(form: str, entry: GlossaryEntry) -> tuple[str, _Pattern]:
     key = term_key(form)
     first, rest = key[0], key[1:]
     if entry.match != CLITICS or not has_arabic_letters(first):
-        return first, _Pattern(entry, rest, has_article=False, as_written=True)
+        return first, _Pattern(entry, rest, has_article=False, as_written=True,
+                               latin=entry.match == CLITICS and not has_arabic_letters(first))
     if first.startswith(ARTICLE) and len(first) - len(ARTICLE) >= _MIN_STEM:
         return first[len(ARTICLE):], _Pattern(entry, rest, has_article=True, as_written=False)
     return first, _Pattern(entry, rest, has_article=False, as_written=False)
@@ -165,7 +167,7 @@ class TermMatcher:
     @staticmethod
     def _fits(pattern: _Pattern, reading: Reading, folded: str, words: list[re.Match[str]], i: int) -> bool:
         if pattern.as_written:
-            if reading.proclitics or reading.article:
+            if reading.article or (reading.proclitics and not pattern.latin):
                 return False
         elif pattern.has_article and not reading.article:
             return False
