@@ -45,7 +45,10 @@ def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
     if edited_bilingual(out_dir, article.stem) is not None:
         return False  # an editor's corrections are waiting to be approved and published
     try:
-        return _recorded(json.loads(paths.record.read_text(encoding="utf-8"))) == wanted
+        record = json.loads(paths.record.read_text(encoding="utf-8"))
+        # Another bilingual file than the record's: corrections imported since (their English is not
+        # published yet), or a run killed between its renames. Either way, publish again.
+        return _recorded(record) == wanted and record.get("bilingual_sha256") == _sha256(paths.bilingual)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False  # unreadable or foreign record: translate again
 

@@ -307,6 +307,21 @@ def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
     assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(record))
 
 
+def test_imported_corrections_make_the_article_due_for_publishing_again(tmp_path):
+    # The editor's approved English belongs in NAME.en.md: after `tm import` the next scheduled run
+    # must republish, though neither the article nor the settings changed.
+    from tarjama.inbox import _recorded, up_to_date
+
+    _, paths = published_story(tmp_path)
+    (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
+    wanted = _recorded(json.loads(paths.record.read_text(encoding="utf-8")))
+    assert up_to_date(tmp_path / "story.txt", tmp_path / "out", wanted)
+    edit_row(paths.bilingual, "p2.s0", "The delegation reached Kabul on Sunday morning.")
+    with open_memory(tmp_path / "out" / ".tarjama" / "memory.sqlite") as memory:
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1  # what tm import does, too
+    assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", wanted)
+
+
 def edit_row(path, segment_id, english):
     """Replace one row's English cell, as an editor would in a text editor."""
     lines = path.read_text(encoding="utf-8").split("\n")
