@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -179,7 +180,7 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown) or a TMX memory as approved translations."""
     from tarjama.exchange import approve_bilingual, read_tmx
-    from tarjama.memory import open_memory
+    from tarjama.memory import default_memory_path, open_memory
     from tarjama.publishing import article_lock
 
     if args.path.suffix.lower() == ".tmx":
@@ -192,9 +193,12 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     else:
         memory_path = _memory_path(args, args.path.parent)
         stem = args.path.name.removesuffix(".bilingual.md")
-        # Under the article's lock, as a run's own harvest: the next run then knows this file is dealt with.
-        with article_lock(args.path.parent, stem), open_memory(memory_path) as memory:
-            count = approve_bilingual(args.path, memory, everything=args.all)
+        # Into the memory its outputs folder's runs use, the file is dealt with: marked under the
+        # article's lock, as a run's own harvest does, so the next run may rewrite it. Into another
+        # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
+        beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
+        with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
+            count = approve_bilingual(args.path, memory, everything=args.all, mark_known=beside)
     print(f"{count} sentences approved into {memory_path}")
     return 0
 

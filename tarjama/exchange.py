@@ -80,7 +80,7 @@ def read_bilingual_file(path: Path | str) -> BilingualFile:
 
 
 def _front_matter_run_id(lines: list[str]) -> str | None:
-    if not lines or lines[0].strip() != "---":
+    if not lines or lines[0].lstrip("\ufeff").strip() != "---":  # an editor may save with a byte order mark
         return None
     for line in lines[1:]:
         if line.strip() == "---":
@@ -134,47 +134,47 @@ def corrections(path: Path | str, *, everything: bool = False,
                 memory: TranslationMemory | None = None) -> list[tuple[str, str]]:
     """``(Arabic, English)`` pairs an editor approved in a bilingual file.
 
-    A row is a correction when its English is none of the machine Englishes known for its Arabic:
-    the run record beside the file (``NAME.run.json``) when the file comes from that run, and,
-    with ``memory``, every machine or approved English the memory holds for the sentence. So a
-    file saved from an older run approves only what the editor changed. ``everything`` takes
-    every row. Two rows with the same Arabic and different English are refused.
+    A file from the run whose record is beside it (``NAME.run.json``; the front matter's ``run_id``
+    says) is compared row by row with that record: what differs is an edit. A file from an earlier
+    run, or one whose record is gone, is compared with what ``memory`` knows of each sentence (every
+    machine or approved English it holds), so that only the editor's changes are approved; a row
+    nothing is known of stops the import. ``everything`` takes every row. Two corrections of the same
+    Arabic sentence with different English are refused.
     """
     path = Path(path)
     bilingual = read_bilingual_file(path)
     rows = [row for row in bilingual.rows if row.target]
-    _refuse_conflicts(rows, path)
     if everything:
-        return _unique([(row.source, row.target) for row in rows])
-    record = _record_beside(path)
-    same_run = bilingual.run_id is None or bilingual.run_id == record.get("run_id")
-    machine = {s["id"]: s for s in record["segments"]}
-    pairs = []
+        return _without_conflicts(rows, path)
+    record = _record_beside(path, required=memory is None)
+    machine = {s["id"]: s for s in record["segments"]} if record else {}
+    same_run = record is not None and bilingual.run_id in (None, record.get("run_id"))
+    edited = []
     for row in rows:
-        known = _known_english(row, machine.get(row.segment_id) if same_run else None, memory)
-        if known is None:
-            raise InputError(f"this file comes from an earlier run ({bilingual.run_id}) than "
-                             f"{_record_name(path)} ({record.get('run_id')}), and nothing tells row {row.segment_id}'s "
-                             "machine English from an edit: check the file and approve it with "
-                             f"`tarjama tm import {path} --all`, or edit the current file", path=path, line=row.line)
+        base = machine.get(row.segment_id) if same_run else None
+        known = {base["target"], row.source} if base else _known_to_memory(row, memory)
+        if not known:
+            why = (f"this file comes from an earlier run ({bilingual.run_id}) than {_record_name(path)} "
+                   f"({record.get('run_id')})" if record
+                   else f"there is no run record beside it ({_record_name(path)})")
+            raise InputError(f"{why}, and nothing tells row {row.segment_id}'s machine English from an edit: check "
+                             f"the file and approve it with `tarjama tm import {path} --all`, or edit the current "
+                             "file", path=path, line=row.line)
         if not any(_same(row.target, english) for english in known):
-            pairs.append((row.source, row.target))
-    return _unique(pairs)
+            edited.append(row)
+    return _without_conflicts(edited, path)
 
 
-def _known_english(row: EditedSentence, base: dict | None, memory: TranslationMemory | None) -> set[str] | None:
-    """The Englishes tarjama itself gave ``row``'s Arabic; ``None`` when nothing is known of it."""
-    known: set[str] = set()
-    if base is not None:
-        known.add(base["target"])
-    if memory is not None:
-        known |= memory.machine_targets(row.source)
-        approved = memory.approved(row.source)
-        if approved is not None:
-            known.add(approved.target)
-    if not known and base is None:
-        return None
-    known.add(row.source)  # a copied sentence (numbers, a name in Latin letters) is its own English
+def _known_to_memory(row: EditedSentence, memory: TranslationMemory | None) -> set[str]:
+    """Every English the memory holds for ``row``'s Arabic (empty when it knows nothing of it)."""
+    if memory is None:
+        return set()
+    known = memory.machine_targets(row.source)
+    approved = memory.approved(row.source)
+    if approved is not None:
+        known.add(approved.target)
+    if known:
+        known.add(row.source)  # a copied sentence (numbers, a name in Latin letters) is its own English
     return known
 
 
@@ -182,9 +182,11 @@ def _record_name(path: Path) -> str:
     return path.name.removesuffix(".bilingual.md") + ".run.json"
 
 
-def _record_beside(path: Path) -> dict:
+def _record_beside(path: Path, *, required: bool = True) -> dict | None:
     record_path = path.with_name(_record_name(path))
     if not record_path.is_file():
+        if not required:
+            return None
         raise InputError(f"no run record beside it ({record_path.name}) to tell corrections from machine "
                          "output: pass --all to approve every sentence", path=path)
     try:
@@ -197,24 +199,16 @@ def _record_beside(path: Path) -> dict:
     return record
 
 
-def _refuse_conflicts(rows: list[EditedSentence], path: Path) -> None:
-    """Approvals are per sentence: one Arabic sentence cannot be approved with two Englishes."""
+def _without_conflicts(rows: list[EditedSentence], path: Path) -> list[tuple[str, str]]:
+    """Each sentence's pair once; one Arabic sentence cannot be approved with two Englishes."""
     first: dict[str, EditedSentence] = {}
     for row in rows:
-        key = normalise_source(row.source)
-        earlier = first.setdefault(key, row)
+        earlier = first.setdefault(normalise_source(row.source), row)
         if earlier is not row and not _same(earlier.target, row.target):
             raise InputError(f"{row.segment_id} repeats the Arabic of {earlier.segment_id} (line {earlier.line}) with "
                              "a different English: approvals are per sentence, so make the two the same",
                              path=path, line=row.line)
-
-
-def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Each sentence once (a repeated sentence is one approval)."""
-    seen: dict[str, tuple[str, str]] = {}
-    for source, target in pairs:
-        seen.setdefault(normalise_source(source), (source, target))
-    return list(seen.values())
+    return [(row.source, row.target) for row in first.values()]
 
 
 def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> int:
@@ -234,16 +228,19 @@ def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> 
         return approve_bilingual(edited, memory)
 
 
-def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False) -> int:
-    """Approve a bilingual file's corrections into ``memory`` and remember the file as dealt with.
+def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False,
+                      mark_known: bool = True) -> int:
+    """Approve a bilingual file's corrections into ``memory``; with ``mark_known``, remember the file as dealt with.
 
-    The caller holds the article's lock when the file is in an outputs folder.
+    Mark it only when ``memory`` is the one its outputs folder's runs use: the next run there may
+    then rewrite it. The caller holds the article's lock when marking.
     """
-    from tarjama.publishing import mark_known
+    from tarjama import publishing
 
     content = path.read_bytes()
     count = memory.approve(corrections(path, everything=everything, memory=memory), origin=str(path))
-    mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)  # this version may be rewritten
+    if mark_known:
+        publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
     return count
 
 

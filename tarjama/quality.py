@@ -60,7 +60,7 @@ def arabic_in_english(english: str) -> bool:
 def repetition_loop(english: str) -> bool:
     """A span of words repeated back to back (a word 4×, 2-6 words 3×, 7-20 words 2×), or a letter-group loop."""
     # Words are \w+ runs, so punctuation does not hide a loop: "Moscow,Moscow,Moscow,Moscow" is four words.
-    words = re.findall(r"\w+", english.lower())
+    words = re.findall(r"\d+(?:[.,]\d+)*|\w+", english.lower())  # "1,000,000,000" is one word, not a loop
     for n in range(1, _MAX_LOOP_WORDS + 1):
         needed = _WORD_LOOP_REPEATS.get(n, _PHRASE_LOOP_REPEATS if n <= _MAX_PHRASE_WORDS else _CLAUSE_LOOP_REPEATS)
         for start in range(len(words) - n * needed + 1):
@@ -91,9 +91,20 @@ def _scaled(number: str, zeros: int) -> str:
     return str(int(whole)) + ("." + fraction if fraction else "")
 
 
+# Newsroom English glues short multipliers to the digits: "$100m", "$1.5bn", "30k". "100m" may be
+# metres too, so these only add readings for the check below; they never replace the number itself.
+_ENGLISH_SHORT_MULTIPLIER = re.compile(r"(\d+(?:[.,]\d+)*)\s?(k|m|mn|bn|b|tn)(?!\w)", re.IGNORECASE)
+_SHORT_ZEROS = {"k": 3, "m": 6, "mn": 6, "b": 9, "bn": 9, "tn": 12}
+
+
 def number_mismatch(source: str, english: str) -> bool:
     """A number of the Arabic is missing from the English (numbers the English adds, as in G20, are fine)."""
-    return bool(numbers(source) - numbers(english))
+    found = numbers(english)
+    for match in _ENGLISH_SHORT_MULTIPLIER.finditer(english):
+        number = re.sub(r",(?=\d{3}(?!\d))", "", match.group(1)).replace(",", ".")
+        if number.count(".") <= 1:
+            found[_scaled(number, _SHORT_ZEROS[match.group(2).lower()])] += 1
+    return bool(numbers(source) - found)
 
 
 def length_norm(pairs: Sequence[tuple[str, str]]) -> float:

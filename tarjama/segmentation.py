@@ -143,8 +143,16 @@ def _quotation_spans(text: str, start: int, end: int) -> dict[int, int]:
             spans[stack.pop()] = i
         elif ch in PAIRED_QUOTES or ch in _OPENED_BY_LEFT_QUOTE:
             stack.append(i)  # a ” that closes nothing opens a reversed ”…“, if a “ follows
-        elif top == _OPENER_OF.get(ch):
-            spans[stack.pop()] = i
+        else:
+            opener = _OPENER_OF.get(ch)
+            # A stray ” or „ (an inch mark, a typo) only tentatively opened a quotation: it does not
+            # keep an enclosing «…» or (…) from closing.
+            depth = len(stack)
+            while depth and text[stack[depth - 1]] != opener and text[stack[depth - 1]] in _OPENED_BY_LEFT_QUOTE:
+                depth -= 1
+            if depth and text[stack[depth - 1]] == opener:
+                del stack[depth:]
+                spans[stack.pop()] = i
     if len(straight) % 2 == 0:
         spans.update(zip(straight[::2], straight[1::2], strict=True))
     return spans
@@ -241,22 +249,29 @@ def paragraph_kind(text: str, index: int, rules: SegmentationRules | None = None
 def paragraph_kinds(paragraphs: Iterable[str], rules: SegmentationRules | None = None) -> list[str]:
     """Each paragraph's kind, as :func:`paragraph_kind` gives it, but seeing the paragraph before.
 
-    A bare see-also marker ("اقرأ أيضاً:" alone on its line) makes the short paragraph under it, the
-    teaser's headline, related too.
+    A bare see-also marker ("اقرأ أيضاً:" alone on its line) makes the headlines under it related
+    too: each following paragraph that reads as a headline (short, with no full stop at its end), up
+    to the first that does not. Article text ends with a full stop; a list of teasers does not.
     """
     rules = rules or _default_rules()
     kinds: list[str] = []
-    headline_next = False
+    under_marker = False
     for index, text in enumerate(paragraphs):
         headline = None if index == 0 else _teaser_headline(text, rules)
         if index == 0:
             kinds.append("title")
-        elif headline is not None or (headline_next and len(text.split()) <= _LONGEST_HEADLINE_WORDS):
+        elif headline is not None or (under_marker and _reads_as_headline(text)):
             kinds.append("related")
         else:
             kinds.append("body")
-        headline_next = headline == ""
+        under_marker = headline == "" or (under_marker and kinds[-1] == "related")
     return kinds
+
+
+def _reads_as_headline(text: str) -> bool:
+    stripped = text.strip()
+    return (len(stripped.split()) <= _LONGEST_HEADLINE_WORDS
+            and not stripped.rstrip("\"'”’»›)]}").endswith(tuple(SENTENCE_END)))
 
 
 def _teaser_headline(text: str, rules: SegmentationRules) -> str | None:

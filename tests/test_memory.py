@@ -394,6 +394,9 @@ def test_one_sentence_edited_two_ways_is_refused_and_repeats_count_once(tmp_path
     assert corrections(paths.bilingual) == [("قتل 137 شخصا في موسكو.", "137 people were killed in Moscow.")]
     with open_memory(tmp_path / "tm.sqlite") as memory:
         assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+    # The usual case: one of the two corrected, the other left as the machine wrote it.
+    edit_row(paths.bilingual, "p2.s0", "Machine English of p2.s0.")
+    assert corrections(paths.bilingual) == [("قتل 137 شخصا في موسكو.", "137 people were killed in Moscow.")]
 
 
 def test_tm_import_lets_the_next_run_publish_and_a_missing_record_protects_the_edit(tmp_path, cli_env):
@@ -450,3 +453,58 @@ def test_a_memory_being_created_by_another_process_is_waited_for(tmp_path, monke
     with open_memory(tmp_path / "tm.sqlite") as memory:
         assert memory.approve([("قال الكرملين.", "The Kremlin said.")], origin="editor") == 1
     assert len(refusals) == 3
+
+
+def test_an_edit_equal_to_another_machine_english_is_still_an_edit(tmp_path):
+    # In a file from the record's own run, what differs from that record is the editor's, even when
+    # it happens to be what another model or setting once wrote (the memory holds that English).
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    soft = make_record(document, lambda s: f"Soft English of {s.id}.")
+    strict = make_record(document, lambda s: f"Strict English of {s.id}.")
+    paths = publish(strict, tmp_path / "out")
+    edit_row(paths.bilingual, "p2.s0", "Soft English of p2.s0.")
+    with open_memory(tmp_path / "out" / ".tarjama" / "memory.sqlite") as memory:
+        remember_machine(memory, soft)
+        remember_machine(memory, strict)
+        assert corrections(paths.bilingual, memory=memory) == [("وصل الوفد إلى كابول صباح الأحد.",
+                                                                 "Soft English of p2.s0.")]
+
+
+def test_without_a_record_the_memory_tells_the_edits(tmp_path):
+    from tarjama.errors import InputError
+
+    document, paths = published_story(tmp_path)
+    record = make_record(document, lambda s: f"Machine English of {s.id}.")
+    edit_row(paths.bilingual, "p2.s0", "Editor's English.")
+    paths.record.unlink()
+    with open_memory(tmp_path / "out" / ".tarjama" / "memory.sqlite") as memory:
+        with pytest.raises(InputError, match="no run record beside it"):
+            corrections(paths.bilingual, memory=memory)  # the memory knows nothing yet
+        remember_machine(memory, record)
+        assert corrections(paths.bilingual, memory=memory) == [("وصل الوفد إلى كابول صباح الأحد.",
+                                                                 "Editor's English.")]
+        assert harvest_corrections(tmp_path / "out", "story", memory) == 1
+
+
+def test_a_byte_order_mark_does_not_hide_the_run_id(tmp_path):
+    from tarjama.exchange import read_bilingual_file
+
+    _, paths = published_story(tmp_path)
+    run_id = json.loads(paths.record.read_text(encoding="utf-8"))["run_id"]
+    paths.bilingual.write_bytes(b"\xef\xbb\xbf" + paths.bilingual.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_bilingual_file(paths.bilingual).run_id == run_id
+
+
+def test_tm_import_into_another_memory_leaves_the_edit_for_the_folder_s_runs(tmp_path, cli_env):
+    import subprocess
+
+    from tarjama.publishing import edited_bilingual
+
+    _, paths = published_story(tmp_path)
+    edit_row(paths.bilingual, "p2.s0", "Editor's English.")
+    tarjama = Path(sys.executable).parent / "tarjama"
+    done = subprocess.run([str(tarjama), "tm", "import", str(paths.bilingual), "--memory", str(tmp_path / "o.sqlite")],
+                          env=cli_env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("1 sentences approved"), done.stderr
+    # This folder's runs have not got the edit yet: the next one must harvest it, not overwrite it.
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual

@@ -96,6 +96,11 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
     article.write_text("عنوان\nقال الكرملين.\n", encoding="utf-8")
     before = resolve_model(str(model_dir))
     assert before.fingerprint == resolve_model(str(model_dir)).fingerprint  # stable while nothing changes
+    # The same files elsewhere (another machine, a plain `cp -r` with new times) are the same model.
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(model_dir, elsewhere, copy_function=shutil.copy)
+    (elsewhere / "config.json").touch()
+    assert resolve_model(str(elsewhere)).fingerprint == before.fingerprint
     convert(before, "float32")
     settings_before = run_settings(load_translator(before), DecodingOptions(), False)
     inbox_before = fingerprint(article, before, "transformers", 4, False, None)
@@ -111,3 +116,8 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
     with pytest.raises(ModelNotAvailable, match="earlier copy of the model"):
         find_converted(after)
     assert find_converted(before) is not None  # the conversion itself is still there
+    # A long-lived worker loads the new weights and lets the old ones go.
+    from tarjama.backends import loaded_models
+
+    assert [k for k in loaded_models() if k[1] == str(model_dir)] == [
+        ("transformers", str(model_dir), None, after.fingerprint, None)]

@@ -144,6 +144,12 @@ def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
     ("بلغت الميزانية ٣ مليارات دولار هذا العام.", "The budget reached 3 billion dollars this year.", []),
     ("بلغت الميزانية 3 مليارات دولار هذا العام.", "The budget reached 3 thousand dollars this year.",
      [NUMBER_MISMATCH]),
+    # Newsroom English glues short multipliers to the digits.
+    ("خسرت الشركة 100 مليون دولار في 2023.", "The company lost $100m in 2023.", []),
+    ("خسرت الشركة 1.5 مليار دولار.", "The company lost $1.5bn.", []),
+    ("ركض العداء 100 متر في عشر ثوان.", "The runner ran the 100m in ten seconds.", []),  # 100m read both ways
+    ("خسرت الشركة 100 مليون دولار في 2023.", "The company lost $100bn in 2023.", [NUMBER_MISMATCH]),
+    ("بلغت الميزانية تريليون دولار هذا العام.", "The budget rose to $1,000,000,000,000 this year.", []),  # no loop
     # Loops longer than six words, and loops that punctuation glues together.
     ("قال الكرملين إن الوضع هادئ في موسكو بعد الهجوم على قاعة الحفلات الموسيقية.",
      "The Kremlin said the situation was calm in Moscow after the attack on the concert hall in Moscow after the "

@@ -26,8 +26,9 @@ def test_paragraph_kinds(case):
 
 
 @pytest.mark.parametrize("case", as_params(read_article_cases("paragraph-kinds.ar.txt"), mark_known_failures=False))
-def test_paragraph_kind_alone_misses_only_the_headline_under_a_bare_marker(case):
+def test_paragraph_kind_alone_misses_only_the_headlines_under_a_bare_marker(case):
     paragraphs = case.input.split("\n")
-    for index, kind in enumerate(paragraph_kinds(paragraphs)):
+    kinds = paragraph_kinds(paragraphs)
+    for index, kind in enumerate(kinds):
         if paragraph_kind(paragraphs[index], index) != kind:
-            assert kind == "related" and paragraph_kind(paragraphs[index - 1], index - 1) == "related"
+            assert kind == "related" and kinds[index - 1] == "related"

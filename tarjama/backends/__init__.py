@@ -145,6 +145,8 @@ def load_translator(model: ResolvedModel, backend: str = "transformers", *, thre
     """
     key = (backend, str(model.path), model.revision, model.fingerprint, threads)
     if key not in _loaded:
+        for old in [k for k in _loaded if k[:3] == key[:3] and k[4] == threads]:
+            del _loaded[old]  # the replaced model's weights are not kept alive beside the new ones
         _loaded[key] = _create(model, backend, threads)
     return _loaded[key]
 
