@@ -166,7 +166,7 @@ def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
             how = REPLACED  # placed for this occurrence, for an earlier one, or inside another target
         else:
             how = how_in_pieces.get(match, MODEL)
-            how = MODEL if how in (MISSED, INSIDE_WORD) else how
+            how = MODEL if how == MISSED else how
         outcomes.append(TermOutcome(match=match, hit=target_in_translation(match.target, english),
                                     how=outcome_how(match.target, english, how)))
     return english, outcomes

@@ -91,9 +91,9 @@ class IncrementalTranslation:
                         by_id[t.segment_id].text), target=t.target, flags=t.flags,
                         term_hows=tuple(o.how for o in t.terms), settings=settings)
                     for t in translated if t.origin == "model")
-            self.done.update((t.segment_id, replace(t, flags=(*t.flags, SET_ASIDE_FLAG))
-                              if t.segment_id in self.set_aside else t) for t in translated)
-        return [self.done[s.id] for s in self.segments]
+            self.done.update((t.segment_id, t) for t in translated)
+        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, SET_ASIDE_FLAG)) if s.id in self.set_aside
+                else self.done[s.id] for s in self.segments]
 
     def _key(self, segment: Segment, settings: dict) -> str:
         return segment_key(segment.text, settings, [(m.source, m.target) for m in self.matches_in.get(segment.id, [])])
@@ -122,8 +122,6 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
         if found is None:
             work.pending.append(segment)
             continue
-        if segment.id in work.set_aside:
-            found = replace(found, flags=(*found.flags, SET_ASIDE_FLAG))
         work.done[segment.id] = found
         if found.origin == "approved":
             work.stats.approved += 1
@@ -136,9 +134,8 @@ def _approved(segment: Segment, matches: list[TermMatch], memory: TranslationMem
     entry = memory.approved(segment.text)
     if entry is None:
         return None
-    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target), outcome_how(m.target, entry.target,
-                                                                                          APPROVED))
-                for m in matches]
+    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target),
+                            outcome_how(m.target, entry.target, APPROVED)) for m in matches]
     return SegmentTranslation(segment.id, entry.target, 0, (APPROVED_FLAG, *term_flags(outcomes)), tuple(outcomes),
                               origin="approved")
 

@@ -129,7 +129,7 @@ class TranslationMemory:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.OperationalError as exc:
             self.close()
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_busy(exc):
                 raise RunError(f"the translation memory stayed locked: {exc}", path=path) from None  # retryable
             raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
         except sqlite3.DatabaseError as exc:
@@ -218,6 +218,11 @@ class TranslationMemory:
                 "approved": self._conn.execute("SELECT COUNT(*) FROM approved").fetchone()[0]}
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock: worth waiting for, or retrying."""
+    return "locked" in str(error) or "busy" in str(error)
+
+
 def _enable_wal(connection: sqlite3.Connection) -> None:
     """Switch to WAL, waiting as a write would: while another process creates the file, SQLite
     answers "locked" at once instead of using the busy timeout."""
@@ -227,7 +232,7 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
             connection.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
+            if not _is_busy(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
 
