@@ -12,15 +12,12 @@ import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from tarjama import __version__
 from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
 from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
-
-if TYPE_CHECKING:
-    from tarjama.compare import RunFacts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,8 +76,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(scores.to_json())
     else:
-        for name, value in (("BLEU", scores.bleu), ("chrF2++", scores.chrf), ("TER", scores.ter)):
-            print(f"{name:8} {value:6.2f}  {scores.signatures[name.lower().rstrip('2+')]}")
+        print("\n".join(scores.lines()))
     return 0
 
 
@@ -91,45 +87,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     comparison = compare_runs(args.run_a, args.run_b, seed=args.seed, samples=args.samples)
     if args.json:
         _print_json(comparison.to_json())
-        return 0
-    for label, path, facts in zip(("A (baseline):", "B:"), (comparison.run_a, comparison.run_b),
-                                  comparison.facts or (None, None), strict=True):
-        print(f"{label:13} {path}")
-        if facts is not None:
-            for line in _run_facts_lines(facts):
-                print(f"    {line}")
-    print(f"paired bootstrap resampling, {comparison.samples} samples, seed {comparison.seed}")
-    for warning in comparison.warnings:
-        print(f"warning: {warning}")
-    if comparison.identical:
-        print("the two runs have the same English: no difference (ignore the p-values)")
-    for metric in comparison.metrics:
-        if metric.no_difference:
-            change = "Δ 0.00, no difference (p not meaningful)"
-        else:
-            change = f"Δ {metric.delta:+6.2f}  p = {metric.p_value:.4f}"
-        print(f"{metric.name:5} A {metric.a:6.2f}  B {metric.b:6.2f}  {change}  ({metric.signature})")
-    a, b = comparison.term_success
-    if a is not None and b is not None:
-        delta = comparison.term_success_delta
-        change = "Δ not comparable (different glossaries)" if delta is None else f"Δ {100 * delta:+5.1f} points"
-        print(f"terms A {100 * a:5.1f}%  B {100 * b:5.1f}%  {change}")
-    for paragraph in comparison.paragraphs:
-        print(f"paragraph {paragraph.index}: chrF++ {paragraph.chrf_a:.1f} → {paragraph.chrf_b:.1f}")
+    else:
+        print("\n".join(comparison.text_lines()))
     return 0
-
-
-def _run_facts_lines(facts: RunFacts) -> list[str]:
-    """A run's model, glossary, term counts and memory, for the text report of ``compare``."""
-    terms = ("no terms counted" if facts.terms_matched is None
-             else f"terms: {facts.terms_hit} of {facts.terms_matched} matches hit")
-    strict = {True: "yes", False: "no"}.get(facts.strict_terms, "unknown")
-    memory = facts.memory
-    used = ("memory: not used" if memory is None else "memory: " + ", ".join(
-        f"{memory[key]} {key}" for key in ("approved", "reused", "translated") if key in memory))
-    model = "unknown" if facts.model is None else f"{facts.model} ({facts.backend or 'unknown backend'})"
-    return [f"model: {model}; strict terms: {strict}",
-            f"glossary: {facts.glossary_name}; {terms}", used]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -307,7 +267,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from tarjama.documents import read_article
     from tarjama.glossary import load_glossary
     from tarjama.registry import resolve_model
-    from tarjama.scoring import read_reference
+    from tarjama.scoring import ReferenceScores, read_reference
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     document = read_article(args.path)
@@ -339,6 +299,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
         memory = record["memory"]
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
+    reference_scores = ReferenceScores.from_record(record["scores"])
+    if reference_scores is not None:
+        print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
     return 0
 
 
@@ -481,7 +444,7 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     check = glossary_commands.add_parser("check", help="list duplicates, conflicts and suspicious rows by line")
     check.add_argument("path", type=Path, help="a TSV glossary or a TBX termbase")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("--json", action="store_true", help="print the problems and counts as JSON")
     check.set_defaults(run=cmd_glossary_check)
     import_ = glossary_commands.add_parser("import", help="convert a TBX termbase to the TSV glossary format")
     import_.add_argument("path", type=Path, help="the TBX file")
@@ -492,16 +455,20 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
 def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
     serve.add_argument("--inbox", type=Path, required=True, help="folder of NAME.txt articles")
-    serve.add_argument("--out", type=Path, default=Path("outputs"))
+    serve.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     when = serve.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='cron schedule, e.g. "*/10 * * * *"')
     when.add_argument("--interval", type=_positive_int, help="seconds between runs")
-    serve.add_argument("--model", default=DEFAULT_MODEL)
-    serve.add_argument("--revision")
-    serve.add_argument("--glossary", type=Path)
-    serve.add_argument("--strict-terms", action="store_true")
-    serve.add_argument("--backend", choices=BACKENDS, default="transformers")
-    serve.add_argument("--beam-size", type=_positive_int, default=4)
+    serve.add_argument("--model", default=DEFAULT_MODEL,
+                       help="registry name, Hugging Face id or local directory (default %(default)s)")
+    serve.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
+    serve.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms every run checks")
+    serve.add_argument("--strict-terms", action="store_true",
+                       help="guarantee every matched glossary term's English in its sentence")
+    serve.add_argument("--backend", choices=BACKENDS, default="transformers",
+                       help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
+    serve.add_argument("--beam-size", type=_positive_int, default=4,
+                       help="beam width (default %(default)s; 1 = greedy)")
     serve.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
     serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
@@ -518,9 +485,11 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
     compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
     compare.add_argument("run_b", type=Path, help="run record to compare with it")
-    compare.add_argument("--seed", type=_positive_int, default=12345, help="bootstrap seed (sacrebleu's default)")
-    compare.add_argument("--samples", type=_positive_int, default=1000, help="bootstrap resamples")
-    compare.add_argument("--json", action="store_true")
+    compare.add_argument("--seed", type=_positive_int, default=12345,
+                         help="bootstrap seed (default %(default)s, sacrebleu's)")
+    compare.add_argument("--samples", type=_positive_int, default=1000,
+                         help="bootstrap resamples (default %(default)s, sacrebleu's)")
+    compare.add_argument("--json", action="store_true", help="print the report as JSON")
     compare.set_defaults(run=cmd_compare)
 
     evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
@@ -528,8 +497,10 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--revision", help="hub revision of the model")
     evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
     evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
-    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers")
-    evaluation.add_argument("--beam-size", type=_positive_int, default=4)
+    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers",
+                            help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
+    evaluation.add_argument("--beam-size", type=_positive_int, default=4,
+                            help="beam width (default %(default)s; 1 = greedy)")
     evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     evaluation.add_argument("--out", type=Path,
                             help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
@@ -548,7 +519,8 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
                                 "or under outputs/ for TMX)")
     importing.set_defaults(run=cmd_tm_import)
     exporting = memory_commands.add_parser("export", help="write the memory as TMX 1.4 or XLIFF 2.0")
-    exporting.add_argument("--format", choices=("tmx", "xliff"), required=True)
+    exporting.add_argument("--format", choices=("tmx", "xliff"), required=True,
+                           help="tmx (TMX 1.4) or xliff (XLIFF 2.0)")
     exporting.add_argument("--memory", type=Path, help="memory file (default outputs/.tarjama/memory.sqlite)")
     exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
     exporting.add_argument("--approved-only", action="store_true", help="leave machine translations out")
@@ -559,28 +531,30 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser("models", help="the model registry and local store")
     model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     listing = model_commands.add_parser("list", help="list the registry's models")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the registry as JSON")
     listing.set_defaults(run=cmd_models_list)
     pull = model_commands.add_parser("pull", help="download a model into the local store")
     pull.add_argument("name", help="registry name or Hugging Face id")
-    pull.add_argument("--revision")
+    pull.add_argument("--revision", help="hub revision (branch, tag or commit; default the registry's)")
     pull.set_defaults(run=cmd_models_pull)
     convert = model_commands.add_parser("convert", help="convert a model for --backend ctranslate2")
     convert.add_argument("name", help="registry name, Hugging Face id or local directory")
-    convert.add_argument("--revision")
+    convert.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
     convert.add_argument("--quantization", default="int8",
-                         choices=("int8", "int8_float32", "int16", "float16", "float32"))
+                         choices=("int8", "int8_float32", "int16", "float16", "float32"),
+                         help="CTranslate2 weight type (default %(default)s)")
     convert.add_argument("--out", type=Path, help="folder for the converted model (default: in the store)")
     convert.set_defaults(run=cmd_models_convert)
     random_model = model_commands.add_parser(
         "random", help="build a random-weight model to try the pipeline offline (gibberish output)")
     random_model.add_argument("out", type=Path, help="new folder for the model")
-    random_model.add_argument("--architecture", choices=("marian", "nllb"), default="marian")
+    random_model.add_argument("--architecture", choices=("marian", "nllb"), default="marian",
+                              help="MarianMT or NLLB (M2M100) layout (default %(default)s)")
     random_model.add_argument("--source-text", type=Path, default=PROJECT_ROOT / "samples" / "crocus-city-hall.ar.txt",
                               help="Arabic text to train the tokenizer on (default: the sample article)")
     random_model.add_argument("--target-glossary", type=Path, default=PROJECT_ROOT / "glossaries" / "news-ar-en.tsv",
                               help="glossary whose English trains the target tokenizer")
-    random_model.add_argument("--seed", type=int, default=0)
+    random_model.add_argument("--seed", type=int, default=0, help="seed of the random weights (default %(default)s)")
     random_model.set_defaults(run=cmd_models_random)
 
 
@@ -591,13 +565,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
-    segment.add_argument("path", type=Path)
+    segment.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
     segment.add_argument("--json", action="store_true", help="print the contract's JSON")
     segment.set_defaults(run=cmd_segment)
 
     terms = commands.add_parser("terms", help="find glossary terms in an article")
-    terms.add_argument("path", type=Path)
-    terms.add_argument("--glossary", type=Path, required=True)
+    terms.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
+    terms.add_argument("--glossary", type=Path, required=True, help="TSV glossary or TBX termbase")
     terms.add_argument("--json", action="store_true", help="print the contract's JSON")
     terms.set_defaults(run=cmd_terms)
 
@@ -606,18 +580,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_commands(commands)
 
     translate = commands.add_parser("translate", help="translate an article and publish it")
-    translate.add_argument("path", type=Path)
+    translate.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
     translate.add_argument("--model", default=DEFAULT_MODEL,
                            help=f"registry name, Hugging Face id or local directory (default {DEFAULT_MODEL})")
     translate.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    translate.add_argument("--glossary", type=Path)
-    translate.add_argument("--reference", type=Path, help="English reference, one line per paragraph")
+    translate.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")
+    translate.add_argument("--reference", type=Path,
+                           help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
     translate.add_argument("--strict-terms", action="store_true",
                            help="guarantee every matched glossary term's English in its sentence")
-    translate.add_argument("--backend", choices=BACKENDS, default="transformers")
-    translate.add_argument("--beam-size", type=_positive_int, default=4, help="beam width (1 = greedy)")
+    translate.add_argument("--backend", choices=BACKENDS, default="transformers",
+                           help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
+    translate.add_argument("--beam-size", type=_positive_int, default=4,
+                           help="beam width (default %(default)s; 1 = greedy)")
     translate.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
-    translate.add_argument("--out", type=Path, default=Path("outputs"))
+    translate.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     translate.add_argument("--memory", type=Path,
                            help="translation memory file (default OUT/.tarjama/memory.sqlite)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,13 @@ from tarjama.errors import InputError
 DEFAULT_SEED = 12345  # sacrebleu's default
 DEFAULT_SAMPLES = 1000  # sacrebleu's default number of bootstrap resamples
 MOST_CHANGED = 5
+# Terminal text shows model and editor English: no control character may move the cursor or reorder a line.
+_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    """Text for one terminal line: controls (newlines, escapes, bidi overrides) become spaces."""
+    return " ".join(_CONTROLS.sub(" ", text).split())
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,16 @@ class MetricDelta:
     def no_difference(self) -> bool:
         """The same score: sacrebleu still reports its smallest p, 1/(samples+1), which means nothing here."""
         return self.a == self.b
+
+    def text_lines(self) -> list[str]:
+        """The metric in ``compare``'s text: both scores with bootstrap mean ± 95% CI, the change, the signature."""
+        if self.no_difference:
+            change = "Δ 0.00, no difference (p not meaningful)"
+        else:
+            change = f"Δ {self.delta:+6.2f}  p = {self.p_value:.4f}"
+        return [f"{self.name:5} A {self.a:6.2f} (μ = {self.a_mean:.2f} ± {self.a_ci:.2f})  "
+                f"B {self.b:6.2f} (μ = {self.b_mean:.2f} ± {self.b_ci:.2f})  {change}",
+                f"      {self.signature}"]
 
     def to_json(self) -> dict:
         """The metric object of ``compare --json`` (sacrebleu's raw p is kept, for parity, even with no difference)."""
@@ -86,6 +104,17 @@ class RunFacts:
             return "no glossary"
         return f"{self.glossary_path} (sha256 {self.glossary_sha256[:12]})"
 
+    def text_lines(self) -> list[str]:
+        """The run's model, glossary, term counts and memory, for ``compare``'s text."""
+        terms = ("no terms counted" if self.terms_matched is None
+                 else f"terms: {self.terms_hit} of {self.terms_matched} matches hit")
+        strict = {True: "yes", False: "no"}.get(self.strict_terms, "unknown")
+        memory = self.memory
+        used = ("memory: not used" if memory is None else "memory: " + ", ".join(
+            f"{memory[key]} {key}" for key in ("approved", "reused", "translated") if key in memory))
+        model = "unknown" if self.model is None else f"{self.model} ({self.backend or 'unknown backend'})"
+        return [f"model: {model}; strict terms: {strict}", f"glossary: {self.glossary_name}; {terms}", used]
+
     def to_json(self) -> dict:
         """The run object of ``compare --json``."""
         return {"model": {"name": self.model, "backend": self.backend},
@@ -109,6 +138,12 @@ class ParagraphDelta:
     def delta(self) -> float:
         """B minus A."""
         return self.chrf_b - self.chrf_a
+
+    def text_lines(self) -> list[str]:
+        """The paragraph in ``compare``'s text: its chrF++ change, then A's and B's English and the reference."""
+        return [f"paragraph {self.index}: chrF++ {self.chrf_a:.1f} → {self.chrf_b:.1f} (Δ {self.delta:+.1f})",
+                f"    A: {_one_line(self.english_a)}", f"    B: {_one_line(self.english_b)}",
+                f"    reference: {_one_line(self.reference)}"]
 
     def to_json(self) -> dict:
         """The paragraph object of ``compare --json``."""
@@ -141,6 +176,32 @@ class Comparison:
         """B's term success rate minus A's; None when either is missing or the glossaries differ."""
         a, b = self.term_success
         return None if a is None or b is None or not self.same_glossary else b - a
+
+    def text_lines(self) -> list[str]:
+        """The report of ``compare`` as text, line by line (the JSON's facts, in reading order)."""
+        lines = []
+        for label, path, facts in zip(("A (baseline):", "B:"), (self.run_a, self.run_b),
+                                      self.facts or (None, None), strict=True):
+            lines.append(f"{label:13} {path}")
+            if facts is not None:
+                lines += [f"    {line}" for line in facts.text_lines()]
+        lines.append(f"paired bootstrap resampling, {self.samples} samples, seed {self.seed} "
+                     "(μ = bootstrap mean ± 95% confidence interval)")
+        lines += [f"warning: {warning}" for warning in self.warnings]
+        if self.identical:
+            lines.append("the two runs have the same English: no difference (ignore the p-values)")
+        for metric in self.metrics:
+            lines += metric.text_lines()
+        a, b = self.term_success
+        if a is not None and b is not None:
+            delta = self.term_success_delta
+            change = "Δ not comparable (different glossaries)" if delta is None else f"Δ {100 * delta:+5.1f} points"
+            lines.append(f"terms A {100 * a:5.1f}%  B {100 * b:5.1f}%  {change}")
+        if self.paragraphs:
+            lines.append(f"paragraphs whose English changed, largest chrF++ change first (at most {MOST_CHANGED}):")
+        for paragraph in self.paragraphs:
+            lines += paragraph.text_lines()
+        return lines
 
     def to_json(self) -> dict:
         """The report of ``compare --json``."""

@@ -189,7 +189,9 @@ def _hub_snapshot(hub_id: str, revision: str | None, *, local_files_only: bool,
 def _how_to_get(name: str, hub_id: str, stored: Path) -> str:
     return (f"model '{hub_id}' is not on this machine and cannot be downloaded here. "
             f"Run `tarjama models pull {name}` on a machine that reaches the Hugging Face hub and copy "
-            f"{stored} to the same place here, or pass --model DIR with a local copy of the model")
+            f"{stored} to the same place here, or pass --model DIR with a local copy of the model. "
+            "To try the pipeline offline meanwhile, build a random-weight model (its English is gibberish): "
+            "`tarjama models random DIR`, then --model DIR")
 
 
 def _looks_like_path(name: str) -> bool:

@@ -12,8 +12,11 @@ from html import escape as _escape
 from tarjama.publishing import _UNSAFE_CHARS, FLAG_LABELS
 from tarjama.records import RunRecord, SegmentRecord
 
+# An editor's approval is where the English came from, not something found wrong with it: shown as
+# its own count, never as a row of the flag table.
+_APPROVED = "approved"
 # Flags that are information, not a problem to review.
-_INFORMATIONAL = {"copied", "split_for_length", "approved"}
+_INFORMATIONAL = {"copied", "split_for_length", _APPROVED}
 _CHART_WIDTH = 720
 _CHART_HEIGHT = 180
 _STYLE = """
@@ -74,7 +77,8 @@ def _cards(record: RunRecord) -> str:
              ("TER", _number(reference.ter if reference else None)),
              ("Glossary terms", _percent(scores.term_success_rate)),
              ("Term consistency", _percent(scores.term_consistency)),
-             ("Flagged sentences", str(sum(1 for s in record.segments if _problems(s))))]
+             ("Flagged sentences", str(sum(1 for s in record.segments if _problems(s)))),
+             ("Approved by an editor", str(_approved(record)))]
     return '<div class="cards">' + "".join(f'<div class="card">{escape(label)}<b>{escape(value)}</b></div>'
                                            for label, value in cards) + "</div>"
 
@@ -144,9 +148,14 @@ def _problems(segment: SegmentRecord) -> list[str]:
     return [flag for flag in segment.flags if flag not in _INFORMATIONAL]
 
 
+def _approved(record: RunRecord) -> int:
+    """Sentences whose English is an editor's approved translation."""
+    return sum(1 for s in record.segments if _APPROVED in s.flags)
+
+
 def _flags(record: RunRecord) -> str:
     counts = "".join(f"<tr><td>{escape(FLAG_LABELS.get(flag, flag))}</td><td class='num'>{count}</td></tr>"
-                     for flag, count in record.scores.flags.items())
+                     for flag, count in record.scores.flags.items() if flag != _APPROVED)
     flagged = [s for s in record.segments if _problems(s)]
     rows = "".join(
         f"<tr><td>{escape(s.id)}</td><td class='flag'>{escape('; '.join(FLAG_LABELS.get(f, f) for f in _problems(s)))}"
@@ -196,7 +205,8 @@ def scores_markdown(record: RunRecord) -> str:
             ("glossary terms with their target", f"{scores.terms_hit}/{scores.terms_matched} "
                                                  f"({_percent(scores.term_success_rate)})"),
             ("term consistency", _percent(scores.term_consistency)),
-            ("flagged sentences", str(sum(1 for s in record.segments if _problems(s))))]
+            ("flagged sentences", str(sum(1 for s in record.segments if _problems(s)))),
+            ("approved by an editor", str(_approved(record)))]
     lines = [f"# Scores: {inline(record.document.path.name)}", "",
              f"Model `{record.model.name}` ({record.backend}), strict terms: "
              f"{'yes' if record.strict_terms else 'no'}.", "", "| measure | value |", "| --- | --- |"]

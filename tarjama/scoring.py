@@ -23,10 +23,22 @@ class ReferenceScores:
     ter: float
     signatures: dict[str, str]
 
+    @classmethod
+    def from_record(cls, scores: dict) -> ReferenceScores | None:
+        """The reference scores of a run record's ``scores`` object; ``None`` for a run without a reference."""
+        if scores.get("bleu") is None:
+            return None
+        return cls(bleu=scores["bleu"], chrf=scores["chrf"], ter=scores["ter"], signatures=scores["signatures"])
 
     def to_json(self) -> dict:
         """The contract's ``score --json`` object."""
         return {"bleu": self.bleu, "chrf": self.chrf, "ter": self.ter, "signature": self.signatures}
+
+    def lines(self) -> list[str]:
+        """One line per metric, its score and sacrebleu signature: what ``score`` and ``translate`` print."""
+        return [f"{label:8} {value:6.2f}  {self.signatures[key]}"
+                for key, label, value in (("bleu", "BLEU", self.bleu), ("chrf", "chrF2++", self.chrf),
+                                          ("ter", "TER", self.ter))]
 
 
 def metrics() -> dict[str, Metric]:
