@@ -33,6 +33,7 @@ TARGET_LANGUAGE = "en"
 MEMORY_FILE_ID = "tarjama-memory"  # the <file> of a memory-wide XLIFF export
 SEGMENT_ID = re.compile(r"p\d+\.s\d+")
 EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
+_UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
 
 # Characters XML 1.0 cannot carry at all.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -193,8 +194,8 @@ def _is_break(code: ET.Element) -> bool:
 
 
 def is_exchange_file(path: Path) -> bool:
-    """A TMX or XLIFF file, by its extension."""
-    return path.suffix.lower() in EXCHANGE_SUFFIXES
+    """A TMX or XLIFF file (or a vendor's XLIFF, which gets a clear refusal), by its extension."""
+    return path.suffix.lower() in (*EXCHANGE_SUFFIXES, *_UNREAD_SUFFIXES)
 
 
 def read_exchange_file(path: Path | str) -> ExchangeFile:
@@ -208,6 +209,9 @@ def read_exchange_file(path: Path | str) -> ExchangeFile:
         from tarjama.xliff import read_xliff
 
         return read_xliff(path)
+    if path.suffix.lower() in _UNREAD_SUFFIXES:
+        raise InputError(f"{path.suffix} keeps its approvals in the vendor's own markup, which is not read: export "
+                         "the document from the CAT tool as XLIFF 1.2 or 2.0 (.xlf)", path=path)
     raise InputError(f"not a TMX or XLIFF file (the extension is not one of {', '.join(EXCHANGE_SUFFIXES)})",
                      path=path)
 
@@ -260,7 +264,7 @@ def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[E
     return ours
 
 
-def _approved_units(units: list[ExchangeUnit], records: dict[str, dict], memory: TranslationMemory,
+def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, dict]], memory: TranslationMemory,
                     summary: ImportSummary) -> list[ExchangeUnit]:
     """The approved units to store, each Arabic sentence once; the rest counted (and warned of) in ``summary``."""
     where = str(summary.path)
@@ -304,15 +308,15 @@ def _same(a: str, b: str) -> bool:
     return collapse(a) == collapse(b)
 
 
-def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, dict]:
-    """The run record of every article the units name; an article without one stops the import."""
-    records: dict[str, dict] = {}
+def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, dict[str, dict]]:
+    """The segments (by id) of every article the units name; an article without a run record stops the import."""
+    records: dict[str, dict[str, dict]] = {}
     for name in dict.fromkeys(unit.article for unit in units if unit.article):
         record_path = outputs / f"{name}.run.json"
         if not record_path.is_file():
             raise InputError(f"units of article {name} cannot be placed: no run record {record_path} (pass "
                              "--outputs, the folder the article was published in)", path=where)
-        records[name] = read_run_record(record_path)
+        records[name] = {segment["id"]: segment for segment in read_run_record(record_path)["segments"]}
     return records
 
 
@@ -326,12 +330,11 @@ def read_run_record(path: Path) -> dict:
             raise TypeError
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError):
         raise InputError("not a run record", path=path) from None
-    record["_by_id"] = {segment["id"]: segment for segment in segments}
     return record
 
 
-def _misplaced(unit: ExchangeUnit, record: dict) -> str | None:
-    segment = record["_by_id"].get(unit.segment_id)
+def _misplaced(unit: ExchangeUnit, segments: dict[str, dict]) -> str | None:
+    segment = segments.get(unit.segment_id or "")
     if segment is None:
         return f"the article has no segment {unit.segment_id}"
     if normalise_source(segment["source"]) != normalise_source(unit.source):
@@ -339,11 +342,11 @@ def _misplaced(unit: ExchangeUnit, record: dict) -> str | None:
     return None
 
 
-def _machine_english(unit: ExchangeUnit, record: dict | None, memory: TranslationMemory) -> set[str]:
+def _machine_english(unit: ExchangeUnit, segments: dict[str, dict] | None, memory: TranslationMemory) -> set[str]:
     """The English tarjama gave this unit's Arabic: what an unedited unit still holds."""
     known = memory.machine_targets(unit.source)
-    if record is not None and unit.segment_id in record["_by_id"]:
-        known.add(record["_by_id"][unit.segment_id]["target"])
+    if segments is not None and unit.segment_id in segments:
+        known.add(segments[unit.segment_id]["target"])
     approved = memory.approved(unit.source)
     if approved is not None:
         known.add(approved.target)

@@ -326,3 +326,75 @@ def test_deeply_nested_xml_is_an_input_error_naming_the_file(tmp_path, capsys, n
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}:1: elements nested more than") and len(err.splitlines()) == 1
+
+
+# Export per article from an outputs folder, and the memory-wide XLIFF coming back.
+
+def write_record(out, stem, segments):
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"source": f"inbox/{stem}.txt", "run_id": "r1",
+              "segments": [{"id": i, "paragraph": 0, "kind": "body", "source": s, "target": t, "origin": "translated",
+                            "terms": [], "flags": flags} for i, s, t, flags in segments]}
+    (out / f"{stem}.run.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def test_article_export_of_an_outputs_folder_and_placement_of_each_unit(tmp_path, capsys):
+    from translate.storage import xliff2
+
+    out = tmp_path / "out"
+    write_record(out, "alpha", [("p0.s0", "قال الكرملين.", "Kremlin said.", ["untranslated_term"]),
+                                ("p1.s0", "وصل الوفد.", "Delegation came.", [])])
+    write_record(out, "beta", [("p0.s0", "رفضت موسكو.", "Moscow no.", [])])
+    assert main(["tm", "export", "--format", "tmx", "--article", str(out)]) == 2
+    assert "--article exports XLIFF" in capsys.readouterr().err
+    path = tmp_path / "articles.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(out), "--out", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert '<file id="alpha" original="alpha.txt">' in text and '<file id="beta" original="beta.txt">' in text
+    assert '<note category="flags">untranslated_term</note>' in text
+    store = xliff2.Xliff2File.parsestring(path.read_bytes())
+    for unit in store.units:
+        unit.target = f"Final {unit.getid()} of {unit.source}"
+        unit.xmlelement.set("state", "final")
+    path.write_bytes(bytes(store).replace(b'<unit id="p1.s0"', b'<unit id="p9.s9"'))
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert "approved in alpha: p0.s0" in stdout and "approved in beta: p0.s0" in stdout
+    assert "alpha p9.s9: the article has no segment p9.s9: skipped" in err
+    assert approved(out / ".tarjama" / "memory.sqlite") == {"قال الكرملين.": "Final p0.s0 of قال الكرملين.",
+                                                           "رفضت موسكو.": "Final p0.s0 of رفضت موسكو."}
+
+
+def test_memory_xliff_back_from_the_cat_tool_replaces_approvals_a_foreign_tmx_does_not(tmp_path, capsys):
+    from translate.storage import xliff2
+
+    from tarjama.memory import MachineEntry
+    from tarjama.tmx import write_tmx as tarjama_tmx
+
+    memory = tmp_path / "tm.sqlite"
+    with open_memory(memory) as opened:
+        opened.approve([("قال الكرملين.", "Old approval.")], origin="editor")
+        opened.remember([MachineEntry("k", "وصل الوفد.", "Machine.", (), (), {})])
+    path = tmp_path / "memory.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--memory", str(memory), "--out", str(path)]) == 0
+    store = xliff2.Xliff2File.parsestring(path.read_bytes())
+    for unit in store.units:
+        unit.target = f"Translator: {unit.target}"
+        unit.xmlelement.set("state", "final")
+    path.write_bytes(bytes(store))
+    code, stdout, _ = tm_import(capsys, path, "--memory", memory)
+    assert code == 0 and stdout.startswith("2 sentences approved")
+    assert approved(memory) == {"قال الكرملين.": "Translator: Old approval.", "وصل الوفد.": "Translator: Machine."}
+    foreign = tmp_path / "vendor.tmx"
+    foreign.write_text(tarjama_tmx([("قال الكرملين.", "Vendor English.", "approved")]).replace(
+        'creationtool="tarjama"', 'creationtool="Vendor"'), encoding="utf-8")
+    code, stdout, _ = tm_import(capsys, foreign, "--memory", memory)
+    assert code == 0 and "the memory's own approval kept 1" in stdout
+    assert approved(memory)["قال الكرملين."] == "Translator: Old approval."
+
+
+def test_a_vendor_xliff_is_refused_with_what_to_do(tmp_path, capsys):
+    path = tmp_path / "story.sdlxliff"
+    path.write_text(XLIFF_12, encoding="utf-8")
+    code, _, err = tm_import(capsys, path, "--memory", tmp_path / "tm.sqlite")
+    assert code == 2 and "export the document from the CAT tool as XLIFF 1.2 or 2.0" in err
