@@ -338,9 +338,11 @@ def import_glossary(path: Path | str, *, skip_conflicts: bool = False, tool: str
     conflicts = [problem for problem in errors if problem.conflicts_with is not None]
     hint = ("; pass --skip-conflicts to write the other entries without the conflicting ones"
             if conflicts and len(conflicts) == len(errors) else "")
+    # Conflicts skipped on request still explain the outcome (an empty glossary, say).
+    skipped = tuple(problem for problem in checked.warnings if problem.conflicts_with is not None)
     if len(errors) == 1:
         failure = InputError(errors[0].message + hint, path=checked.path, line=errors[0].line)
-        return GlossaryImport(checked, "", (), failure)
+        return GlossaryImport(checked, "", skipped, failure)
     counted = f" ({len(conflicts)} terms given two targets)" if conflicts else ""
     failure = InputError(f"{len(errors)} errors{counted}, nothing written{hint}", path=checked.path)
-    return GlossaryImport(checked, "", tuple(errors), failure)
+    return GlossaryImport(checked, "", (*skipped, *errors), failure)
