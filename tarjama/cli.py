@@ -138,18 +138,21 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
-    """Store an editor's corrections (bilingual Markdown) or a TMX memory as approved translations."""
-    from tarjama.exchange import approve_bilingual, read_tmx
+    """Store an editor's corrections (bilingual Markdown), or a TMX or XLIFF file's approved units."""
+    from tarjama.exchange import approve_bilingual
+    from tarjama.interchange import import_exchange_file, is_exchange_file
     from tarjama.memory import default_memory_path, open_memory
     from tarjama.publishing import article_lock
 
-    if args.path.suffix.lower() == ".tmx":
-        # Only approved units: machine output exported by tarjama is not an editor's work, and a memory
-        # from elsewhere never overrides this newsroom's own approvals.
-        pairs = [(s, t) for s, t, status in read_tmx(args.path) if status == "approved"]
-        memory_path = _memory_path(args)
+    if is_exchange_file(args.path):
+        # TMX and XLIFF: the library's policy says what comes in; only approved units do.
+        memory_path = args.memory or default_memory_path(args.outputs)
         with open_memory(memory_path) as memory:
-            count = memory.approve(pairs, origin=str(args.path), replace=False)
+            summary = import_exchange_file(args.path, memory, outputs=args.outputs)
+        for warning in summary.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print("\n".join(summary.lines()))
+        return 0
     else:
         memory_path = _memory_path(args, args.path.parent)
         stem = args.path.name.removesuffix(".bilingual.md")
@@ -164,27 +167,18 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
 
 
 def cmd_tm_export(args: argparse.Namespace) -> int:
-    """Write the memory as TMX 1.4 or XLIFF 2.0 for CAT tools."""
-    from tarjama.exchange import write_tmx, write_xliff
-    from tarjama.memory import normalise_source, open_memory
+    """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
+    from tarjama.interchange import export_articles, export_memory
 
     if args.out is not None and args.out.is_dir():
         raise InputError("is a directory: --out names the file to write", path=args.out)
-    memory_path = _memory_path(args)
-    if not memory_path.is_file():
-        raise InputError("no translation memory here (translate something first, or pass --memory)",
-                         path=memory_path)
-    with open_memory(memory_path) as memory:
-        approved = memory.all_approved()
-        machine = [] if args.approved_only else memory.all_machine()
-    done = {normalise_source(a.source) for a in approved}
-    triples = [(a.source, a.target, "approved") for a in approved]
-    for entry in reversed(machine):  # newest first: one machine unit per source sentence
-        if entry.source not in done:
-            done.add(entry.source)
-            triples.append((entry.source, entry.target, "machine"))
-    text = write_tmx(triples) if args.format == "tmx" else write_xliff(triples)
-    _write_output(args.out, text, f"{len(triples)} sentences")
+    if args.article:
+        if args.format != "xliff":
+            raise InputError("--article exports XLIFF (--format xliff): TMX carries no article or segment id")
+        text, count = export_articles(args.article, args.memory, approved_only=args.approved_only)
+    else:
+        text, count = export_memory(_memory_path(args), args.format, approved_only=args.approved_only)
+    _write_output(args.out, text, f"{count} sentences")
     return 0
 
 
@@ -210,17 +204,14 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
 
 def cmd_glossary_import(args: argparse.Namespace) -> int:
     """Convert a TBX termbase (or any glossary) into the project's TSV."""
-    from tarjama.glossary import check_glossary, to_tsv
+    from tarjama.glossary import import_glossary
 
-    checked = check_glossary(args.path)
-    if checked.errors:
-        first = checked.errors[0]
-        raise InputError(first.message, path=checked.path, line=first.line)
-    for problem in checked.warnings:
-        print(problem.describe(checked.path), file=sys.stderr)
-    text = to_tsv(checked.entries, comment=f"Imported by tarjama {__version__} from {args.path.name} "
-                                           f"(sha256 {checked.sha256}).")
-    _write_output(args.out, text, f"{len(checked.entries)} entries")
+    imported = import_glossary(args.path, skip_conflicts=args.skip_conflicts, tool=f"tarjama {__version__}")
+    for problem in imported.report:
+        print(problem.describe(imported.check.path), file=sys.stderr)
+    if imported.failure is not None:
+        raise imported.failure
+    _write_output(args.out, imported.text, f"{len(imported.check.entries)} entries")
     return 0
 
 
@@ -449,6 +440,9 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     import_ = glossary_commands.add_parser("import", help="convert a TBX termbase to the TSV glossary format")
     import_.add_argument("path", type=Path, help="the TBX file")
     import_.add_argument("--out", type=Path, help="TSV file to write (default: standard output)")
+    import_.add_argument("--skip-conflicts", action="store_true",
+                         help="write the other entries when terms are given two targets, leaving out (and naming) "
+                              "the conflicting entries; without it, any conflict writes nothing")
     import_.set_defaults(run=cmd_glossary_import)
 
 
@@ -511,17 +505,29 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
 def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     memory = commands.add_parser("tm", help="the translation memory: editor corrections, TMX and XLIFF")
     memory_commands = memory.add_subparsers(dest="tm_command", required=True, parser_class=_Parser)
-    importing = memory_commands.add_parser("import", help="approve an editor's NAME.bilingual.md, or load a TMX")
-    importing.add_argument("path", type=Path, help="NAME.bilingual.md (beside its NAME.run.json) or a .tmx file")
+    importing = memory_commands.add_parser(
+        "import", help="approve an editor's NAME.bilingual.md, or a CAT tool's approved TMX or XLIFF units")
+    importing.add_argument("path", type=Path,
+                           help="NAME.bilingual.md (beside its NAME.run.json), or a .tmx, .xlf or .xliff file")
     importing.add_argument("--all", action="store_true", help="approve every sentence, not only corrected ones")
     importing.add_argument("--memory", type=Path,
                            help="memory file (default: .tarjama/memory.sqlite beside the bilingual file, "
-                                "or under outputs/ for TMX)")
+                                "or under the --outputs folder for TMX and XLIFF)")
+    importing.add_argument("--outputs", type=Path, default=Path("outputs"),
+                           help="TMX and XLIFF: the folder of the run records (NAME.run.json) that an article's "
+                                "XLIFF units are checked against, and of the default memory (default outputs)")
     importing.set_defaults(run=cmd_tm_import)
-    exporting = memory_commands.add_parser("export", help="write the memory as TMX 1.4 or XLIFF 2.0")
+    exporting = memory_commands.add_parser(
+        "export", help="write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0")
     exporting.add_argument("--format", choices=("tmx", "xliff"), required=True,
                            help="tmx (TMX 1.4) or xliff (XLIFF 2.0)")
-    exporting.add_argument("--memory", type=Path, help="memory file (default outputs/.tarjama/memory.sqlite)")
+    exporting.add_argument("--memory", type=Path,
+                           help="memory file (default outputs/.tarjama/memory.sqlite; with --article, the one "
+                                "beside each run record)")
+    exporting.add_argument("--article", type=Path, action="append",
+                           help="XLIFF of an article instead of the whole memory: its run record NAME.run.json, "
+                                "or an outputs folder for every article in it (repeatable); one <file> per "
+                                "article, a unit per segment id, flags and terms as notes")
     exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
     exporting.add_argument("--approved-only", action="store_true", help="leave machine translations out")
     exporting.set_defaults(run=cmd_tm_export)

@@ -1,35 +1,25 @@
-"""Moving sentences in and out of the memory: the editor's bilingual Markdown, TMX 1.4 and XLIFF 2.0.
+"""Moving sentences in and out of the memory: the editor's bilingual Markdown.
 
-Translators' CAT tools speak TMX (memories) and XLIFF (documents in translation); both are written
-with ElementTree, so every piece of text is escaped. TMX is read with the same parser's safe subset:
-no DTDs, no entities.
+Translators' CAT tools speak TMX (memories) and XLIFF (documents in translation): see
+:mod:`tarjama.tmx`, :mod:`tarjama.xliff` and :mod:`tarjama.interchange`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from xml.parsers import expat
 
 from markdown_it import MarkdownIt
 
-from tarjama import __version__
-from tarjama.documents import read_input_bytes, read_text_file
+from tarjama.documents import read_text_file
 from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory, normalise_source
 
 _SEGMENT_ID = re.compile(r"p\d+\.s\d+")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _ROW_PIPES = 5  # | id | Arabic | English | notes |
-_INLINE_CODES = {"bpt", "ept", "ph", "it", "ut"}  # TMX markup for formatting, not text
-# Characters XML 1.0 cannot carry at all.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-XLIFF_NAMESPACE = "urn:oasis:names:tc:xliff:document:2.0"
 
 
 @dataclass(frozen=True)
@@ -242,84 +232,3 @@ def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool
     if mark_known:
         publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
     return count
-
-
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def write_tmx(pairs: list[tuple[str, str, str]], source_lang: str = "ar", target_lang: str = "en") -> str:
-    """TMX 1.4 of ``(Arabic, English, status)`` triples; the status travels as a ``prop``."""
-    root = ET.Element("tmx", version="1.4")
-    ET.SubElement(root, "header", {"creationtool": "tarjama", "creationtoolversion": __version__,
-                                   "datatype": "plaintext", "segtype": "sentence", "adminlang": "en",
-                                   "srclang": source_lang, "o-tmf": "tarjama", "creationdate": _timestamp()})
-    body = ET.SubElement(root, "body")
-    for number, (source, target, status) in enumerate(pairs, start=1):
-        unit = ET.SubElement(body, "tu", tuid=str(number))
-        ET.SubElement(unit, "prop", type="x-tarjama-status").text = status
-        for lang, text in ((source_lang, source), (target_lang, target)):
-            variant = ET.SubElement(unit, "tuv", {_XML_LANG: lang})
-            ET.SubElement(variant, "seg").text = _XML_ILLEGAL.sub("", text)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def write_xliff(pairs: list[tuple[str, str, str]], source_lang: str = "ar", target_lang: str = "en") -> str:
-    """XLIFF 2.0 of ``(Arabic, English, status)``: approved sentences are ``final``, the rest ``translated``."""
-    ET.register_namespace("", XLIFF_NAMESPACE)
-    ns = f"{{{XLIFF_NAMESPACE}}}"
-    root = ET.Element(f"{ns}xliff", {"version": "2.0", "srcLang": source_lang, "trgLang": target_lang})
-    file_element = ET.SubElement(root, f"{ns}file", id="tarjama-memory")
-    for number, (source, target, status) in enumerate(pairs, start=1):
-        unit = ET.SubElement(file_element, f"{ns}unit", id=f"u{number}")
-        segment = ET.SubElement(unit, f"{ns}segment", state="final" if status == "approved" else "translated")
-        ET.SubElement(segment, f"{ns}source").text = _XML_ILLEGAL.sub("", source)
-        ET.SubElement(segment, f"{ns}target").text = _XML_ILLEGAL.sub("", target)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def read_tmx(path: Path | str, source_lang: str = "ar", target_lang: str = "en") -> list[tuple[str, str, str]]:
-    """``(Arabic, English, status)`` of a TMX file (any version); units without both languages are skipped.
-
-    ``status`` is tarjama's own ``x-tarjama-status`` property when present (``approved`` or ``machine``),
-    else ``approved``: a memory from a CAT tool is translators' work.
-    """
-    data = read_input_bytes(path, "TMX file")
-    scanner = expat.ParserCreate()
-
-    def refuse(*_: object) -> None:
-        raise InputError("TMX with entity declarations is refused", path=path)
-
-    scanner.EntityDeclHandler = refuse  # checked before ElementTree sees it: no entity is ever expanded
-    try:
-        scanner.Parse(data, True)
-        root = ET.fromstring(data)
-    except (ET.ParseError, expat.ExpatError) as exc:
-        line = getattr(exc, "lineno", None) or getattr(exc, "position", (None,))[0]
-        raise InputError(f"not well-formed XML: {exc}", path=path, line=line) from None
-    if root.tag != "tmx":
-        raise InputError(f"not a TMX file (root element <{root.tag}>)", path=path)
-    found = []
-    for unit in root.iter("tu"):
-        status = next((p.text or "" for p in unit.iter("prop") if p.get("type") == "x-tarjama-status"), "approved")
-        texts: dict[str, str] = {}
-        for variant in unit.iter("tuv"):
-            lang = (variant.get(_XML_LANG) or variant.get("lang") or "").lower().split("-")[0].split("_")[0]
-            segment = variant.find("seg")
-            if segment is not None and lang not in texts:
-                texts[lang] = " ".join(_segment_text(segment).split())
-        if texts.get(source_lang) and texts.get(target_lang):
-            found.append((texts[source_lang], texts[target_lang], status.strip() or "approved"))
-    return found
-
-
-def _segment_text(element: ET.Element) -> str:
-    """A ``seg``'s text without its inline codes (``bpt``, ``ept``, ``ph``…), keeping the text after them."""
-    parts = [element.text or ""]
-    for child in element:
-        if child.tag not in _INLINE_CODES:
-            parts.append(_segment_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)

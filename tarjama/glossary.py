@@ -55,6 +55,7 @@ class GlossaryProblem:
     severity: str
     message: str
     line: int | None = None
+    conflicts_with: int | None = None  # for a term given two targets: the line of the entry it conflicts with
 
     def describe(self, path: Path | str) -> str:
         """``path:line: severity: message``, as compilers and linters print it."""
@@ -120,8 +121,12 @@ def is_tbx(path: Path, data: bytes) -> bool:
     return data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
 
 
-def check_glossary(path: Path | str) -> GlossaryCheck:
-    """Read a TSV or TBX glossary and list every problem; raises only when the file cannot be read."""
+def check_glossary(path: Path | str, *, skip_conflicts: bool = False) -> GlossaryCheck:
+    """Read a TSV or TBX glossary and list every problem; raises only when the file cannot be read.
+
+    With ``skip_conflicts``, a term given two different targets is a warning and both entries are left out
+    (neither English can be trusted) instead of an error.
+    """
     path = Path(path)
     data = read_input_bytes(path, "glossary file")
     sha256 = hashlib.sha256(data).hexdigest()
@@ -135,7 +140,7 @@ def check_glossary(path: Path | str) -> GlossaryCheck:
         except InputError as exc:
             return GlossaryCheck(path, sha256, (), (GlossaryProblem(ERROR, exc.message, exc.line),))
         rows, problems = read_tsv(text)
-    entries, more = check_entries(rows)
+    entries, more = check_entries(rows, skip_conflicts=skip_conflicts)
     problems = sorted([*problems, *more], key=lambda p: (p.line or 0, p.severity != ERROR))
     if not entries and not any(p.severity == ERROR for p in problems):
         problems.append(GlossaryProblem(ERROR, "glossary has no entries"))
@@ -171,14 +176,20 @@ def read_tsv(text: str) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cells = line.split("\t")
+        names = [cell.strip().lower() for cell in cells]
+        is_header = "source" in names and "target" in names
         if header_possible:
             header_possible = False
-            names = [cell.strip().lower() for cell in cells]
-            if "source" in names and "target" in names:
+            if is_header:
                 columns = names
                 problems += [GlossaryProblem(WARNING, f"unknown column '{name}' is ignored", number)
                              for name in names if name not in COLUMNS]
                 continue
+        elif is_header:
+            # Two glossaries pasted together: their second header is no term.
+            problems.append(GlossaryProblem(WARNING, "a repeated header line (source, target…) is skipped, "
+                                                     "not read as a term", number))
+            continue
         entry, row_problems = _read_row(cells, columns, number)
         problems += row_problems
         if entry is not None:
@@ -213,13 +224,20 @@ def term_key(text: str) -> tuple[str, ...]:
     return tuple(m.group() for m in WORD.finditer(fold(text)))
 
 
-def check_entries(entries: list[GlossaryEntry]) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
-    """Checks across rows: duplicates, conflicting targets, suspicious rows; keeps the usable entries."""
+def check_entries(entries: list[GlossaryEntry], *, skip_conflicts: bool = False
+                  ) -> tuple[list[GlossaryEntry], list[GlossaryProblem]]:
+    """Checks across rows: duplicates, conflicting targets, suspicious rows; keeps the usable entries.
+
+    A conflict (one form, two targets) is an error; with ``skip_conflicts`` a warning, and both entries are
+    left out.
+    """
     from tarjama.matching import redundant_proclitic
 
     problems: list[GlossaryProblem] = []
     kept: list[GlossaryEntry] = []
     owner: dict[tuple[str, ...], GlossaryEntry] = {}
+    originals: list[GlossaryEntry] = []  # the entry each of ``kept`` was made from
+    conflicting: set[int] = set()  # id() of entries in a conflict
     for entry in entries:
         problems += _suspicious(entry)
         forms = []
@@ -235,15 +253,22 @@ def check_entries(entries: list[GlossaryEntry]) -> tuple[list[GlossaryEntry], li
                 owner[key] = entry
                 forms.append(form)
             elif previous.target != entry.target:
-                problems.append(GlossaryProblem(
-                    ERROR, f"'{form}' is given the target '{entry.target}' here and '{previous.target}' "
-                           f"on line {previous.line}", entry.line))
+                message = (f"'{form}' is given the target '{entry.target}' here and '{previous.target}' "
+                           f"on line {previous.line}")
+                if skip_conflicts:
+                    message += f": both skipped (this entry and line {previous.line}'s)"
+                    conflicting.add(id(previous))
+                problems.append(GlossaryProblem(WARNING if skip_conflicts else ERROR, message, entry.line,
+                                                conflicts_with=previous.line))
                 usable = False
             elif previous is not entry:
                 problems.append(GlossaryProblem(
                     WARNING, f"'{form}' → '{entry.target}' duplicates line {previous.line}", entry.line))
         if usable and forms:
             kept.append(replace(entry, source=forms[0], variants=tuple(forms[1:])))
+            originals.append(entry)
+    if conflicting:
+        kept = [copy for copy, entry in zip(kept, originals, strict=True) if id(entry) not in conflicting]
     for entry in kept:
         for form in entry.forms:
             covering = redundant_proclitic(term_key(form), owner)
@@ -281,3 +306,43 @@ def to_tsv(entries: list[GlossaryEntry] | tuple[GlossaryEntry, ...], *, comment:
         lines.append("\t".join([clean(entry.source), clean(entry.target), clean(entry.note),
                                 VARIANT_SEPARATOR.join(clean(v) for v in entry.variants), entry.match]))
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class GlossaryImport:
+    """What ``glossary import`` makes of a termbase: the TSV to write, or why nothing may be written.
+
+    ``report`` lists the problems to show (each on its own line, as ``glossary check`` does) and ``failure``,
+    when set, is the error that stops the import.
+    """
+
+    check: GlossaryCheck
+    text: str
+    report: tuple[GlossaryProblem, ...]
+    failure: InputError | None
+
+
+def import_glossary(path: Path | str, *, skip_conflicts: bool = False, tool: str = "tarjama") -> GlossaryImport:
+    """Convert a TBX termbase (or any glossary) into the project's TSV, listing every problem.
+
+    A term given two targets stops the import (every such conflict is listed, not only the first) unless
+    ``skip_conflicts``: then the other entries are written and the conflicting ones named as warnings. Other
+    errors (a file that is not well-formed, an entry without letters…) always stop it.
+    """
+    checked = check_glossary(path, skip_conflicts=skip_conflicts)
+    errors = checked.errors
+    if not errors:
+        text = to_tsv(checked.entries, comment=f"Imported by {tool} from {checked.path.name} "
+                                               f"(sha256 {checked.sha256}).")
+        return GlossaryImport(checked, text, tuple(checked.warnings), None)
+    conflicts = [problem for problem in errors if problem.conflicts_with is not None]
+    hint = ("; pass --skip-conflicts to write the other entries without the conflicting ones"
+            if conflicts and len(conflicts) == len(errors) else "")
+    # Conflicts skipped on request still explain the outcome (an empty glossary, say).
+    skipped = tuple(problem for problem in checked.warnings if problem.conflicts_with is not None)
+    if len(errors) == 1:
+        failure = InputError(errors[0].message + hint, path=checked.path, line=errors[0].line)
+        return GlossaryImport(checked, "", skipped, failure)
+    counted = f" ({len(conflicts)} terms given two targets)" if conflicts else ""
+    failure = InputError(f"{len(errors)} errors{counted}, nothing written{hint}", path=checked.path)
+    return GlossaryImport(checked, "", (*skipped, *errors), failure)

@@ -12,12 +12,14 @@ from test_publishing import make_record
 
 from tarjama.backends import DecodingOptions
 from tarjama.documents import segment_text
-from tarjama.exchange import corrections, harvest_corrections, read_bilingual, read_tmx, write_tmx, write_xliff
+from tarjama.exchange import corrections, harvest_corrections, read_bilingual
 from tarjama.glossary import Glossary, GlossaryEntry
 from tarjama.incremental import prepare
 from tarjama.matching import find_terms
 from tarjama.memory import TranslationMemory, normalise_source, open_memory, segment_key
 from tarjama.publishing import output_paths, publish
+from tarjama.tmx import read_tmx, write_tmx
+from tarjama.xliff import write_xliff
 
 ARTICLE = ("عنوان عن الكرملين\n"
            "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"

@@ -1,0 +1,443 @@
+"""Exchange with translators' CAT tools: what every format module reads and writes, and the import policy.
+
+Each file format has its own module behind the same small interface: :mod:`tarjama.tmx` (TMX, memories)
+and :mod:`tarjama.xliff` (XLIFF 1.2 and 2.0, documents in translation) read a file into an
+:class:`ExchangeFile` of :class:`ExchangeUnit` and write text from the memory or from run records. This module
+holds what they share (inline codes, language codes) and the policy: which units an import approves
+(:func:`import_exchange_file`) and what an export contains (:func:`export_memory`, :func:`export_articles`).
+
+The policy: only Arabic→English units come in, and only those a person approved (a TMX from elsewhere is
+translators' work; tarjama's own TMX says which units were machine output; XLIFF says by its states). A
+memory from elsewhere never overrides the newsroom's approvals; an XLIFF tarjama wrote coming back from the
+CAT tool does: it is the newsroom's own work. Units of an article's XLIFF are placed by article and segment
+id and refused (with a warning) when their Arabic is no longer the article's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tarjama.errors import InputError
+from tarjama.memory import TranslationMemory, normalise_source, open_memory
+from tarjama.xmlsafe import local_name
+
+SOURCE_LANGUAGE = "ar"
+TARGET_LANGUAGE = "en"
+MEMORY_FILE_ID = "tarjama-memory"  # the <file> of a memory-wide XLIFF export
+SEGMENT_ID = re.compile(r"p\d+\.s\d+")
+EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
+_UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
+
+# Characters XML 1.0 cannot carry at all.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+# Inline markup whose content is text of the sentence (TMX <hi>, XLIFF 1.2 <g>/<mrk>, XLIFF 2.0 <pc>/<mrk>);
+# every other inline element is a code standing for formatting, not text.
+_TEXT_CONTAINERS = frozenset({"hi", "g", "mrk", "pc"})
+# Code types meaning a break: TMX 1.4 ``type`` and XLIFF 1.2 ``ctype`` (lb, pb, cb), XLIFF 2.0 ``subType``.
+_BREAK_TYPES = frozenset({"lb", "pb", "cb", "x-lb", "x-linebreak", "linebreak", "xlf:lb", "xlf:pb"})
+# Native code that is a break: a literal newline or tab, its escapes, an HTML/RTF line or block break.
+_BREAK_CODE = re.compile(r"(?:\\[nrt]|\\par|\\line|\\tab|&#(?:9|10|13|x9|xa|xd);"
+                         r"|<\s*/?\s*(?:br|p|div|li|tr|td|th|h[1-6]|hr)\b[^>]*>)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ExchangeUnit:
+    """One source sentence with one translation, as a CAT tool's file holds it.
+
+    ``approved`` says whether a person approved it (``state`` is the file's own word for it, shown when the
+    unit is skipped); ``article`` and ``segment_id`` place a unit of an XLIFF written per article.
+    """
+
+    source: str
+    target: str
+    source_lang: str
+    target_lang: str
+    approved: bool
+    state: str
+    line: int | None = None
+    article: str | None = None
+    segment_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def pair(self) -> str:
+        """The language pair by primary language, ``ar→en``."""
+        return f"{primary_language(self.source_lang) or '?'}→{primary_language(self.target_lang) or '?'}"
+
+    @property
+    def arabic_to_english(self) -> bool:
+        """Whether this unit translates Arabic into English (any region: ar-SA, ar_EG, en-GB…)."""
+        return (primary_language(self.source_lang), primary_language(self.target_lang)) == (
+            SOURCE_LANGUAGE, TARGET_LANGUAGE)
+
+
+@dataclass(frozen=True)
+class ExchangeFile:
+    """A CAT tool's file read: its format, how many units it holds, and each source–translation pair."""
+
+    path: Path
+    format: str
+    units_read: int
+    units: list[ExchangeUnit]
+    own: bool = False  # written by tarjama (an export coming back), so it may replace earlier approvals
+
+
+@dataclass(frozen=True)
+class ArticleSegment:
+    """A segment of a published article, as an XLIFF export carries it."""
+
+    id: str
+    source: str
+    target: str
+    approved: bool
+    notes: tuple[tuple[str, str], ...] = ()  # (category, text)
+
+
+@dataclass(frozen=True)
+class ArticleExport:
+    """An article's segments, from its run record, for one ``<file>`` of an XLIFF export."""
+
+    name: str
+    original: str
+    segments: tuple[ArticleSegment, ...]
+
+
+@dataclass
+class ImportSummary:
+    """What ``tm import`` of a TMX or XLIFF file did: what it read, approved, skipped, and why."""
+
+    path: Path
+    format: str
+    memory: Path
+    units_read: int
+    pairs: Counter[str]
+    approved: int = 0
+    placed: dict[str, list[str]] = field(default_factory=dict)  # article → segment ids approved
+    skipped: Counter[str] = field(default_factory=Counter)  # reason → units
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The summary as ``tm import`` prints it."""
+        lines = [f"{self.approved} sentences approved into {self.memory}",
+                 f"read {self.units_read} units ({self.format}): " + (_counts(self.pairs) or "no translations")]
+        for article, ids in self.placed.items():
+            lines.append(f"approved in {article}: {' '.join(ids)}")
+        if self.skipped:
+            lines.append("skipped: " + _counts(self.skipped))
+        return lines
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {count}" for key, count in counter.most_common())
+
+
+def primary_language(code: str | None) -> str:
+    """``ar`` for ``ar``, ``ar-SA``, ``ar_EG`` and ``AR``."""
+    return (code or "").strip().replace("_", "-").split("-")[0].lower()
+
+
+def collapse(text: str) -> str:
+    """Whitespace as a sentence has it: single spaces, none at the ends."""
+    return " ".join(text.split())
+
+
+def inline_text(element: ET.Element) -> str:
+    """The text of a ``seg``, ``source`` or ``target``, inline codes resolved (whitespace not yet collapsed).
+
+    Text inside markup that carries text (``<hi>``, ``<g>``, ``<mrk>``, ``<pc>``) is kept. A code standing for
+    a line break or tab (by its type, its ``equiv`` text, or native content such as ``\\n``, ``&#9;`` or
+    ``<br/>``) becomes a space, so the words on either side stay apart; any other code vanishes without a
+    space, as the formatting it stands for does (``<b>K</b>remlin`` is one word).
+    """
+    parts = [element.text or ""]
+    for child in element:
+        name = local_name(child.tag)
+        if name in _TEXT_CONTAINERS:
+            parts.append(inline_text(child))
+        elif name == "cp":  # XLIFF 2.0: a character XML cannot carry
+            parts.append(_code_point(child.get("hex", "")))
+        elif _is_break(child):
+            parts.append(" ")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _code_point(hex_value: str) -> str:
+    try:
+        character = chr(int(hex_value, 16))
+    except (ValueError, OverflowError):
+        return ""
+    if character.isspace():
+        return " "
+    return "" if XML_ILLEGAL.match(character) else character
+
+
+def _is_break(code: ET.Element) -> bool:
+    kinds = {code.get(name, "").strip().lower() for name in ("type", "ctype", "subType")}
+    if kinds & _BREAK_TYPES:
+        return True
+    for name in ("equiv", "equiv-text", "equivStart", "disp"):
+        value = code.get(name)
+        if value and (not value.strip() or _BREAK_CODE.fullmatch(value.strip())):
+            return True
+    native = "".join(code.itertext())
+    return bool(native) and (not native.strip() or bool(_BREAK_CODE.fullmatch(native.strip())))
+
+
+def is_exchange_file(path: Path) -> bool:
+    """A TMX or XLIFF file (or a vendor's XLIFF, which gets a clear refusal), by its extension."""
+    return path.suffix.lower() in (*EXCHANGE_SUFFIXES, *_UNREAD_SUFFIXES)
+
+
+def read_exchange_file(path: Path | str) -> ExchangeFile:
+    """A TMX or XLIFF file read by its format's module."""
+    path = Path(path)
+    if path.suffix.lower() == ".tmx":
+        from tarjama.tmx import read_tmx_file
+
+        return read_tmx_file(path)
+    if path.suffix.lower() in (".xlf", ".xliff"):
+        from tarjama.xliff import read_xliff
+
+        return read_xliff(path)
+    if path.suffix.lower() in _UNREAD_SUFFIXES:
+        raise InputError(f"{path.suffix} keeps its approvals in the vendor's own markup, which is not read: export "
+                         "the document from the CAT tool as XLIFF 1.2 or 2.0 (.xlf)", path=path)
+    raise InputError(f"not a TMX or XLIFF file (the extension is not one of {', '.join(EXCHANGE_SUFFIXES)})",
+                     path=path)
+
+
+def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs: Path) -> ImportSummary:
+    """Approve into ``memory`` the Arabic→English units of a TMX or XLIFF file that a person approved.
+
+    Units of an article's XLIFF are checked against that article's run record in ``outputs``
+    (``NAME.run.json``): a segment id it lacks, or Arabic that is no longer the segment's, is skipped with a
+    warning. An edited unit left unapproved is named in a warning too: the CAT tool must mark it final.
+    A file without any Arabic→English unit is an :class:`InputError`: there is nothing to import.
+    """
+    exchange = read_exchange_file(path)
+    summary = ImportSummary(exchange.path, exchange.format, memory.path, exchange.units_read,
+                            Counter(unit.pair for unit in exchange.units))
+    ours = _arabic_to_english(exchange, summary)
+    records = _records_for(ours, outputs, str(exchange.path))
+    chosen = _approved_units(ours, records, memory, summary)
+    pairs = []
+    for unit in chosen:
+        existing = memory.approved(unit.source)
+        if existing is not None and _same(existing.target, unit.target):
+            summary.skipped["already approved"] += 1
+        elif existing is not None and not exchange.own:
+            summary.skipped["the memory's own approval kept"] += 1
+        else:
+            pairs.append((unit.source, unit.target))
+            if unit.article and unit.segment_id:
+                summary.placed.setdefault(unit.article, []).append(unit.segment_id)
+    if pairs:  # storing nothing must not create a memory file
+        summary.approved = memory.approve(pairs, origin=str(exchange.path), replace=exchange.own)
+    return summary
+
+
+def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[ExchangeUnit]:
+    """The file's Arabic→English units; the others are counted and named in a warning."""
+    where = str(exchange.path)
+    if not exchange.units:
+        raise InputError(f"no translations (units with a source and a target language) in this {exchange.format} "
+                         "file: nothing to import", path=where)
+    ours = [unit for unit in exchange.units if unit.arabic_to_english]
+    if not ours:
+        raise InputError(f"no Arabic→English units (found {_counts(summary.pairs)}): nothing to import",
+                         path=where)
+    others = Counter(unit.pair for unit in exchange.units if not unit.arabic_to_english)
+    if others:
+        summary.skipped["not Arabic→English"] = others.total()
+        summary.warnings.append(f"{where}: {others.total()} units are not Arabic→English ({_counts(others)}): "
+                                "skipped")
+    return ours
+
+
+def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, dict]], memory: TranslationMemory,
+                    summary: ImportSummary) -> list[ExchangeUnit]:
+    """The approved units to store, each Arabic sentence once; the rest counted (and warned of) in ``summary``."""
+    where = str(summary.path)
+    chosen: dict[str, ExchangeUnit] = {}
+    for unit in units:
+        label = _label(where, unit)
+        key = normalise_source(unit.source)
+        if not key or not unit.target.strip():
+            summary.skipped["without Arabic or English"] += 1
+            continue
+        record = records.get(unit.article) if unit.article else None
+        problem = _misplaced(unit, record) if record is not None else None
+        if problem:
+            summary.skipped["not the article's segment"] += 1
+            summary.warnings.append(f"{label}: {problem}: skipped")
+            continue
+        if not unit.approved:
+            summary.skipped[f"not approved ({unit.state})"] += 1
+            machine = _machine_english(unit, record, memory)
+            if machine and not any(_same(unit.target, known) for known in machine):
+                summary.warnings.append(f"{label}: edited but {unit.state}, not approved: mark it final (signed "
+                                        "off) in the CAT tool and import it again")
+            continue
+        earlier = chosen.setdefault(key, unit)
+        if earlier is not unit:
+            summary.skipped["repeated Arabic"] += 1
+            if not _same(earlier.target, unit.target):
+                summary.warnings.append(f"{label}: another English for the Arabic of line {earlier.line}: the "
+                                        "first is kept")
+    return list(chosen.values())
+
+
+def _label(where: str, unit: ExchangeUnit) -> str:
+    place = f"{where}:{unit.line}" if unit.line else where
+    if unit.article and unit.segment_id:
+        return f"{place}: {unit.article} {unit.segment_id}"
+    return place
+
+
+def _same(a: str, b: str) -> bool:
+    return collapse(a) == collapse(b)
+
+
+def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, dict[str, dict]]:
+    """The segments (by id) of every article the units name; an article without a run record stops the import."""
+    records: dict[str, dict[str, dict]] = {}
+    for name in dict.fromkeys(unit.article for unit in units if unit.article):
+        record_path = outputs / f"{name}.run.json"
+        if not record_path.is_file():
+            raise InputError(f"units of article {name} cannot be placed: no run record {record_path} (pass "
+                             "--outputs, the folder the article was published in)", path=where)
+        records[name] = {segment["id"]: segment for segment in read_run_record(record_path)["segments"]}
+    return records
+
+
+def read_run_record(path: Path) -> dict:
+    """A run record's JSON, checked for the segment fields the exchange uses."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        segments = record["segments"]
+        if not all(isinstance(s["id"], str) and isinstance(s["source"], str) and isinstance(s["target"], str)
+                   for s in segments):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError):
+        raise InputError("not a run record", path=path) from None
+    return record
+
+
+def _misplaced(unit: ExchangeUnit, segments: dict[str, dict]) -> str | None:
+    segment = segments.get(unit.segment_id or "")
+    if segment is None:
+        return f"the article has no segment {unit.segment_id}"
+    if normalise_source(segment["source"]) != normalise_source(unit.source):
+        return "its Arabic is not the article's segment any more"
+    return None
+
+
+def _machine_english(unit: ExchangeUnit, segments: dict[str, dict] | None, memory: TranslationMemory) -> set[str]:
+    """The English tarjama gave this unit's Arabic: what an unedited unit still holds."""
+    known = memory.machine_targets(unit.source)
+    if segments is not None and unit.segment_id in segments:
+        known.add(segments[unit.segment_id]["target"])
+    approved = memory.approved(unit.source)
+    if approved is not None:
+        known.add(approved.target)
+    return known
+
+
+def memory_triples(memory: TranslationMemory, *, approved_only: bool = False) -> list[tuple[str, str, str]]:
+    """``(Arabic, English, status)`` of a memory for export: every approval, then the newest machine
+    translation of each sentence without one."""
+    approved = memory.all_approved()
+    machine = [] if approved_only else memory.all_machine()
+    done = {normalise_source(a.source) for a in approved}
+    triples = [(a.source, a.target, "approved") for a in approved]
+    for entry in reversed(machine):  # newest first: one machine unit per source sentence
+        if entry.source not in done:
+            done.add(entry.source)
+            triples.append((entry.source, entry.target, "machine"))
+    return triples
+
+
+def export_memory(memory_path: Path, file_format: str, *, approved_only: bool = False) -> tuple[str, int]:
+    """The whole memory as TMX 1.4 or XLIFF 2.0 text, and how many sentences it holds."""
+    if not memory_path.is_file():
+        raise InputError("no translation memory here (translate something first, or pass --memory)",
+                         path=memory_path)
+    with open_memory(memory_path) as memory:
+        triples = memory_triples(memory, approved_only=approved_only)
+    if file_format == "tmx":
+        from tarjama.tmx import write_tmx
+
+        return write_tmx(triples), len(triples)
+    from tarjama.xliff import write_xliff
+
+    return write_xliff(triples), len(triples)
+
+
+def article_records(paths: Iterable[Path]) -> list[Path]:
+    """Run records named on the command line: ``NAME.run.json`` files, or every one in an outputs folder."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            records = sorted(path.glob("*.run.json"))
+            if not records:
+                raise InputError("no run records (NAME.run.json) in this folder", path=path)
+            found += records
+        elif path.name.endswith(".run.json") and path.is_file():
+            found.append(path)
+        else:
+            raise InputError("not a run record (NAME.run.json) or an outputs folder", path=path)
+    return list(dict.fromkeys(found))
+
+
+def export_articles(paths: Iterable[Path], memory_path: Path | None = None,
+                    *, approved_only: bool = False) -> tuple[str, int]:
+    """XLIFF 2.0 of articles' segments (one ``<file>`` per run record), and how many segments it holds.
+
+    Each unit is a segment (``id`` its segment id) with its flags and glossary terms as notes, so a CAT tool
+    shows the context and the import can place it. The English is the memory's approval where there is one
+    (the run may predate it), else the published English.
+    """
+    from tarjama.xliff import write_article_xliff
+
+    records = article_records(paths)
+    articles = []
+    for path in records:
+        memory_file = memory_path or path.parent / ".tarjama" / "memory.sqlite"
+        record = read_run_record(path)
+        with open_memory(memory_file) if memory_file.is_file() else nullcontext() as memory:
+            articles.append(_article_export(path, record, memory, approved_only=approved_only))
+    return write_article_xliff(articles), sum(len(a.segments) for a in articles)
+
+
+def _article_export(path: Path, record: dict, memory: TranslationMemory | None, *,
+                    approved_only: bool) -> ArticleExport:
+    name = path.name.removesuffix(".run.json")
+    segments = []
+    for segment in record["segments"]:
+        approval = memory.approved(segment["source"]) if memory is not None else None
+        approved = approval is not None or segment.get("origin") == "approved"
+        if approved_only and not approved:
+            continue
+        target = approval.target if approval is not None else segment["target"]
+        notes = []
+        if segment.get("flags"):
+            notes.append(("flags", ", ".join(str(flag) for flag in segment["flags"])))
+        terms = [f"{t.get('surface', '')} → {t.get('target', '')}" + ("" if t.get("hit") else " (missing)")
+                 for t in segment.get("terms") or [] if isinstance(t, dict)]
+        if terms:
+            notes.append(("terms", "; ".join(terms)))
+        if segment.get("kind") and segment["kind"] != "body":
+            notes.append(("kind", str(segment["kind"])))
+        segments.append(ArticleSegment(segment["id"], segment["source"], target, approved, tuple(notes)))
+    original = Path(str(record.get("source") or f"{name}.txt")).name
+    return ArticleExport(name, original, tuple(segments))

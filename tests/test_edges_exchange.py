@@ -1,0 +1,400 @@
+"""Exchange with CAT tools at its edges: TMX and XLIFF both ways, termbase conflicts, odd XML (issue 12)."""
+
+import json
+
+import pytest
+from test_cli import run
+
+from tarjama.cli import main
+from tarjama.memory import open_memory
+
+TMX_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<tmx version="1.4"><header srclang="{src}" datatype="plaintext"/>\n<body>\n')
+
+
+def tu(source, target, src="ar", tgt="en"):
+    return f'<tu><tuv xml:lang="{src}"><seg>{source}</seg></tuv><tuv xml:lang="{tgt}"><seg>{target}</seg></tuv></tu>\n'
+
+
+def write_tmx(tmp_path, units, src="ar", name="cat.tmx"):
+    path = tmp_path / name
+    path.write_text(TMX_HEAD.format(src=src) + "".join(units) + "</body></tmx>\n", encoding="utf-8")
+    return path
+
+
+def approved(memory_path):
+    with open_memory(memory_path) as memory:
+        return {entry.source: entry.target for entry in memory.all_approved()} if memory_path.exists() else {}
+
+
+def tm_import(capsys, path, *more):
+    code = main(["tm", "import", str(path), *map(str, more)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# 1. TMX import says what it read, and what it found instead of Arabic→English.
+
+def test_tmx_import_names_units_pairs_and_what_it_skipped(tmp_path, capsys):
+    path = tmp_path / "vendor.tmx"
+    path.write_text(
+        TMX_HEAD.format(src="*all*")
+        + '<tu srclang="ar-SA"><tuv xml:lang="ar-SA"><seg>قال الكرملين.</seg></tuv>'
+          '<tuv xml:lang="en-GB"><seg>The Kremlin said.</seg></tuv></tu>\n'
+        + '<tu srclang="AR"><tuv lang="AR"><seg>وصل الوفد.</seg></tuv>'
+          '<tuv lang="EN-US"><seg>The delegation arrived.</seg></tuv></tu>\n'
+        + '<tu srclang="ar_EG"><tuv xml:lang="ar_EG"><seg>رفضت موسكو.</seg></tuv>'
+          '<tuv xml:lang="en_US"><seg>Moscow refused.</seg></tuv></tu>\n'
+        + '<tu srclang="fr-FR"><tuv xml:lang="fr-FR"><seg>Le Kremlin a dit.</seg></tuv>'
+          '<tuv xml:lang="en"><seg>The Kremlin said.</seg></tuv></tu>\n'
+        + "</body></tmx>\n", encoding="utf-8")
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert out.startswith(f"3 sentences approved into {memory}")
+    assert "read 4 units (TMX): ar→en 3, fr→en 1" in out
+    assert "not Arabic→English 1" in out
+    assert "warning:" in err and "not Arabic→English (fr→en 1)" in err
+    assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
+                                "رفضت موسكو.": "Moscow refused."}
+
+
+def test_tmx_without_arabic_to_english_is_an_error_naming_the_pairs(tmp_path, capsys):
+    path = write_tmx(tmp_path, [tu("Le Kremlin a dit.", "The Kremlin said.", "fr", "en"),
+                                tu("Der Kreml sagte.", "The Kremlin said.", "de", "en"),
+                                tu("قال الكرملين.", "Le Kremlin a dit.", "ar", "fr")], src="*all*")
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}: no Arabic→English units") and "fr→en 1" in err and "ar→fr 1" in err
+    assert not memory.exists()
+
+
+def test_tmx_of_machine_units_only_imports_nothing_and_says_why(tmp_path, capsys):
+    from tarjama.tmx import write_tmx as tarjama_tmx
+
+    path = tmp_path / "ours.tmx"
+    path.write_text(tarjama_tmx([("قال الكرملين.", "machine english", "machine")]), encoding="utf-8")
+    code, out, _ = tm_import(capsys, path, "--memory", tmp_path / "tm.sqlite")
+    assert code == 0 and out.startswith("0 sentences approved") and "not approved (machine) 1" in out
+
+
+# 2. Inline codes: a break or tab becomes a space, other codes vanish without gluing or splitting words.
+
+def test_tmx_break_and_tab_codes_become_spaces(tmp_path, capsys):
+    english = ('The<ph x="1">\n</ph>Kremlin<ph x="2">&amp;#9;</ph>said<ph type="lb"/>on<it pos="begin">&lt;br/&gt;</it>'
+               'Friday<ph>&#9;</ph>that<bpt i="1">&lt;br&gt;</bpt>Moscow<ept i="1">&lt;/p&gt;</ept>had'
+               '<ph>\\n</ph>refused <bpt i="2">&lt;b&gt;</bpt>K<ept i="2">&lt;/b&gt;</ept>remlin'
+               '<ph x="3" type="image">&lt;img src="a.png"/&gt;</ph>. <hi type="b">Bold</hi> text.')
+    arabic = 'قال<ph type="lb"/>الكرملين<bpt i="1">&lt;b&gt;</bpt>.<ept i="1">&lt;/b&gt;</ept>'
+    path = write_tmx(tmp_path, [tu(arabic, english)])
+    memory = tmp_path / "tm.sqlite"
+    assert tm_import(capsys, path, "--memory", memory)[0] == 0
+    assert approved(memory) == {"قال الكرملين.": "The Kremlin said on Friday that Moscow had refused Kremlin. "
+                                                 "Bold text."}
+
+
+# 3. XLIFF 1.2 and 2.0 come in; states decide what a person approved.
+
+XLIFF_12 = """<?xml version="1.0" encoding="UTF-8"?>
+<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
+ <file original="story.docx" source-language="ar-SA" target-language="en-US" datatype="plaintext">
+  <body>
+   <trans-unit id="1" approved="yes"><source>قال الكرملين.</source><target>The Kremlin said.</target></trans-unit>
+   <group id="g1">
+    <trans-unit id="2"><source>وصل الوفد.</source>
+     <target state="final">The delegation<x id="1" ctype="lb"/>arrived.</target></trans-unit>
+    <trans-unit id="3"><source>رفضت موسكو.</source>
+     <target state="signed-off">Moscow <g id="2">refused</g>.</target></trans-unit>
+   </group>
+   <trans-unit id="4"><source>قال بوتين.</source><target state="translated">Putin said.</target></trans-unit>
+   <trans-unit id="5"><source>نفى الكرملين.</source>
+    <target state="needs-review-translation">Denied.</target></trans-unit>
+   <trans-unit id="6"><source>وصلت الطائرة.</source><target state="new">The plane.</target></trans-unit>
+   <trans-unit id="7" approved="no"><source>قالت واشنطن.</source>
+    <target state="final">Washington said.</target></trans-unit>
+   <trans-unit id="8"><source>عنوان</source></trans-unit>
+  </body>
+ </file>
+</xliff>
+"""
+
+XLIFF_20 = """<?xml version="1.0" encoding="UTF-8"?>
+<xliff version="2.0" xmlns="urn:oasis:names:tc:xliff:document:2.0" srcLang="ar" trgLang="en-GB">
+ <file id="f1">
+  <unit id="u1"><segment state="final"><source>قال الكرملين.</source>
+   <target>The<ph id="1" type="fmt" subType="xlf:lb"/>Kremlin<cp hex="0009"/>said <pc id="2">today</pc>.</target>
+  </segment></unit>
+  <group id="g"><unit id="u2"><segment state="reviewed"><source>وصل الوفد.</source>
+   <target>The delegation arrived.</target></segment></unit></group>
+  <unit id="u3"><segment state="translated"><source>رفضت موسكو.</source>
+   <target>Moscow refused.</target></segment></unit>
+  <unit id="u4"><segment><source>قال بوتين.</source><target>Putin said.</target></segment></unit>
+ </file>
+</xliff>
+"""
+
+
+@pytest.mark.parametrize("suffix", [".xlf", ".xliff"])
+def test_xliff_12_import_approves_final_signed_off_and_approved_units(tmp_path, capsys, suffix):
+    path = tmp_path / f"cat{suffix}"
+    path.write_text(XLIFF_12, encoding="utf-8")
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
+                                "رفضت موسكو.": "Moscow refused."}
+    assert "read 8 units (XLIFF 1.2): ar→en 8" in out
+    for skipped in ("not approved (translated) 1", "not approved (needs-review-translation) 1",
+                    "not approved (new) 1", "not approved (final) 1", "without Arabic or English 1"):
+        assert skipped in out
+
+
+def test_xliff_20_import_approves_final_and_reviewed_segments(tmp_path, capsys):
+    path = tmp_path / "cat.xlf"
+    path.write_text(XLIFF_20, encoding="utf-8")
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert approved(memory) == {"قال الكرملين.": "The Kremlin said today.", "وصل الوفد.": "The delegation arrived."}
+    assert "read 4 units (XLIFF 2.0): ar→en 4" in out
+    assert "not approved (translated) 1" in out and "not approved (initial) 1" in out
+
+
+def test_xliff_from_translate_toolkit_imports(tmp_path, capsys):
+    from translate.storage import xliff
+
+    store = xliff.xlifffile(sourcelanguage="ar", targetlanguage="en")
+    unit = store.addsourceunit("قال الكرملين.")
+    unit.target = "The Kremlin said."
+    unit.markapproved(True)
+    fuzzy = store.addsourceunit("وصل الوفد.")
+    fuzzy.target = "Unapproved."
+    fuzzy.markfuzzy(True)  # translate-toolkit's 1.x units are approved="yes" unless fuzzy
+    path = tmp_path / "toolkit.xlf"
+    path.write_bytes(bytes(store))
+    memory = tmp_path / "tm.sqlite"
+    assert tm_import(capsys, path, "--memory", memory)[0] == 0
+    assert approved(memory) == {"قال الكرملين.": "The Kremlin said."}
+
+
+# 4 and 5. An article's XLIFF goes to a CAT tool and comes back approved; the next run publishes it.
+
+def test_article_xliff_round_trip_through_translate_toolkit(tmp_path, capsys, sample_path, tiny_marian,
+                                                            glossary_path, cli_env):
+    from translate.storage import xliff2
+
+    lines = [line for line in sample_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    article = tmp_path / "story.txt"
+    article.write_text(f"{lines[0]}\n{lines[7]}\n", encoding="utf-8")  # a title, then two sentences
+    out = tmp_path / "out"
+    translate = ["translate", article, "--model", tiny_marian, "--out", out, "--beam-size", "1",
+                 "--glossary", glossary_path]
+    result = run(translate, cli_env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "story.run.json").read_text(encoding="utf-8"))
+    segments = {segment["id"]: segment for segment in record["segments"]}
+
+    exported = tmp_path / "story.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(out / "story.run.json"),
+                 "--out", str(exported)]) == 0
+    text = exported.read_text(encoding="utf-8")
+    assert '<file id="story" original="story.txt">' in text
+    store = xliff2.Xliff2File.parsestring(exported.read_bytes())
+    units = {unit.getid(): unit for unit in store.units}
+    assert set(units) == set(segments)
+    assert all(units[i].source == segments[i]["source"] for i in units)
+    # Notes give the translator the context: the glossary terms (and flags) of each segment.
+    term = next(t for s in record["segments"] for t in s["terms"])
+    assert f'<note category="terms">{term["surface"]} → {term["target"]}' in text
+
+    # The translator, in a CAT tool: approves one segment (translate-toolkit's "approved" is XLIFF 2.0
+    # "reviewed"), signs another off as final, edits a third without approving it.
+    ids = sorted(units)
+    first, second, third = ids[0], ids[1], ids[2]
+    units[first].target = "Translator English, approved."
+    units[first].markapproved(True)
+    units[second].target = "Translator English, final."
+    units[second].xmlelement.set("state", "final")
+    units[third].target = "Edited but left as translated."
+    exported.write_bytes(bytes(store))
+
+    capsys.readouterr()
+    code, out_text, err = tm_import(capsys, exported, "--outputs", out)
+    assert code == 0, err
+    assert out_text.startswith("2 sentences approved")
+    assert f"approved in story: {first} {second}" in out_text
+    assert f"story {third}: edited but translated, not approved" in err
+    memory = approved(out / ".tarjama" / "memory.sqlite")
+    assert memory[segments[first]["source"]] == "Translator English, approved."
+    assert memory[segments[second]["source"]] == "Translator English, final."
+
+    result = run(translate, cli_env)
+    assert result.returncode == 0, result.stderr
+    english = (out / "story.en.md").read_text(encoding="utf-8")
+    assert "Translator English, approved." in english and "Translator English, final." in english
+
+    # A unit whose Arabic no longer is its segment's is not placed: a warning names it.
+    store = xliff2.Xliff2File.parsestring(exported.read_bytes())
+    unit = next(u for u in store.units if u.getid() == third)
+    unit.source = "نص عربي آخر."
+    unit.xmlelement.set("state", "final")
+    exported.write_bytes(bytes(store))
+    code, out_text, err = tm_import(capsys, exported, "--outputs", out)
+    assert code == 0 and f"story {third}: its Arabic is not the article's segment any more: skipped" in err
+    assert "نص عربي آخر." not in approved(out / ".tarjama" / "memory.sqlite")
+
+
+def test_article_xliff_without_its_run_record_is_refused(tmp_path, capsys):
+    path = tmp_path / "story.xlf"
+    path.write_text(XLIFF_20.replace('id="f1"', 'id="story" original="story.txt"').replace('id="u1"', 'id="p0.s0"')
+                    .replace('id="u2"', 'id="p1.s0"').replace('id="u3"', 'id="p1.s1"').replace('id="u4"', 'id="p2.s0"'),
+                    encoding="utf-8")
+    code, _, err = tm_import(capsys, path, "--outputs", tmp_path / "nowhere", "--memory", tmp_path / "tm.sqlite")
+    assert code == 2 and "units of article story cannot be placed" in err and err.startswith(f"error: {path}:")
+
+
+# 6. glossary import lists every conflict; --skip-conflicts writes the rest.
+
+def conflicting_tbx(tmp_path):
+    good = [("الكرملين", "Kremlin"), ("موسكو", "Moscow"), ("كابول", "Kabul"), ("واشنطن", "Washington")]
+    entries = [*good, ("الملف", "Dossier Center"), ("الملف", "The File"), ("داعش", "ISIS"), ("داعش", "Daesh")]
+    body = "".join(f'<conceptEntry id="c{n}"><langSec xml:lang="ar"><termSec><term>{ar}</term></termSec></langSec>'
+                   f'<langSec xml:lang="en"><termSec><term>{en}</term></termSec></langSec></conceptEntry>\n'
+                   for n, (ar, en) in enumerate(entries))
+    path = tmp_path / "vendor.tbx"
+    path.write_text('<?xml version="1.0"?>\n<tbx style="dca" type="TBX-Basic" xml:lang="en"><text><body>\n'
+                    f"{body}</body></text></tbx>\n", encoding="utf-8")
+    return path
+
+
+def test_glossary_import_lists_every_conflict_and_writes_nothing(tmp_path, capsys):
+    path, out = conflicting_tbx(tmp_path), tmp_path / "g.tsv"
+    code = main(["glossary", "import", str(path), "--out", str(out)])
+    _, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert len(lines) == 3 and lines[-1].startswith(f"error: {path}: 2 errors") and "--skip-conflicts" in lines[-1]
+    assert "'الملف' is given the target 'The File'" in lines[0] and "'داعش' is given the target 'Daesh'" in lines[1]
+
+
+def test_glossary_import_skip_conflicts_writes_the_rest_and_names_the_conflicts(tmp_path, capsys):
+    path, out = conflicting_tbx(tmp_path), tmp_path / "g.tsv"
+    assert main(["glossary", "import", str(path), "--out", str(out), "--skip-conflicts"]) == 0
+    _, err = capsys.readouterr()
+    rows = [line.split("\t")[:2] for line in out.read_text(encoding="utf-8").splitlines()[2:]]
+    assert rows == [["الكرملين", "Kremlin"], ["موسكو", "Moscow"], ["كابول", "Kabul"], ["واشنطن", "Washington"]]
+    warnings = [line for line in err.splitlines() if ": warning: " in line]
+    assert len(warnings) == 2 and all("both skipped" in line for line in warnings)
+    assert "'Daesh'" in warnings[1] and "error:" not in err
+
+
+# 7. A repeated TSV header is a warning with its line, not a term.
+
+def test_repeated_tsv_header_is_a_warning_not_a_term(tmp_path, capsys):
+    from tarjama.glossary import load_glossary
+
+    path = tmp_path / "g.tsv"
+    path.write_text("source\ttarget\nالكرملين\tKremlin\n# second half\nsource\ttarget\tnote\nموسكو\tMoscow\n",
+                    encoding="utf-8")
+    assert main(["glossary", "check", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert f"{path}:4: warning: a repeated header line" in out
+    assert [(e.source, e.target) for e in load_glossary(path).entries] == [("الكرملين", "Kremlin"), ("موسكو", "Moscow")]
+
+
+# 8. 200,000 nested elements: an error naming the file, exit 2, at once.
+
+DEPTH = 200_000
+
+
+@pytest.mark.parametrize(("name", "document", "command"), [
+    ("deep.tmx", '<tmx version="1.4"><header srclang="ar"/><body><tu><tuv xml:lang="ar"><seg>'
+                 + "<hi>" * DEPTH + "x" + "</hi>" * DEPTH + "</seg></tuv></tu></body></tmx>", "tm"),
+    ("outside.tmx", '<tmx version="1.4"><header/><body>' + "<x>" * DEPTH + "</x>" * DEPTH + "</body></tmx>", "tm"),
+    ("deep.xlf", '<xliff version="2.0" xmlns="urn:oasis:names:tc:xliff:document:2.0" srcLang="ar" trgLang="en">'
+                 '<file id="f"><unit id="u"><segment><source>' + "<pc id='1'>" * DEPTH + "</pc>" * DEPTH
+                 + "</source></segment></unit></file></xliff>", "tm"),
+    ("deep.tbx", "<tbx><text><body><conceptEntry>" + "<x>" * DEPTH + "</x>" * DEPTH
+                 + "</conceptEntry></body></text></tbx>", "glossary"),
+])
+def test_deeply_nested_xml_is_an_input_error_naming_the_file(tmp_path, capsys, name, document, command):
+    path = tmp_path / name
+    path.write_text(document, encoding="utf-8")
+    args = (["tm", "import", str(path), "--memory", str(tmp_path / "tm.sqlite")] if command == "tm"
+            else ["glossary", "import", str(path)])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:1: elements nested more than") and len(err.splitlines()) == 1
+
+
+# Export per article from an outputs folder, and the memory-wide XLIFF coming back.
+
+def write_record(out, stem, segments):
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"source": f"inbox/{stem}.txt", "run_id": "r1",
+              "segments": [{"id": i, "paragraph": 0, "kind": "body", "source": s, "target": t, "origin": "translated",
+                            "terms": [], "flags": flags} for i, s, t, flags in segments]}
+    (out / f"{stem}.run.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def test_article_export_of_an_outputs_folder_and_placement_of_each_unit(tmp_path, capsys):
+    from translate.storage import xliff2
+
+    out = tmp_path / "out"
+    write_record(out, "alpha", [("p0.s0", "قال الكرملين.", "Kremlin said.", ["untranslated_term"]),
+                                ("p1.s0", "وصل الوفد.", "Delegation came.", [])])
+    write_record(out, "beta", [("p0.s0", "رفضت موسكو.", "Moscow no.", [])])
+    assert main(["tm", "export", "--format", "tmx", "--article", str(out)]) == 2
+    assert "--article exports XLIFF" in capsys.readouterr().err
+    path = tmp_path / "articles.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(out), "--out", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert '<file id="alpha" original="alpha.txt">' in text and '<file id="beta" original="beta.txt">' in text
+    assert '<note category="flags">untranslated_term</note>' in text
+    store = xliff2.Xliff2File.parsestring(path.read_bytes())
+    for unit in store.units:
+        unit.target = f"Final {unit.getid()} of {unit.source}"
+        unit.xmlelement.set("state", "final")
+    path.write_bytes(bytes(store).replace(b'<unit id="p1.s0"', b'<unit id="p9.s9"'))
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert "approved in alpha: p0.s0" in stdout and "approved in beta: p0.s0" in stdout
+    assert "alpha p9.s9: the article has no segment p9.s9: skipped" in err
+    assert approved(out / ".tarjama" / "memory.sqlite") == {"قال الكرملين.": "Final p0.s0 of قال الكرملين.",
+                                                           "رفضت موسكو.": "Final p0.s0 of رفضت موسكو."}
+
+
+def test_memory_xliff_back_from_the_cat_tool_replaces_approvals_a_foreign_tmx_does_not(tmp_path, capsys):
+    from translate.storage import xliff2
+
+    from tarjama.memory import MachineEntry
+    from tarjama.tmx import write_tmx as tarjama_tmx
+
+    memory = tmp_path / "tm.sqlite"
+    with open_memory(memory) as opened:
+        opened.approve([("قال الكرملين.", "Old approval.")], origin="editor")
+        opened.remember([MachineEntry("k", "وصل الوفد.", "Machine.", (), (), {})])
+    path = tmp_path / "memory.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--memory", str(memory), "--out", str(path)]) == 0
+    store = xliff2.Xliff2File.parsestring(path.read_bytes())
+    for unit in store.units:
+        unit.target = f"Translator: {unit.target}"
+        unit.xmlelement.set("state", "final")
+    path.write_bytes(bytes(store))
+    code, stdout, _ = tm_import(capsys, path, "--memory", memory)
+    assert code == 0 and stdout.startswith("2 sentences approved")
+    assert approved(memory) == {"قال الكرملين.": "Translator: Old approval.", "وصل الوفد.": "Translator: Machine."}
+    foreign = tmp_path / "vendor.tmx"
+    foreign.write_text(tarjama_tmx([("قال الكرملين.", "Vendor English.", "approved")]).replace(
+        'creationtool="tarjama"', 'creationtool="Vendor"'), encoding="utf-8")
+    code, stdout, _ = tm_import(capsys, foreign, "--memory", memory)
+    assert code == 0 and "the memory's own approval kept 1" in stdout
+    assert approved(memory)["قال الكرملين."] == "Translator: Old approval."
+
+
+def test_a_vendor_xliff_is_refused_with_what_to_do(tmp_path, capsys):
+    path = tmp_path / "story.sdlxliff"
+    path.write_text(XLIFF_12, encoding="utf-8")
+    code, _, err = tm_import(capsys, path, "--memory", tmp_path / "tm.sqlite")
+    assert code == 2 and "export the document from the CAT tool as XLIFF 1.2 or 2.0" in err
