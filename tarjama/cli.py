@@ -179,7 +179,7 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown) or a TMX memory as approved translations."""
-    from tarjama.exchange import approve_bilingual, read_tmx
+    from tarjama.exchange import import_bilingual, read_tmx
     from tarjama.memory import default_memory_path, open_memory
     from tarjama.publishing import article_lock
 
@@ -198,7 +198,13 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
         # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
         beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
         with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
-            count = approve_bilingual(args.path, memory, everything=args.all, mark_known=beside)
+            imported = import_bilingual(args.path, memory, everything=args.all, mark_known=beside)
+        for warning in imported.term_warnings(args.path):
+            print(warning, file=sys.stderr)
+        print(f"{imported.stored} sentences approved into {memory_path}")
+        if imported.corrections:
+            print("approved " + ", ".join(imported.segment_ids))
+        return 0
     print(f"{count} sentences approved into {memory_path}")
     return 0
 
@@ -339,6 +345,10 @@ def cmd_translate(args: argparse.Namespace) -> int:
         memory = record["memory"]
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
+        if memory.get("approvals_set_aside"):
+            from tarjama.incremental import set_aside_summary
+
+            print(f"memory: {set_aside_summary(record)}", file=sys.stderr)
     return 0
 
 
