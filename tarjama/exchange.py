@@ -71,8 +71,9 @@ class Correction:
         if not self.missing_terms:
             return None
         terms = ", ".join(json.dumps(t, ensure_ascii=False) for t in self.missing_terms)
+        noun = "term" if len(self.missing_terms) == 1 else "terms"
         return (f"warning: {path}:{self.line}: the approved English of {self.segment_id} lacks the glossary "
-                f"term {terms}: --strict-terms runs set this approval aside and translate the sentence again")
+                f"{noun} {terms}: --strict-terms runs set this approval aside and translate the sentence again")
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,19 @@ def test_strict_terms_says_what_it_set_aside_and_shows_the_editor_s_english(tmp_
     # The file the strict run wrote is tarjama's own: importing it approves nothing new.
     again = run(["tm", "import", paths.bilingual], cli_env)
     assert again.returncode == 0 and again.stdout.startswith("0 sentences approved"), again.stderr
+
+
+def test_every_published_arabic_reads_back_as_its_segment(tmp_path, sample_path, glossary_path):
+    # The Arabic check must never refuse an untouched file: hostile text, marks and escapes round-trip.
+    from test_publishing import HOSTILE
+
+    from tarjama.exchange import find_corrections
+    from tarjama.glossary import load_glossary
+
+    text = sample_path.read_text(encoding="utf-8") + "\n".join(HOSTILE) + "\nقال \u200fالكرملين\u202b.\n"
+    document = segment_text(text, tmp_path / "story.txt")
+    record = make_record(document, lambda s: f"{s.text[:5]} | *x* <b> \\ &amp; {s.id}", load_glossary(glossary_path))
+    paths = publish(record, tmp_path / "out")
+    assert find_corrections(paths.bilingual) == []
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert len(find_corrections(paths.bilingual, everything=True, memory=memory)) == len(document.segments)
