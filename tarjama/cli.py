@@ -139,7 +139,7 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown), or a TMX or XLIFF file's approved units."""
-    from tarjama.exchange import approve_bilingual
+    from tarjama.exchange import import_bilingual
     from tarjama.interchange import import_exchange_file, is_exchange_file
     from tarjama.memory import default_memory_path, open_memory
     from tarjama.publishing import article_lock
@@ -153,16 +153,19 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         print("\n".join(summary.lines()))
         return 0
-    else:
-        memory_path = _memory_path(args, args.path.parent)
-        stem = args.path.name.removesuffix(".bilingual.md")
-        # Into the memory its outputs folder's runs use, the file is dealt with: marked under the
-        # article's lock, as a run's own harvest does, so the next run may rewrite it. Into another
-        # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
-        beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
-        with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
-            count = approve_bilingual(args.path, memory, everything=args.all, mark_known=beside)
-    print(f"{count} sentences approved into {memory_path}")
+    memory_path = _memory_path(args, args.path.parent)
+    stem = args.path.name.removesuffix(".bilingual.md")
+    # Into the memory its outputs folder's runs use, the file is dealt with: marked under the
+    # article's lock, as a run's own harvest does, so the next run may rewrite it. Into another
+    # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
+    beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
+    with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
+        imported = import_bilingual(args.path, memory, everything=args.all, mark_known=beside)
+    for warning in imported.term_warnings(args.path):
+        print(warning, file=sys.stderr)
+    print(f"{imported.stored} sentences approved into {memory_path}")
+    if imported.corrections:
+        print("approved " + ", ".join(imported.segment_ids))
     return 0
 
 
@@ -290,6 +293,10 @@ def cmd_translate(args: argparse.Namespace) -> int:
         memory = record["memory"]
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
+        if memory.get("approvals_set_aside"):
+            from tarjama.incremental import set_aside_summary
+
+            print(f"memory: {set_aside_summary(record)}", file=sys.stderr)
     reference_scores = ReferenceScores.from_record(record["scores"])
     if reference_scores is not None:
         print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)

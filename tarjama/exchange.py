@@ -14,6 +14,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from tarjama.documents import read_text_file
+from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory, normalise_source
 
@@ -38,6 +39,48 @@ class BilingualFile:
 
     run_id: str | None
     rows: list[EditedSentence]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An editor's English for one published sentence.
+
+    ``source`` is the Arabic as published: the run record's when the file is tied to its run, else the
+    row's (which the memory knows). ``missing_terms`` are the sentence's glossary targets that the
+    English lacks as words (the test ``--strict-terms`` applies before it sets an approval aside).
+    """
+
+    segment_id: str
+    source: str
+    target: str
+    line: int
+    missing_terms: tuple[str, ...] = ()
+
+    def term_warning(self, path: Path | str) -> str | None:
+        """The ``warning:`` line for an approval that lacks glossary terms (``None`` when it has them all)."""
+        if not self.missing_terms:
+            return None
+        terms = ", ".join(json.dumps(t, ensure_ascii=False) for t in self.missing_terms)
+        noun = "term" if len(self.missing_terms) == 1 else "terms"
+        return (f"warning: {path}:{self.line}: the approved English of {self.segment_id} lacks the glossary "
+                f"{noun} {terms}: --strict-terms runs set this approval aside and translate the sentence again")
+
+
+@dataclass(frozen=True)
+class BilingualImport:
+    """What importing a bilingual file approved: each correction, and how many the memory stored."""
+
+    corrections: tuple[Correction, ...]
+    stored: int
+
+    @property
+    def segment_ids(self) -> list[str]:
+        """The approved sentences' segment ids, in file order."""
+        return [c.segment_id for c in self.corrections]
+
+    def term_warnings(self, path: Path | str) -> list[str]:
+        """A ``warning:`` line for each approval that lacks one of its sentence's glossary terms."""
+        return [w for c in self.corrections if (w := c.term_warning(path))]
 
 
 def read_bilingual(path: Path | str) -> list[EditedSentence]:
@@ -84,8 +127,29 @@ def _front_matter_run_id(lines: list[str]) -> str | None:
     return None
 
 
-# tarjama's own markup in the cells; anything else is the editor's text.
-_OWN_TAGS = re.compile(r'<span dir="rtl" lang="ar">|</span>|<mark(?: class="missed")? title="[^"]*">|</mark>')
+# tarjama's own markup in the cells (see publishing.arabic_with_terms); anything else is the editor's text.
+# Tags are recognised by name and attributes, not spelling: an editor's tool may reorder or requote them.
+_TAG = re.compile(r"<(/?)([A-Za-z]+)((?:\s[^>]*)?)/?>\Z")
+_TAG_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+
+
+def _own_tag(html: str) -> bool:
+    """Whether an inline HTML tag is one tarjama writes: ``<span dir="rtl" lang="ar">``, ``<mark …>`` or their ends."""
+    tag = _TAG.match(html.strip())
+    if tag is None:
+        return False
+    closing, name, rest = tag.group(1), tag.group(2).lower(), tag.group(3)
+    if name not in ("span", "mark"):
+        return False
+    if closing:
+        return not rest.strip()
+    found = _TAG_ATTRIBUTE.findall(rest)
+    if _TAG_ATTRIBUTE.sub("", rest).strip():
+        return False  # something besides name="value" pairs
+    attributes = {key.lower(): a or b or c for key, a, b, c in found}
+    if name == "span":
+        return {k: v.lower() for k, v in attributes.items()} == {"dir": "rtl", "lang": "ar"}
+    return set(attributes) <= {"class", "title"} and attributes.get("class", "missed") == "missed"
 
 
 def _plain(token: object) -> str:
@@ -102,7 +166,7 @@ def _plain(token: object) -> str:
         elif kind in ("softbreak", "hardbreak"):
             parts.append(" ")
         elif kind == "html_inline":
-            parts.append(_OWN_TAGS.sub("", child.content))
+            parts.append("" if _own_tag(child.content) else child.content)
         elif kind in ("em_open", "em_close", "strong_open", "strong_close"):
             parts.append(markup)
         elif kind == "link_open":
@@ -116,43 +180,104 @@ def _plain(token: object) -> str:
     return "".join(parts)
 
 
+def _shown(text: str) -> str:
+    """Text as the bilingual Markdown shows it: what the memory's lookups normalise away (invisible and
+    control characters, runs of spaces) is never an editor's change."""
+    return normalise_source(text)
+
+
+def _excerpt(text: str, size: int = 60) -> str:
+    """The start of a sentence, for a message."""
+    shown = _shown(text)
+    return shown if len(shown) <= size else shown[:size].rstrip() + "…"
+
+
 def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
+    return _shown(a) == _shown(b)
 
 
 def corrections(path: Path | str, *, everything: bool = False,
                 memory: TranslationMemory | None = None) -> list[tuple[str, str]]:
-    """``(Arabic, English)`` pairs an editor approved in a bilingual file.
+    """``(Arabic, English)`` pairs an editor approved in a bilingual file (see :func:`find_corrections`)."""
+    return [(c.source, c.target) for c in find_corrections(path, everything=everything, memory=memory)]
 
-    A file from the run whose record is beside it (``NAME.run.json``; the front matter's ``run_id``
-    says) is compared row by row with that record: what differs is an edit. A file from an earlier
-    run, or one whose record is gone, is compared with what ``memory`` knows of each sentence (every
-    machine or approved English it holds), so that only the editor's changes are approved; a row
-    nothing is known of stops the import. ``everything`` takes every row. Two corrections of the same
-    Arabic sentence with different English are refused.
+
+def find_corrections(path: Path | str, *, everything: bool = False,
+                     memory: TranslationMemory | None = None) -> list[Correction]:
+    """The sentences an editor changed in a bilingual file, each tied to its segment id and published Arabic.
+
+    Only a file whose front matter's ``run_id`` is the record's beside it (``NAME.run.json``) is compared
+    with that record, row by row and segment by segment: a row whose Arabic is not that segment's
+    published Arabic is refused. Any other file (no front matter, a ``run_id`` of another run, no
+    record) is compared only with the Englishes ``memory`` knows for each row's Arabic (every machine
+    or approved English it holds); a row whose Arabic the memory does not know is refused. A blanked
+    English cell is refused too. ``everything`` takes every row (still checking the Arabic against the
+    record when the file is from the record's run). Two corrections of the same Arabic sentence with
+    different English are refused. Every refusal is an ``InputError`` naming the file and line.
     """
     path = Path(path)
     bilingual = read_bilingual_file(path)
-    rows = [row for row in bilingual.rows if row.target]
-    if everything:
-        return _without_conflicts(rows, path)
-    record = _record_beside(path, required=memory is None)
-    machine = {s["id"]: s for s in record["segments"]} if record else {}
-    same_run = record is not None and bilingual.run_id in (None, record.get("run_id"))
+    record = _record_beside(path, required=memory is None and not everything)
+    published = {s["id"]: s for s in record["segments"]} if record else {}
+    same_run = record is not None and bilingual.run_id is not None and bilingual.run_id == record.get("run_id")
+    if not same_run and memory is None and not everything:
+        raise InputError(f"{_untied(bilingual, record, path)}, and no translation memory to tell its machine "
+                         f"English from edits: check the file and approve it with `tarjama tm import {path} --all`",
+                         path=path)
+    terms = _terms_by_source(record)
     edited = []
-    for row in rows:
-        base = machine.get(row.segment_id) if same_run else None
-        known = {base["target"], row.source} if base else _known_to_memory(row, memory)
-        if not known:
-            why = (f"this file comes from an earlier run ({bilingual.run_id}) than {_record_name(path)} "
-                   f"({record.get('run_id')})" if record
-                   else f"there is no run record beside it ({_record_name(path)})")
-            raise InputError(f"{why}, and nothing tells row {row.segment_id}'s machine English from an edit: check "
-                             f"the file and approve it with `tarjama tm import {path} --all`, or edit the current "
-                             "file", path=path, line=row.line)
-        if not any(_same(row.target, english) for english in known):
-            edited.append(row)
+    for row in bilingual.rows:
+        if same_run:
+            segment = published.get(row.segment_id)
+            if segment is None:
+                raise InputError(f"{row.segment_id} is not a sentence of run {bilingual.run_id} "
+                                 f"({_record_name(path)}): a row's segment id must stay as published",
+                                 path=path, line=row.line)
+            if not _same(row.source, segment["source"]):
+                raise InputError(f"the Arabic of {row.segment_id} is not the sentence tarjama published "
+                                 f"(\u201c{_excerpt(segment['source'])}\u201d): only the English cell is the "
+                                 "editor's; put the Arabic back as it was, then import again", path=path,
+                                 line=row.line)
+            source, known = segment["source"], {segment["target"], segment["source"]}
+        else:
+            source, known = row.source, _known_to_memory(row, memory)
+            if not known and not everything:
+                raise InputError(f"{_untied(bilingual, record, path)}, and the memory knows no sentence with "
+                                 f"{row.segment_id}'s Arabic, so nothing tells its English from an edit: if the Arabic "
+                                 "cell was changed, put it back as published; edit the current file; or, once every "
+                                 f"row is checked, approve them all with `tarjama tm import {path} --all`",
+                                 path=path, line=row.line)
+        if any(_same(row.target, english) for english in known) and not everything:
+            continue  # as tarjama wrote it, or as the memory already holds it
+        if not _shown(row.target):
+            if any(not _shown(english) for english in known):
+                continue  # the machine gave no English either: nothing to approve
+            raise InputError(f"the English of {row.segment_id} is empty: an approval needs English. Type the "
+                             "editor's English, or put back the English tarjama wrote to leave the sentence as it "
+                             "was", path=path, line=row.line)
+        missing = tuple(dict.fromkeys(t for t in terms.get(_shown(source), ()) if not term_in_words(t, row.target)))
+        edited.append(Correction(row.segment_id, source, row.target, row.line, missing))
     return _without_conflicts(edited, path)
+
+
+def _untied(bilingual: BilingualFile, record: dict | None, path: Path) -> str:
+    """Why a bilingual file cannot be compared with the record beside it."""
+    if record is None:
+        return f"there is no run record beside it ({_record_name(path)})"
+    if bilingual.run_id is None:
+        return (f"this file has no run_id in its front matter (saved without it?), so it cannot be compared with "
+                f"{_record_name(path)}")
+    return (f"this file comes from another run ({bilingual.run_id}) than {_record_name(path)} "
+            f"({record.get('run_id')}), an earlier run's copy")
+
+
+def _terms_by_source(record: dict | None) -> dict[str, list[str]]:
+    """Each recorded sentence's glossary targets, by its Arabic as shown (terms belong to the sentence)."""
+    found: dict[str, list[str]] = {}
+    for segment in record["segments"] if record else ():
+        targets = [t.get("target") for t in segment.get("terms") or () if isinstance(t, dict)]
+        found.setdefault(_shown(segment["source"]), []).extend(t for t in targets if isinstance(t, str) and t)
+    return found
 
 
 def _known_to_memory(row: EditedSentence, memory: TranslationMemory | None) -> set[str]:
@@ -182,23 +307,23 @@ def _record_beside(path: Path, *, required: bool = True) -> dict | None:
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         segments = record["segments"]
-        if not all(isinstance(s["id"], str) and isinstance(s["target"], str) for s in segments):
+        if not all(isinstance(s[key], str) for s in segments for key in ("id", "source", "target")):
             raise TypeError
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InputError("not a run record", path=record_path) from None
     return record
 
 
-def _without_conflicts(rows: list[EditedSentence], path: Path) -> list[tuple[str, str]]:
-    """Each sentence's pair once; one Arabic sentence cannot be approved with two Englishes."""
-    first: dict[str, EditedSentence] = {}
+def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
+    """Each sentence's correction once; one Arabic sentence cannot be approved with two Englishes."""
+    first: dict[str, Correction] = {}
     for row in rows:
         earlier = first.setdefault(normalise_source(row.source), row)
         if earlier is not row and not _same(earlier.target, row.target):
             raise InputError(f"{row.segment_id} repeats the Arabic of {earlier.segment_id} (line {earlier.line}) with "
                              "a different English: approvals are per sentence, so make the two the same",
                              path=path, line=row.line)
-    return [(row.source, row.target) for row in first.values()]
+    return list(first.values())
 
 
 def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> int:
@@ -220,15 +345,23 @@ def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> 
 
 def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False,
                       mark_known: bool = True) -> int:
+    """Approve a bilingual file's corrections into ``memory`` (see :func:`import_bilingual`); how many were stored."""
+    return import_bilingual(path, memory, everything=everything, mark_known=mark_known).stored
+
+
+def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False,
+                     mark_known: bool = True) -> BilingualImport:
     """Approve a bilingual file's corrections into ``memory``; with ``mark_known``, remember the file as dealt with.
 
     Mark it only when ``memory`` is the one its outputs folder's runs use: the next run there may
-    then rewrite it. The caller holds the article's lock when marking.
+    then rewrite it. The caller holds the article's lock when marking. Nothing is stored or marked
+    when any row is refused.
     """
     from tarjama import publishing
 
     content = path.read_bytes()
-    count = memory.approve(corrections(path, everything=everything, memory=memory), origin=str(path))
+    found = find_corrections(path, everything=everything, memory=memory)
+    stored = memory.approve([(c.source, c.target) for c in found], origin=str(path))
     if mark_known:
         publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
-    return count
+    return BilingualImport(tuple(found), stored)

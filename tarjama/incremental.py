@@ -18,7 +18,7 @@ from tarjama.documents import Segment
 from tarjama.enforcement import APPROVED, TermOutcome, outcome_how, target_in_translation, term_flags
 from tarjama.matching import TermMatch
 from tarjama.memory import MachineEntry, TranslationMemory, normalise_source, segment_key
-from tarjama.pipeline import COPIED, SegmentTranslation, plan_translation, run_translation
+from tarjama.pipeline import COPIED, SegmentTranslation, SetAsideApproval, plan_translation, run_translation
 from tarjama.segmentation import is_translatable
 
 APPROVED_FLAG = "approved"  # an editor's approved English, reused as is
@@ -64,6 +64,7 @@ class IncrementalTranslation:
     done: dict[str, SegmentTranslation] = field(default_factory=dict)
     pending: list[Segment] = field(default_factory=list)
     set_aside: set[str] = field(default_factory=set)  # segment ids whose approval strict mode could not use
+    set_aside_approvals: dict[str, SetAsideApproval] = field(default_factory=dict)  # by segment id
     stats: MemoryStats = field(default_factory=MemoryStats)
 
     @property
@@ -92,7 +93,8 @@ class IncrementalTranslation:
                         term_hows=tuple(o.how for o in t.terms), settings=settings)
                     for t in translated if t.origin == "model")
             self.done.update((t.segment_id, t) for t in translated)
-        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, SET_ASIDE_FLAG)) if s.id in self.set_aside
+        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, SET_ASIDE_FLAG),
+                        set_aside=self.set_aside_approvals.get(s.id)) if s.id in self.set_aside
                 else self.done[s.id] for s in self.segments]
 
     def _key(self, segment: Segment, settings: dict) -> str:
@@ -113,7 +115,10 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
         if memory is not None:  # an editor may correct a date or a number too
             found = _approved(segment, matches_in.get(segment.id, []), memory)
             if found is not None and strict_terms and any(o.how != APPROVED for o in found.terms):
-                # The contract's strict mode puts every term in; the approval stays in the memory.
+                # The contract's strict mode puts every term in; the approval stays in the memory, and the
+                # bilingual file shows the editor what was set aside and why.
+                missing = tuple(dict.fromkeys(o.match.target for o in found.terms if o.how != APPROVED))
+                work.set_aside_approvals[segment.id] = SetAsideApproval(found.target, missing)
                 found = None
                 work.set_aside.add(segment.id)
                 work.stats.approvals_set_aside += 1
@@ -148,3 +153,14 @@ def _remembered(segment: Segment, matches: list[TermMatch], memory: TranslationM
     outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target), how)
                 for m, how in zip(matches, entry.term_hows, strict=True)]
     return SegmentTranslation(segment.id, entry.target, 0, entry.flags, tuple(outcomes), origin="memory")
+
+
+def set_aside_summary(record: dict) -> str:
+    """One line for a run record's approvals set aside under ``--strict-terms``: how many, which, and why."""
+    segments = [s for s in record.get("segments", ()) if SET_ASIDE_FLAG in s.get("flags", ())]
+    count = (record.get("memory") or {}).get("approvals_set_aside", len(segments))
+    which = "; ".join(
+        f"{s['id']} (lacks {', '.join(s.get('set_aside_approval', {}).get('missing_terms', ())) or 'a term'})"
+        for s in segments)
+    return (f"{count} editor approval{'s' if count != 1 else ''} set aside under --strict-terms (translated again "
+            f"with the glossary terms; the approvals stay in the memory): {which}")

@@ -35,6 +35,18 @@ OUTPUT_TRUNCATED = "output_truncated"  # the model hit its output budget before 
 
 
 @dataclass(frozen=True)
+class SetAsideApproval:
+    """Strict mode: the editor's approved English of a sentence, not used because it lacks glossary terms."""
+
+    target: str
+    missing_terms: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        """The run record's ``set_aside_approval`` object of a segment."""
+        return {"target": self.target, "missing_terms": list(self.missing_terms)}
+
+
+@dataclass(frozen=True)
 class SegmentTranslation:
     """The English of one segment, what happened on the way, and how its glossary terms fared."""
 
@@ -44,6 +56,7 @@ class SegmentTranslation:
     flags: tuple[str, ...] = ()
     terms: tuple[TermOutcome, ...] = ()
     origin: str = "model"  # model, copied, memory (an earlier run's) or approved (an editor's)
+    set_aside: SetAsideApproval | None = None  # strict mode: the approval this English replaced
 
 
 def split_for_model(text: str, count_tokens: Callable[[Sequence[str]], list[int]], max_tokens: int

@@ -126,6 +126,13 @@ APPROVED_NOTE = "✓ approved by an editor"
 
 def _notes(segment: SegmentRecord) -> str:
     notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags if flag != "approved"]
+    if segment.set_aside is not None:  # name the missing terms and show what the editor wrote
+        aside = segment.set_aside
+        notes = [n for n in notes if n != FLAG_LABELS["approval_set_aside"]]
+        noun = "term" if len(aside.missing_terms) == 1 else "terms"
+        notes.append(f"the editor's approved English lacks the glossary {noun} {', '.join(aside.missing_terms)}: "
+                     f"set aside under --strict-terms and translated again; the editor's English: "
+                     f"“{aside.target}”")
     missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
     if missed:
         notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]

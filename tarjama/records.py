@@ -13,7 +13,7 @@ from tarjama.backends import DecodingOptions
 from tarjama.documents import Document
 from tarjama.enforcement import HOWS, TermOutcome
 from tarjama.glossary import Glossary
-from tarjama.pipeline import COPIED, SegmentTranslation
+from tarjama.pipeline import COPIED, SegmentTranslation, SetAsideApproval
 from tarjama.quality import length_norm, quality_flags
 from tarjama.registry import ResolvedModel
 from tarjama.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
@@ -33,12 +33,16 @@ class SegmentRecord:
     terms: tuple[TermOutcome, ...] = ()
     flags: tuple[str, ...] = ()
     origin: str = "model"
+    set_aside: SetAsideApproval | None = None  # strict mode: the editor's English it could not use
 
     def to_json(self) -> dict:
-        """The run record's segment object."""
-        return {"id": self.id, "paragraph": self.paragraph, "kind": self.kind, "source": self.source,
+        """The run record's segment object (``set_aside_approval`` only on a segment that has one)."""
+        data = {"id": self.id, "paragraph": self.paragraph, "kind": self.kind, "source": self.source,
                 "target": self.target, "start": self.start, "end": self.end, "origin": self.origin,
                 "terms": [term.to_json() for term in self.terms], "flags": list(self.flags)}
+        if self.set_aside is not None:
+            data["set_aside_approval"] = self.set_aside.to_json()
+        return data
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def build_segment_records(document: Document, translations: Sequence[SegmentTran
         records.append(SegmentRecord(id=segment.id, paragraph=segment.paragraph, kind=segment.kind,
                                      source=segment.text, target=translation.target, start=segment.start,
                                      end=segment.end, terms=translation.terms, flags=tuple(flags),
-                                     origin=translation.origin))
+                                     origin=translation.origin, set_aside=translation.set_aside))
     return tuple(records)
 
 

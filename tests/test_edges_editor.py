@@ -1,0 +1,252 @@
+"""Issue 12, editor round-trip: `tm import` approves exactly what the editor changed, nothing more, nothing lost."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from test_cli import run
+from test_publishing import make_record
+
+from tarjama.cli import main
+from tarjama.documents import segment_text
+from tarjama.glossary import Glossary, GlossaryEntry
+from tarjama.memory import MachineEntry, normalise_source, open_memory
+from tarjama.publishing import edited_bilingual, output_paths, publish
+
+ARTICLE = ("عنوان عن الكرملين\n"
+           "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"
+           "وصل الوفد إلى كابول صباح الأحد.\n")
+GLOSSARY = Glossary(path=Path("g.tsv"), sha256="0", entries=(GlossaryEntry("الكرملين", "Kremlin"),
+                                                            GlossaryEntry("موسكو", "Moscow")))
+
+
+def published(tmp_path, english=lambda s: f"Machine English of {s.id}.", glossary=None, strict=False):
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    record = make_record(document, english, glossary, strict)
+    return record, publish(record, tmp_path / "out")
+
+
+def remember(memory_path, record):
+    """What a run's memory holds: each sentence's machine English."""
+    with open_memory(memory_path) as memory:
+        memory.remember(MachineEntry(key=f"k{s.id}{s.target}", source=normalise_source(s.source), target=s.target,
+                                     flags=(), term_hows=(), settings={}) for s in record.segments)
+
+
+def row_line(path, segment_id):
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines) if line.startswith(f"| {segment_id} |")) + 1
+
+
+def edit_cells(path, segment_id, arabic=None, english=None):
+    """Change one row's cells as an editor (or an editor's tool) would; returns the row's line number."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    number = row_line(path, segment_id) - 1
+    cells = lines[number].split(" | ")
+    if arabic is not None:
+        cells[1] = arabic(cells[1]) if callable(arabic) else arabic
+    if english is not None:
+        cells[2] = english(cells[2]) if callable(english) else english
+    lines[number] = " | ".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return number + 1
+
+
+def without_front_matter(path):
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.split("---\n", 2)[2], encoding="utf-8")
+
+
+def approvals(out):
+    memory = out / ".tarjama" / "memory.sqlite"
+    if not memory.exists():
+        return []
+    with sqlite3.connect(memory) as db:
+        return db.execute("SELECT source_text, target FROM approved ORDER BY source").fetchall()
+
+
+def tm_import(capsys, path, *more):
+    code = main(["tm", "import", str(path), *map(str, more)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# Defect 1: a buffer from an earlier run, saved without its front matter after a rerun changed the English.
+
+def test_a_stripped_buffer_of_an_earlier_run_approves_only_the_real_correction(tmp_path, sample_path, tiny_marian,
+                                                                                 cli_env, capsys):
+    article = tmp_path / "story.txt"
+    lines = [line for line in sample_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    article.write_text("\n".join([lines[0], "قال الكرملين إن موسكو رفضت التحذير.", "وصل الوفد إلى كابول."]) + "\n",
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    paths = output_paths(out, "story")
+    for beam in ("1", "2"):
+        result = run(["translate", article, "--model", tiny_marian, "--out", out, "--beam-size", beam], cli_env)
+        assert result.returncode == 0, result.stderr
+        if beam == "1":
+            stale = paths.bilingual.read_text(encoding="utf-8")  # the editor's buffer, left open
+            first = json.loads(paths.record.read_text(encoding="utf-8"))
+    second = json.loads(paths.record.read_text(encoding="utf-8"))
+    changed = [a["id"] for a, b in zip(first["segments"], second["segments"], strict=True)
+               if a["target"] != b["target"]]
+    assert changed, "the rerun was meant to change the English"
+    paths.bilingual.write_text(stale.split("---\n", 2)[2], encoding="utf-8")  # saved back without front matter
+    edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert stdout.startswith("1 sentences approved") and "approved p2.s0" in stdout
+    assert approvals(out) == [("وصل الوفد إلى كابول.", "The delegation reached Kabul.")]
+
+
+def test_a_file_without_front_matter_is_not_compared_with_the_record_beside_it(tmp_path, capsys):
+    # The record beside it says nothing about which run wrote the file: only the memory can tell.
+    record, paths = published(tmp_path)
+    without_front_matter(paths.bilingual)
+    line = edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul.")
+    code, _, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stderr.startswith(f"error: {paths.bilingual}:")
+    assert "no run_id" in stderr and approvals(tmp_path / "out") == []
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual  # still an edit to deal with
+    remember(tmp_path / "out" / ".tarjama" / "memory.sqlite", record)
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert approvals(tmp_path / "out") == [("وصل الوفد إلى كابول صباح الأحد.", "The delegation reached Kabul.")]
+    assert stdout.splitlines()[1] == "approved p2.s0" and line > 0
+
+
+def test_an_unknown_run_id_is_judged_only_against_the_memory(tmp_path, capsys):
+    old, paths = published(tmp_path, english=lambda s: f"Old English of {s.id}.")
+    stale = paths.bilingual.read_text(encoding="utf-8").replace(old.run_id, "0" * 32)
+    new = make_record(segment_text(ARTICLE, tmp_path / "story.txt"), lambda s: f"New English of {s.id}.")
+    publish(new, tmp_path / "out")
+    paths.bilingual.write_text(stale, encoding="utf-8")
+    remember(tmp_path / "out" / ".tarjama" / "memory.sqlite", old)
+    edit_cells(paths.bilingual, "p1.s1", english="The Dossier Center did not comment.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p1.s1" in stdout, stderr
+    assert approvals(tmp_path / "out") == [("ولم يعلق الملف على التقرير.", "The Dossier Center did not comment.")]
+
+
+# Defect 2: an altered Arabic cell, or a blanked English cell, is never approved or ignored silently.
+
+ALTERED = {
+    "stray space after al-": lambda cell: cell.replace("الوفد", "ال وفد"),
+    "English pasted into the Arabic column": "The delegation reached Kabul on Sunday morning.",
+    "columns swapped": lambda cell: "The delegation reached Kabul on Sunday morning.",
+}
+
+
+@pytest.mark.parametrize("how", list(ALTERED))
+def test_an_edited_row_whose_arabic_changed_is_refused_naming_its_line(tmp_path, capsys, how):
+    _, paths = published(tmp_path)
+    english = "The delegation reached Kabul on Sunday morning."
+    if how == "columns swapped":
+        arabic_cell = next(c for c in paths.bilingual.read_text(encoding="utf-8").split("\n")
+                           if c.startswith("| p2.s0 |")).split(" | ")[1]
+        line = edit_cells(paths.bilingual, "p2.s0", arabic=english, english=arabic_cell)
+    else:
+        line = edit_cells(paths.bilingual, "p2.s0", arabic=ALTERED[how], english=english)
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stdout == ""
+    assert stderr.startswith(f"error: {paths.bilingual}:{line}:") and "p2.s0" in stderr
+    assert approvals(tmp_path / "out") == []
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual  # not marked as dealt with
+
+
+def test_a_rewritten_span_still_reads_back_the_published_arabic(tmp_path, capsys):
+    # An editor's tool may reorder or requote the attributes of tarjama's own <span dir="rtl" lang="ar">.
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul on Sunday morning.",
+               arabic=lambda cell: cell.replace('<span dir="rtl" lang="ar">', "<span lang='ar'  dir=\"RTL\">"))
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p2.s0" in stdout, stderr
+    assert approvals(tmp_path / "out") == [("وصل الوفد إلى كابول صباح الأحد.",
+                                            "The delegation reached Kabul on Sunday morning.")]
+
+
+def test_a_blanked_english_cell_is_an_error_naming_its_line(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p1.s0", english="The Kremlin said Moscow rejected the warning.")
+    line = edit_cells(paths.bilingual, "p2.s0", english="")
+    code, _, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stderr.startswith(f"error: {paths.bilingual}:{line}:") and "empty" in stderr
+    assert approvals(tmp_path / "out") == []  # all or nothing: the file is not half imported
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual
+
+
+# Defect 3: a bidi control in a glossary target makes no unedited sentence "approved by an editor".
+
+@pytest.mark.parametrize("control", ["\u202b", "\u2066", "\u200f"])
+def test_a_bidi_control_in_a_glossary_target_is_no_edit(tmp_path, capsys, control):
+    glossary = Glossary(path=Path("g.tsv"), sha256="0",
+                        entries=(GlossaryEntry("موسكو", f"{control}Moscow{control}"),))
+    record, paths = published(tmp_path, english=lambda s: f"Machine English of {s.id}.", glossary=glossary,
+                              strict=True)
+    placed = next(s for s in record.segments if s.id == "p1.s0")
+    assert control in placed.target  # strict mode put the target, control and all, into the English
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert stdout.startswith("0 sentences approved") and approvals(tmp_path / "out") == []
+
+
+# Point 4: what was approved is listed, and an approval lacking a glossary term is warned about at once.
+
+def test_tm_import_lists_the_approved_ids_and_warns_about_missing_terms(tmp_path, capsys):
+    _, paths = published(tmp_path, glossary=GLOSSARY)
+    line = edit_cells(paths.bilingual, "p1.s0", english="The Kremlin said it had rejected the warning.")
+    edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul on Sunday morning.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert stdout.splitlines() == [f"2 sentences approved into {tmp_path / 'out' / '.tarjama' / 'memory.sqlite'}",
+                                   "approved p1.s0, p2.s0"]
+    warnings = [w for w in stderr.splitlines() if w.startswith("warning:")]
+    assert len(warnings) == 1 and f"{paths.bilingual}:{line}" in warnings[0]
+    assert "p1.s0" in warnings[0] and '"Moscow"' in warnings[0] and "Kremlin" not in warnings[0]
+
+
+def test_strict_terms_says_what_it_set_aside_and_shows_the_editor_s_english(tmp_path, tiny_marian, cli_env):
+    article = tmp_path / "story.txt"
+    article.write_text("عنوان\nقال الكرملين إن موسكو رفضت التحذير.\n", encoding="utf-8")
+    glossary = tmp_path / "g.tsv"
+    glossary.write_text("source\ttarget\nالكرملين\tKremlin\nموسكو\tMoscow\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["translate", article, "--model", tiny_marian, "--glossary", glossary, "--out", out, "--beam-size", "1"]
+    assert run(args, cli_env).returncode == 0
+    paths = output_paths(out, "story")
+    editors = "The Kremlin said it had rejected the warning."
+    edit_cells(paths.bilingual, "p1.s0", english=editors)
+    imported = run(["tm", "import", paths.bilingual], cli_env)
+    assert imported.returncode == 0 and "approved p1.s0" in imported.stdout, imported.stderr
+    assert "warning:" in imported.stderr and "Moscow" in imported.stderr
+    result = run([*args, "--strict-terms"], cli_env)
+    assert result.returncode == 0, result.stderr
+    summary = [line for line in result.stderr.splitlines() if "set aside" in line]
+    assert len(summary) == 1 and summary[0].startswith("memory: 1 editor approval set aside")
+    assert "p1.s0" in summary[0] and "Moscow" in summary[0]
+    segment = json.loads(paths.record.read_text(encoding="utf-8"))["segments"][1]
+    assert segment["set_aside_approval"] == {"target": editors, "missing_terms": ["Moscow"]}
+    row = next(line for line in paths.bilingual.read_text(encoding="utf-8").splitlines()
+               if line.startswith("| p1.s0 |"))
+    notes = row.split(" | ")[3]
+    assert "lacks the glossary term Moscow" in notes and editors in notes
+    # The file the strict run wrote is tarjama's own: importing it approves nothing new.
+    again = run(["tm", "import", paths.bilingual], cli_env)
+    assert again.returncode == 0 and again.stdout.startswith("0 sentences approved"), again.stderr
+
+
+def test_every_published_arabic_reads_back_as_its_segment(tmp_path, sample_path, glossary_path):
+    # The Arabic check must never refuse an untouched file: hostile text, marks and escapes round-trip.
+    from test_publishing import HOSTILE
+
+    from tarjama.exchange import find_corrections
+    from tarjama.glossary import load_glossary
+
+    text = sample_path.read_text(encoding="utf-8") + "\n".join(HOSTILE) + "\nقال \u200fالكرملين\u202b.\n"
+    document = segment_text(text, tmp_path / "story.txt")
+    record = make_record(document, lambda s: f"{s.text[:5]} | *x* <b> \\ &amp; {s.id}", load_glossary(glossary_path))
+    paths = publish(record, tmp_path / "out")
+    assert find_corrections(paths.bilingual) == []
+    with open_memory(tmp_path / "tm.sqlite") as memory:
+        assert len(find_corrections(paths.bilingual, everything=True, memory=memory)) == len(document.segments)
