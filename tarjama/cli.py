@@ -367,8 +367,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not PREFECT_API_URL.value():
         raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
-                         "(`--port N` for another port than 4200) and set PREFECT_API_URL=http://127.0.0.1:4200/api "
-                         "(or :N)")
+                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
+                         "Scheduled inbox runs)")
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
     check_model_loads(resolve_model(args.model, args.revision), args.backend)
     from flows.translate import translate_folder

@@ -152,6 +152,7 @@ def test_serve_runs_the_inbox_on_a_schedule_and_skips_unchanged_articles(tmp_pat
         wait_for(lambda: len(runs()) >= 2, 180, "two scheduled runs")
         statuses = [run_["articles"][0]["status"] for run_ in runs()]
         assert statuses[0] == "translated" and "skipped" in statuses[1:]
+        assert runs()[0]["flow_run_name"] == "inbox inbox"  # a scheduled run too is named after the folder
         assert (out / "short.run.json").exists()
         (inbox / "second.txt").write_text("عنوان ثان\nوصل الوفد إلى موسكو.\n", encoding="utf-8")
         wait_for((out / "second.run.json").exists, 120, "the new article to be translated")
