@@ -328,7 +328,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not PREFECT_API_URL.value():
         raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
-                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
+                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
+                         "Scheduled inbox runs)")
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
     check_model_loads(resolve_model(args.model, args.revision), args.backend)
     from flows.translate import translate_folder
@@ -336,9 +337,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,
                   "glossary": str(args.glossary.resolve()) if args.glossary else None, "backend": args.backend,
                   "strict_terms": args.strict_terms, "beam_size": args.beam_size, "only_changed": True,
-                  "revision": args.revision, "threads": args.threads}
+                  "revision": args.revision, "threads": args.threads, "settle_seconds": args.settle,
+                  # One line per article per run on this terminal; with --verbose, Prefect's own log shows them.
+                  "echo": not args.verbose}
     print(f"serving {args.name}: {args.inbox} → {args.out} "
-          f"({'cron ' + args.cron if args.cron else f'every {args.interval} s'}); Ctrl-C stops", file=sys.stderr)
+          f"({'cron ' + args.cron if args.cron else f'every {args.interval} s'}; articles taken once unchanged "
+          f"for {args.settle:g} s); Ctrl-C stops", file=sys.stderr)
     # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
     translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
                            print_starting_message=False, limit=1)
@@ -453,13 +457,30 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     import_.set_defaults(run=cmd_glossary_import)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
 def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+    from tarjama.inbox import DEFAULT_SETTLE_SECONDS
+
     serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
-    serve.add_argument("--inbox", type=Path, required=True, help="folder of NAME.txt articles")
+    serve.add_argument("--inbox", type=Path, required=True,
+                       help="folder of NAME.txt articles (hidden and temporary names such as .NAME.txt, ~$NAME.txt "
+                            "are ignored)")
     serve.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     when = serve.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='cron schedule, e.g. "*/10 * * * *"')
     when.add_argument("--interval", type=_positive_int, help="seconds between runs")
+    serve.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
+                       help="take an article only once it has been unchanged this long, so that an upload still "
+                            f"being copied is left for the next run (default: {DEFAULT_SETTLE_SECONDS:g})")
     serve.add_argument("--model", default=DEFAULT_MODEL,
                        help="registry name, Hugging Face id or local directory (default %(default)s)")
     serve.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")

@@ -151,8 +151,14 @@ def read_article(path: Path | str, rules: SegmentationRules | None = None) -> Do
 
 
 def articles_in(folder: Path | str) -> list[Path]:
-    """The articles of an inbox folder: its visible ``*.txt`` files, by name."""
+    """The articles of an inbox folder: its regular ``*.txt`` files with a visible, final name, by name.
+
+    Names that uploads and editors' tools give files still being written or open are not articles
+    until renamed to ``NAME.txt``: hidden names (rsync's ``.NAME.txt.XXXXXX``, ``.NAME.txt``), Office's
+    ``~$NAME.txt``, and names starting with ``~`` or ``#``. Browsers' ``NAME.txt.part`` or
+    ``.crdownload``, ``*.tmp`` and backups ending in ``~`` do not end in ``.txt`` and never match.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no such folder", path=folder)
-    return sorted(p for p in folder.glob("*.txt") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.glob("*.txt") if p.is_file() and not p.name.startswith((".", "~", "#")))

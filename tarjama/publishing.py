@@ -255,16 +255,39 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     return paths
 
 
-def _refuse_changed_source(record: RunRecord) -> None:
-    """Publish only what the article says now: not a half-uploaded file, nor text a newer run replaced."""
+def check_source(record: RunRecord) -> None:
+    """Refuse a run of a file gone (:class:`SourceGone`) or changed (:class:`SourceChanged`) since it was read."""
+    _refuse_changed_source(record, missing_ok=False)
+
+
+class SourceGone(RunError):
+    """The article was removed while it was being translated: nothing is published."""
+
+
+class SourceChanged(RunError):
+    """The article changed while it was being translated: nothing is published."""
+
+
+def _refuse_changed_source(record: RunRecord, *, missing_ok: bool = True) -> None:
+    """Publish only what the article says now: not a half-uploaded file, nor text a newer run replaced.
+
+    With ``missing_ok=False`` (every run of a file: ``check_source``, called by ``runs.publish_locked``), an
+    article that is gone is not published either; records of text that never was a file publish as they are.
+    """
     source = Path(record.document.path)
     try:
         current = hashlib.sha256(source.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        if missing_ok:
+            return
+        raise SourceGone(f"{source.name} was removed while it was being translated: not published (what was "
+                         "translated is in the memory; outputs of earlier runs are left as they were)",
+                         path=source) from None
     except OSError:
-        return  # gone (or never a file): what was read was whole when it was read
+        return  # unreadable now: what was read was whole when it was read
     if record.document.sha256 and current != record.document.sha256:
-        raise RunError(f"{source.name} changed while it was being translated: not published (what was translated "
-                       "is in the memory; translate it again)", path=source)
+        raise SourceChanged(f"{source.name} changed while it was being translated: not published (what was "
+                            "translated is in the memory; translate it again)", path=source)
 
 
 def _remove_leftovers(paths: Published) -> None:

@@ -7,6 +7,7 @@ runs them in one call, on whatever process receives the article (the model loads
 from __future__ import annotations
 
 import os
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from tarjama.matching import TermMatch, find_terms
 from tarjama.memory import default_memory_path, open_memory
 from tarjama.pipeline import SegmentTranslation
 from tarjama.progress import progress_bar
-from tarjama.publishing import Published, article_lock, publish
+from tarjama.publishing import Published, article_lock, check_source, publish
 from tarjama.records import RunRecord, build_segment_records, count_terms
 from tarjama.registry import ResolvedModel, resolve_model
 
@@ -57,8 +58,15 @@ def build_record(document: Document, translated: TranslatedArticle, model: Resol
 
 
 def publish_locked(record: RunRecord, out_dir: Path) -> Published:
-    """Write the article's outputs atomically, one run at a time per article."""
+    """Write the article's outputs atomically, one run at a time per article.
+
+    Raises :class:`~tarjama.publishing.SourceGone` when the article was removed since it was read,
+    and :class:`~tarjama.publishing.SourceChanged` when it changed (checked under the lock).
+    """
     with article_lock(out_dir, record.document.stem):
+        # A run of a file publishes only while the file is still there (``publish`` alone also takes
+        # records of text that never was a file); ``publish`` then checks the bytes again, under the lock.
+        check_source(record)
         return publish(record, out_dir)
 
 
@@ -69,6 +77,7 @@ class WorkerResult:
     published: Published
     process: int
     models_loaded: int
+    seconds: float = 0.0  # the article's wall time on the worker, reading to publishing
 
 
 def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: Path | None = None,
@@ -81,6 +90,7 @@ def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: 
     """
     from tarjama import backends
 
+    started = time.monotonic()
     resolved = resolve_model(model, revision)
     if options is not None and options.beam_size != beam_size:
         raise ValueError(f"beam_size={beam_size} but options.beam_size={options.beam_size}")
@@ -94,4 +104,4 @@ def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: 
                                        memory_path=memory_path, out_dir=out_dir)
     record = build_record(document, translated, resolved, backend, options, terms, strict_terms)
     published = publish_locked(record, out_dir)
-    return WorkerResult(published, os.getpid(), len(backends.loaded_models()))
+    return WorkerResult(published, os.getpid(), len(backends.loaded_models()), time.monotonic() - started)

@@ -139,9 +139,11 @@ def test_serve_runs_the_inbox_on_a_schedule_and_skips_unchanged_articles(tmp_pat
                 return False
 
         wait_for(healthy, 120, "the Prefect server")
+        terminal = (tmp_path / "serve.err").open("w", encoding="utf-8")
         serving = subprocess.Popen([TARJAMA, "serve", "--inbox", str(inbox), "--out", str(out), "--interval", "3",
-                                    "--model", str(tiny_marian), "--beam-size", "1"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                    "--model", str(tiny_marian), "--beam-size", "1", "--settle", "1"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=terminal, start_new_session=True)
+        terminal.close()  # the child has its own copy
         log = out / ".tarjama" / "inbox-log.jsonl"
 
         def runs():
@@ -150,9 +152,15 @@ def test_serve_runs_the_inbox_on_a_schedule_and_skips_unchanged_articles(tmp_pat
         wait_for(lambda: len(runs()) >= 2, 180, "two scheduled runs")
         statuses = [run_["articles"][0]["status"] for run_ in runs()]
         assert statuses[0] == "translated" and "skipped" in statuses[1:]
+        assert runs()[0]["flow_run_name"] == "inbox inbox"  # a scheduled run too is named after the folder
         assert (out / "short.run.json").exists()
         (inbox / "second.txt").write_text("عنوان ثان\nوصل الوفد إلى موسكو.\n", encoding="utf-8")
         wait_for((out / "second.run.json").exists, 120, "the new article to be translated")
+        # One line per article per run on serve's terminal (the flow runs in a process of its own).
+        printed = (tmp_path / "serve.err").read_text(encoding="utf-8").splitlines()
+        assert "short.txt: skipped (up to date)" in printed
+        assert any(line.startswith("short.txt: translated in ") and line.endswith(str(out / "short.en.md"))
+                   for line in printed), printed
     finally:
         for process in (serving, server):
             if process is not None:
