@@ -237,7 +237,7 @@ def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool
     """
     from tarjama import publishing
 
-    content = path.read_bytes()
+    content = read_input_bytes(path, "bilingual file")
     count = memory.approve(corrections(path, everything=everything, memory=memory), origin=str(path))
     if mark_known:
         publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
