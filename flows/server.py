@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flows.settings import PRIVATE_DEFAULTS
 from tarjama.errors import RunError
 
 _PR_SET_PDEATHSIG = 1
@@ -35,9 +36,11 @@ _SERVER_ENVIRONMENT = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "
 _PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the child, before ``exec``: be killed when the parent ends (and if it already has, end now)."""
-    libc = ctypes.CDLL(None, use_errno=True)
+def _die_with_parent(libc: ctypes.CDLL, parent: int) -> None:
+    """In the child, before ``exec``: be killed when the parent ends (and if it already has, end now).
+
+    ``libc`` is loaded by the parent: a forked child should not load libraries.
+    """
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
@@ -64,14 +67,14 @@ class TemporaryServer:
     @classmethod
     def start(cls) -> TemporaryServer:
         """Start the server process; it is not ready yet (see :meth:`wait_ready`)."""
-        parent = os.getpid()
+        parent, libc = os.getpid(), ctypes.CDLL(None, use_errno=True)
         port = _free_port()
         command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-        # The environment carries tarjama's Prefect defaults (no telemetry: DO_NOT_TRACK and
-        # PREFECT_SERVER_ANALYTICS_ENABLED), set by configure_prefect before this runs.
-        process = subprocess.Popen(command, env={**os.environ, **_SERVER_ENVIRONMENT}, stdin=subprocess.DEVNULL,
-                                   preexec_fn=lambda: _die_with_parent(parent))  # noqa: PLW1509 - main thread
+        # No telemetry from the server either (DO_NOT_TRACK, PREFECT_SERVER_ANALYTICS_ENABLED): the user's settings win.
+        environment = {**PRIVATE_DEFAULTS, **os.environ, **_SERVER_ENVIRONMENT}
+        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
+                                   preexec_fn=lambda: _die_with_parent(libc, parent))  # noqa: PLW1509 - main thread
         return cls(process, port)
 
     def wait_ready(self, timeout: float) -> None:

@@ -340,7 +340,8 @@ def test_no_prefect_server_outlives_a_translate_killed_with_minus_9(tmp_path, sa
     article = tmp_path / "long.txt"
     lines = [line for line in sample_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     article.write_text("\n".join(f"{line} ({n})" for n in range(4) for line in lines) + "\n", encoding="utf-8")
-    env = {k: v for k, v in cli_env.items() if k != "PREFECT_API_URL"}
+    env = {k: v for k, v in cli_env.items()
+           if k not in ("PREFECT_API_URL", "DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     process = subprocess.Popen([TARJAMA, "translate", str(article), "--model", str(tiny_marian),
                                 "--out", str(tmp_path / "out"), "--beam-size", "1"],
@@ -352,6 +353,8 @@ def test_no_prefect_server_outlives_a_translate_killed_with_minus_9(tmp_path, sa
             servers = [pid for pid, cmdline in _children(process.pid) if "uvicorn" in cmdline or "prefect" in cmdline]
             time.sleep(0.05)
         assert servers, f"no Prefect server seen (exit status {process.poll()})"
+        environment = Path(f"/proc/{servers[0]}/environ").read_bytes().split(b"\x00")
+        assert b"DO_NOT_TRACK=1" in environment and b"PREFECT_SERVER_ANALYTICS_ENABLED=false" in environment
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         deadline = time.monotonic() + 10
