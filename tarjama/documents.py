@@ -137,7 +137,7 @@ def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
     try:
         kind = _not_regular(os.stat(path).st_mode)  # a socket cannot be opened at all: name it first
         if kind is not None:
-            raise InputError(f"is {kind}, not a {what}: give a regular file", path=path)
+            raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
         # O_NONBLOCK: a FIFO swapped in since the stat must not block the open; fstat then judges what was opened.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -148,7 +148,7 @@ def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
         try:
             kind = _not_regular(os.fstat(descriptor).st_mode)
             if kind is not None:
-                raise InputError(f"is {kind}, not a {what}: give a regular file", path=path)
+                raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
             os.set_blocking(descriptor, True)
             chunks, size = [], 0
             while size <= limit:

@@ -129,7 +129,7 @@ def test_dev_zero_is_refused_not_read_until_memory_runs_out(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tarjama.cli", "segment", "/dev/zero"], capture_output=True,
                           text=True, timeout=120, preexec_fn=limit, check=False)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("error: /dev/zero: is a character device"), done.stderr
+    assert done.stderr.startswith("error: /dev/zero: is a character device, not a regular file"), done.stderr
 
 
 def test_an_input_over_the_size_limit_is_refused_naming_the_path_and_the_limit(tmp_path, sample_path, monkeypatch,
