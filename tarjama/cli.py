@@ -17,6 +17,7 @@ from typing import NoReturn
 from tarjama import __version__
 from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
+from tarjama.outputs import check_output_dir, check_outputs
 from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
 
 
@@ -142,11 +143,13 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     from tarjama.exchange import import_bilingual
     from tarjama.interchange import import_exchange_file, is_exchange_file
     from tarjama.memory import default_memory_path, open_memory
+    from tarjama.outputs import check_memory_location
     from tarjama.publishing import article_lock
 
     if is_exchange_file(args.path):
         # TMX and XLIFF: the library's policy says what comes in; only approved units do.
         memory_path = args.memory or default_memory_path(args.outputs)
+        check_memory_location(memory_path)
         with open_memory(memory_path) as memory:
             summary = import_exchange_file(args.path, memory, outputs=args.outputs)
         for warning in summary.warnings:
@@ -159,6 +162,10 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     # article's lock, as a run's own harvest does, so the next run may rewrite it. Into another
     # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
     beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
+    if beside:
+        check_outputs(args.path.parent, memory_path)
+    else:
+        check_memory_location(memory_path)
     with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
         imported = import_bilingual(args.path, memory, everything=args.all, mark_known=beside)
     for warning in imported.term_warnings(args.path):
@@ -230,17 +237,6 @@ def _write_output(out: Path | None, text: str, summary: str) -> None:
     print(f"{out}: {summary}", file=sys.stderr)
 
 
-def check_output_dir(path: Path) -> None:
-    """Fail before any work when outputs could not be written there."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError("cannot write outputs here: the path goes through a file", path=existing)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError("cannot write outputs here: permission denied", path=existing)
-
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -269,20 +265,23 @@ def cmd_translate(args: argparse.Namespace) -> int:
         load_glossary(args.glossary)
     if args.reference:
         read_reference(args.reference, len(document.paragraphs))
-    check_output_dir(args.out)
-    model = resolve_model(args.model, args.revision)
-    load_translator(model, args.backend, threads=args.threads)
+    check_outputs(args.out, None if args.no_memory else _memory_path(args, args.out))
 
+    from flows.server import connected, start_temporary_server
     from flows.settings import configure_prefect
 
     configure_prefect(quiet=not args.verbose)
+    model = resolve_model(args.model, args.revision)
+    start_temporary_server()  # boots while the model loads; dies with this process, even on kill -9
+    load_translator(model, args.backend, threads=args.threads)
     from flows.translate import translate_article
 
-    published = translate_article(
-        source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
-        out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
-        revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
-        threads=args.threads)
+    with connected():
+        published = translate_article(
+            source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
+            out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
+            revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
+            threads=args.threads)
     record = json.loads(published.record.read_text(encoding="utf-8"))
     rate = record["scores"]["term_success_rate"]
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
@@ -309,6 +308,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.settings import configure_prefect
     from tarjama.backends import check_model_loads
     from tarjama.glossary import load_glossary
+    from tarjama.memory import default_memory_path
     from tarjama.registry import resolve_model
 
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
@@ -316,7 +316,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError("no such inbox folder", path=args.inbox)
     if args.glossary:
         load_glossary(args.glossary)
-    check_output_dir(args.out)
+    check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use
     if args.cron:
         from prefect.client.schemas.schedules import CronSchedule
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,17 +96,73 @@ def _looks_binary(data: bytes) -> bool:
     return controls / len(sample) > _BINARY_CONTROL_SHARE
 
 
-def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
-    """Read an input file's bytes or raise an :class:`InputError` that names it."""
-    path = Path(path)
+# Inputs larger than this are refused (an article is kilobytes; a termbase or memory export some megabytes).
+MAX_INPUT_MB_VARIABLE = "TARJAMA_MAX_INPUT_MB"
+DEFAULT_MAX_INPUT_MB = 64
+_CHUNK = 1 << 20
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def max_input_bytes() -> int:
+    """The size limit on any input file: ``TARJAMA_MAX_INPUT_MB`` megabytes (default 64)."""
+    text = os.environ.get(MAX_INPUT_MB_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_MAX_INPUT_MB * 1024 * 1024
     try:
-        return path.read_bytes()
+        megabytes = float(text)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes > 0 or megabytes == float("inf"):
+        raise InputError(f"{MAX_INPUT_MB_VARIABLE}={text!r}: give the largest input file in megabytes, e.g. 64")
+    return int(megabytes * 1024 * 1024)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (a directory, a FIFO, ...), or ``None``."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
+    """Read an input file's bytes or raise an :class:`InputError` that names it.
+
+    Every input (article, glossary, reference, TMX, bilingual file, score files) comes through here:
+    only a regular file is read, and at most :func:`max_input_bytes` of it, so that a FIFO, a device
+    or an endless file is an error at once rather than a hang or a machine out of memory.
+    """
+    path = Path(path)
+    limit = max_input_bytes()
+    try:
+        kind = _not_regular(os.stat(path).st_mode)  # a socket cannot be opened at all: name it first
+        if kind is not None:
+            raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
+        # O_NONBLOCK: a FIFO swapped in since the stat must not block the open; fstat then judges what was opened.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"no such {what}", path=path) from None
-    except IsADirectoryError:
-        raise InputError(f"is a directory, not a {what}", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    with os.fdopen(descriptor, "rb", buffering=0) as stream:
+        try:
+            kind = _not_regular(os.fstat(descriptor).st_mode)
+            if kind is not None:
+                raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
+            os.set_blocking(descriptor, True)
+            chunks, size = [], 0
+            while size <= limit:
+                chunk = stream.read(min(_CHUNK, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    if size > limit:
+        raise InputError(f"larger than the {limit / (1024 * 1024):g} MB input limit: not read (raise "
+                         f"{MAX_INPUT_MB_VARIABLE} if this {what} is meant to be that big)", path=path)
+    return b"".join(chunks)
 
 
 def read_text_file(path: Path | str, what: str = "file") -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tarjama import __version__
 from tarjama.backends import DecodingOptions, ProgressCallback, Translator
-from tarjama.documents import Segment
+from tarjama.documents import Segment, read_input_bytes
 from tarjama.pipeline import plan_translation, run_translation
 from tarjama.scoring import ReferenceScores, corpus_scores
 
@@ -78,4 +78,4 @@ def default_results_path(out_dir: Path, model_name: str, source: Path, backend: 
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_input_bytes(path)).hexdigest()

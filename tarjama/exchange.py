@@ -13,7 +13,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tarjama.documents import read_text_file
+from tarjama.documents import read_input_bytes, read_text_file
 from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory, normalise_source
@@ -359,7 +359,7 @@ def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool 
     """
     from tarjama import publishing
 
-    content = path.read_bytes()
+    content = read_input_bytes(path, "bilingual file")
     found = find_corrections(path, everything=everything, memory=memory)
     stored = memory.approve([(c.source, c.target) for c in found], origin=str(path))
     if mark_known:

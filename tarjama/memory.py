@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import unicodedata
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from tarjama.arabic import INVISIBLE
 from tarjama.errors import InputError, RunError
+from tarjama.outputs import is_read_only, write_error
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 60_000
@@ -113,12 +115,20 @@ class TranslationMemory:
 
     def _connect(self) -> None:
         path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise InputError("is a directory, not a translation memory", path=path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, path.parent, "cannot make the translation memory's folder") from None
+        existed = path.exists()
         try:
             self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             _enable_wal(self._db)
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
+            if existed:
+                _check_pages(self._db)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise InputError(f"translation memory of a newer tarjama (schema {version})", path=path)
@@ -131,10 +141,10 @@ class TranslationMemory:
             self.close()
             if _is_busy(exc):
                 raise RunError(f"the translation memory stayed locked: {exc}", path=path) from None  # retryable
-            raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
+            raise _unusable(path, exc) from None
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise InputError(f"cannot use the translation memory: {exc}", path=path) from None
+            raise InputError(f"is not a valid translation memory ({exc}): {_MOVE_ASIDE}", path=path) from None
         except InputError:
             self.close()
             raise
@@ -216,6 +226,41 @@ class TranslationMemory:
         """How many machine and approved sentences the memory holds."""
         return {"machine": self._conn.execute("SELECT COUNT(*) FROM machine").fetchone()[0],
                 "approved": self._conn.execute("SELECT COUNT(*) FROM approved").fetchone()[0]}
+
+
+_MOVE_ASIDE = ("move it aside (with any -wal file beside it), then run again to start a new memory, "
+               "or put back a backup")
+
+
+class _Corrupt(sqlite3.DatabaseError):
+    """``PRAGMA quick_check`` found damage that plain opening does not see."""
+
+
+def _check_pages(connection: sqlite3.Connection) -> None:
+    """Corrupt pages show only when a query reaches them: look at every page once, on opening.
+
+    ``quick_check`` reads each page without checking indexes against tables: milliseconds for a
+    memory of thousands of sentences.
+    """
+    problem = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if problem != "ok":
+        raise _Corrupt(f"database disk image is malformed: {problem.splitlines()[-1].strip()}")
+
+
+def _unusable(path: Path, error: sqlite3.OperationalError) -> InputError:
+    """Why SQLite could not use the file, in the user's words: a read-only mount is not a permission."""
+    if "readonly" in str(error) or "unable to open" in str(error):
+        folder = path.parent if path.parent.exists() else path
+        if is_read_only(folder):
+            return InputError("cannot use the translation memory: read-only file system", path=path)
+        if "readonly" in str(error) or not os.access(folder, os.W_OK):
+            return InputError("cannot use the translation memory: permission denied", path=path)
+    return InputError(f"cannot use the translation memory: {error}", path=path)
+
+
+def check_memory(path: Path | str) -> None:
+    """Open an existing memory and close it: a damaged or foreign file is an error before any work."""
+    TranslationMemory(Path(path)).close()
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:

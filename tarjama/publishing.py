@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tarjama.enforcement import target_pattern
 from tarjama.errors import RunError
+from tarjama.outputs import write_error
 from tarjama.records import RunRecord, SegmentRecord
 
 # Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
@@ -355,15 +356,19 @@ def write_atomically(contents: Mapping[Path, str]) -> None:
     """Write files all-or-nothing: stage each beside its target, then swap them all in.
 
     If a swap fails, the files already swapped are put back as they were, so a failed run leaves
-    neither half-written files nor a mix of old and new outputs.
+    neither half-written files nor a mix of old and new outputs. A failure of the system (a full
+    disk, a read-only mount) is raised as the domain error that names the file and the cause.
     """
     staged: list[tuple[Path, Path]] = []
     swapped: list[tuple[Path, Path | None]] = []
     backups: list[Path] = []
+    current: Path | None = None
     try:
         for path, text in contents.items():
+            current = path
             staged.append((_stage(path, text), path))
         for temporary, path in staged:
+            current = path
             backup = None
             if path.exists():
                 # A second name for the old file, not a move: the published name never goes missing.
@@ -376,12 +381,14 @@ def write_atomically(contents: Mapping[Path, str]) -> None:
                     shutil.copy2(path, backup)
             swapped.append((path, backup))
             os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         for path, backup in reversed(swapped):
             if backup is not None:
                 os.replace(backup, path)
             else:
                 path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and current is not None:
+            raise write_error(exc, current, "not written (the earlier outputs are as they were)") from exc
         raise
     finally:
         for leftover in [temporary for temporary, _ in staged] + backups:
@@ -395,11 +402,16 @@ def _sibling(path: Path, suffix: str) -> Path:
 
 
 def _stage(path: Path, text: str) -> Path:
+    """``text`` in a new temporary file beside ``path``; a failed write (disk full) leaves no such file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _sibling(path, ".tmp")
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from other users
-    with temporary.open("w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
+    try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from other users
+        with temporary.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return temporary

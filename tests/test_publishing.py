@@ -208,7 +208,7 @@ def failing_call_on(monkeypatch, name, failing_call, module=os):
 @pytest.mark.parametrize("failing_call", [1, 2, 3])
 def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch, failing_call):
     failing_call_on(monkeypatch, "replace", failing_call)
-    with pytest.raises(OSError):
+    with pytest.raises(RunError):  # the OSError, told as the file that was not written and why
         write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b", tmp_path / "c.md": "c"})
     assert list(tmp_path.iterdir()) == []
 
@@ -224,7 +224,7 @@ def test_a_failed_rewrite_keeps_the_previous_outputs(tmp_path, monkeypatch, call
         failing_call_on(monkeypatch, "copy2", failing_call, module=shutil)
     else:
         failing_call_on(monkeypatch, call, failing_call)
-    with pytest.raises(OSError):
+    with pytest.raises(RunError):  # the OSError, told as the file that was not written and why
         write_atomically({path: "new" for path in paths})
     assert sorted(tmp_path.iterdir()) == sorted(paths)
     assert [p.read_text(encoding="utf-8") for p in paths] == ["old " + p.name for p in paths]
