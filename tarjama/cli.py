@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import NoReturn
 
@@ -140,54 +139,23 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown), or a TMX or XLIFF file's approved units."""
-    from tarjama.exchange import import_bilingual
-    from tarjama.interchange import import_exchange_file, is_exchange_file
-    from tarjama.memory import default_memory_path, open_memory
-    from tarjama.outputs import check_memory_location
-    from tarjama.publishing import article_lock
+    from tarjama.exchange import import_file
 
-    if is_exchange_file(args.path):
-        # TMX and XLIFF: the library's policy says what comes in; only approved units do.
-        memory_path = args.memory or default_memory_path(args.outputs)
-        check_memory_location(memory_path)
-        with open_memory(memory_path) as memory:
-            summary = import_exchange_file(args.path, memory, outputs=args.outputs)
-        for warning in summary.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        print("\n".join(summary.lines()))
-        return 0
-    memory_path = _memory_path(args, args.path.parent)
-    stem = args.path.name.removesuffix(".bilingual.md")
-    # Into the memory its outputs folder's runs use, the file is dealt with: marked under the
-    # article's lock, as a run's own harvest does, so the next run may rewrite it. Into another
-    # memory, the edits are not in this folder's runs yet: the file stays an edit to harvest.
-    beside = memory_path.resolve() == default_memory_path(args.path.parent).resolve()
-    if beside:
-        check_outputs(args.path.parent, memory_path)
-    else:
-        check_memory_location(memory_path)
-    with article_lock(args.path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
-        imported = import_bilingual(args.path, memory, everything=args.all, mark_known=beside)
-    for warning in imported.term_warnings(args.path):
-        print(warning, file=sys.stderr)
-    print(f"{imported.stored} sentences approved into {memory_path}")
-    if imported.corrections:
-        print("approved " + ", ".join(imported.segment_ids))
+    report = import_file(args.path, memory_path=args.memory, outputs=args.outputs, everything=args.all)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print("\n".join(report.lines))
     return 0
 
 
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
-    from tarjama.interchange import export_articles, export_memory
+    from tarjama.interchange import export
 
     if args.out is not None and args.out.is_dir():
         raise InputError("is a directory: --out names the file to write", path=args.out)
-    if args.article:
-        if args.format != "xliff":
-            raise InputError("--article exports XLIFF (--format xliff): TMX carries no article or segment id")
-        text, count = export_articles(args.article, args.memory, approved_only=args.approved_only)
-    else:
-        text, count = export_memory(_memory_path(args), args.format, approved_only=args.approved_only)
+    text, count = export(args.format, articles=args.article, memory_path=args.memory,
+                         default_memory=_memory_path(args), approved_only=args.approved_only)
     _write_output(args.out, text, f"{count} sentences")
     return 0
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from tarjama.approvals import Verdict, decide, origin_of
 from tarjama.documents import read_input_bytes, read_text_file
 from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
-from tarjama.memory import TranslationMemory, normalise_source
+from tarjama.memory import TranslationMemory, normalise_source, same_english
+from tarjama.published import SEGMENT_ID, PublishedRecord, read_run_record
 
-_SEGMENT_ID = re.compile(r"p\d+\.s\d+")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
-_ROW_PIPES = 5  # | id | Arabic | English | notes |
+_ROW_CELLS = 4  # | id | Arabic | English | notes |
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,25 @@ class Correction:
     missing_terms: tuple[str, ...] = ()
 
     def term_warning(self, path: Path | str) -> str | None:
-        """The ``warning:`` line for an approval that lacks glossary terms (``None`` when it has them all)."""
+        """The warning (without its ``warning:`` prefix) for an approval that lacks glossary terms (``None`` when
+        it has them all)."""
         if not self.missing_terms:
             return None
         terms = ", ".join(json.dumps(t, ensure_ascii=False) for t in self.missing_terms)
         noun = "term" if len(self.missing_terms) == 1 else "terms"
-        return (f"warning: {path}:{self.line}: the approved English of {self.segment_id} lacks the glossary "
+        return (f"{path}:{self.line}: the approved English of {self.segment_id} lacks the glossary "
                 f"{noun} {terms}: --strict-terms runs set this approval aside and translate the sentence again")
 
 
 @dataclass(frozen=True)
 class BilingualImport:
-    """What importing a bilingual file approved: each correction, and how many the memory stored."""
+    """What importing a bilingual file did: each correction, how many the memory stored, the segment ids whose
+    approval was withdrawn, and warnings (rows holding an earlier English than the memory's newer approval)."""
 
     corrections: tuple[Correction, ...]
     stored: int
+    withdrawn: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def segment_ids(self) -> list[str]:
@@ -79,7 +85,7 @@ class BilingualImport:
         return [c.segment_id for c in self.corrections]
 
     def term_warnings(self, path: Path | str) -> list[str]:
-        """A ``warning:`` line for each approval that lacks one of its sentence's glossary terms."""
+        """A warning for each approval that lacks one of its sentence's glossary terms."""
         return [w for c in self.corrections if (w := c.term_warning(path))]
 
 
@@ -96,20 +102,46 @@ def read_bilingual_file(path: Path | str) -> BilingualFile:
     rows: list[EditedSentence] = []
     cells: list[str] = []
     line = 0
+    header = ""
     for token in tokens:
-        if token.type == "tr_open":
+        if token.type == "thead_open":
+            header = lines[token.map[0]] if token.map else ""
+        elif token.type == "tr_open":
             cells, line = [], (token.map[0] + 1 if token.map else 0)
         elif token.type == "inline":
             cells.append(_plain(token))
-        elif token.type == "tr_close" and cells and _SEGMENT_ID.fullmatch(cells[0].strip()):
+        elif token.type == "tr_close" and cells and SEGMENT_ID.fullmatch(cells[0].strip()):
             # markdown-it pads or drops cells silently: a stray | would cut the English short.
-            if line and len(_UNESCAPED_PIPE.findall(lines[line - 1])) != _ROW_PIPES:
+            if line and table_cells(lines[line - 1], header) != _ROW_CELLS:
                 raise InputError("this sentence row does not have its 4 cells: write a | inside the English "
                                  "as \\|", path=path, line=line)
             rows.append(EditedSentence(cells[0].strip(), cells[1].strip(), cells[2].strip(), line))
     if not rows:
         raise InputError("no sentence rows: not a tarjama bilingual file", path=path)
     return BilingualFile(_front_matter_run_id(lines), rows)
+
+
+def table_cells(line: str, header: str = "") -> int:
+    """How many cells a GFM table row has: cells split at unescaped ``|`` (``\\|`` is text); the outer pipes are
+    optional.
+
+    A row written without its leading pipe but ending in one is ambiguous: GFM takes the last pipe as the outer
+    one, but a tool that drops the outer pipes (its ``header`` row ends without one) leaves that pipe before an
+    empty last cell (``p1.s0 | Arabic | English |``: the Notes cell is empty). The header's layout decides.
+    """
+    text = line.strip()
+    leading = text.startswith("|")
+    if leading:
+        text = text[1:]
+    trailing = text.endswith("|") and not text.endswith("\\|")
+    if trailing and (leading or _ends_with_pipe(header)):
+        text = text[:-1]
+    return len(_UNESCAPED_PIPE.split(text))
+
+
+def _ends_with_pipe(line: str) -> bool:
+    text = line.strip()
+    return text.endswith("|") and not text.endswith("\\|")
 
 
 def _front_matter_run_id(lines: list[str]) -> str | None:
@@ -186,20 +218,26 @@ def _shown(text: str) -> str:
     return normalise_source(text)
 
 
-def _excerpt(text: str, size: int = 60) -> str:
-    """The start of a sentence, for a message."""
-    shown = _shown(text)
-    return shown if len(shown) <= size else shown[:size].rstrip() + "…"
-
-
-def _same(a: str, b: str) -> bool:
-    return _shown(a) == _shown(b)
-
-
 def corrections(path: Path | str, *, everything: bool = False,
                 memory: TranslationMemory | None = None) -> list[tuple[str, str]]:
     """``(Arabic, English)`` pairs an editor approved in a bilingual file (see :func:`find_corrections`)."""
     return [(c.source, c.target) for c in find_corrections(path, everything=everything, memory=memory)]
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A sentence whose approval (from this same file) the editor withdrew by putting back tarjama's English."""
+
+    segment_id: str
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
+class _Judged:
+    corrections: list[Correction]
+    withdrawals: list[Withdrawal]
+    warnings: list[str]
 
 
 def find_corrections(path: Path | str, *, everything: bool = False,
@@ -209,58 +247,120 @@ def find_corrections(path: Path | str, *, everything: bool = False,
     Only a file whose front matter's ``run_id`` is the record's beside it (``NAME.run.json``) is compared
     with that record, row by row and segment by segment: a row whose Arabic is not that segment's
     published Arabic is refused. Any other file (no front matter, a ``run_id`` of another run, no
-    record) is compared only with the Englishes ``memory`` knows for each row's Arabic (every machine
-    or approved English it holds); a row whose Arabic the memory does not know is refused. A blanked
-    English cell is refused too. ``everything`` takes every row (still checking the Arabic against the
-    record when the file is from the record's run). Two corrections of the same Arabic sentence with
-    different English are refused. Every refusal is an ``InputError`` naming the file and line.
+    record) is compared only with the Englishes ``memory`` knows for each row's Arabic (every machine,
+    current or past approved English it holds); a row whose Arabic the memory does not know is refused.
+    A blanked English cell is refused too. With ``memory``, each edit is then judged by
+    :func:`tarjama.approvals.decide`: an edit over an approval made since the file was written is refused.
+    ``everything`` takes every row (still checking the Arabic against the record when the file is from the
+    record's run). Two corrections of the same Arabic sentence with different English are refused. Every
+    refusal is an ``InputError`` naming the file and line.
     """
-    path = Path(path)
+    return _judge(Path(path), everything=everything, memory=memory).corrections
+
+
+def _judge(path: Path, *, everything: bool, memory: TranslationMemory | None) -> _Judged:
     bilingual = read_bilingual_file(path)
     record = _record_beside(path, required=memory is None and not everything)
-    published = {s["id"]: s for s in record["segments"]} if record else {}
-    same_run = record is not None and bilingual.run_id is not None and bilingual.run_id == record.get("run_id")
+    same_run = record is not None and bilingual.run_id is not None and bilingual.run_id == record.run_id
     if not same_run and memory is None and not everything:
         raise InputError(f"{_untied(bilingual, record, path)}, and no translation memory to tell its machine "
                          f"English from edits: check the file and approve it with `tarjama tm import {path} --all`",
                          path=path)
     terms = _terms_by_source(record)
-    edited = []
+    origin = origin_of(path)
+    edited: list[Correction] = []
+    withdrawals: list[Withdrawal] = []
+    warnings: list[str] = []
     for row in bilingual.rows:
-        if same_run:
-            segment = published.get(row.segment_id)
-            if segment is None:
-                raise InputError(f"{row.segment_id} is not a sentence of run {bilingual.run_id} "
-                                 f"({_record_name(path)}): a row's segment id must stay as published",
-                                 path=path, line=row.line)
-            if not _same(row.source, segment["source"]):
-                raise InputError(f"the Arabic of {row.segment_id} is not the sentence tarjama published "
-                                 f"(\u201c{_excerpt(segment['source'])}\u201d): only the English cell is the "
-                                 "editor's; put the Arabic back as it was, then import again", path=path,
-                                 line=row.line)
-            source, known = segment["source"], {segment["target"], segment["source"]}
-        else:
-            source, known = row.source, _known_to_memory(row, memory)
-            if not known and not everything:
-                raise InputError(f"{_untied(bilingual, record, path)}, and the memory knows no sentence with "
-                                 f"{row.segment_id}'s Arabic, so nothing tells its English from an edit: if the Arabic "
-                                 "cell was changed, put it back as published; edit the current file; or, once every "
-                                 f"row is checked, approve them all with `tarjama tm import {path} --all`",
-                                 path=path, line=row.line)
-        if any(_same(row.target, english) for english in known) and not everything:
-            continue  # as tarjama wrote it, or as the memory already holds it
+        source, given, known = _anchor(row, record if same_run else None, bilingual, path, memory=memory,
+                                       everything=everything)
         if not _shown(row.target):
             if any(not _shown(english) for english in known):
                 continue  # the machine gave no English either: nothing to approve
             raise InputError(f"the English of {row.segment_id} is empty: an approval needs English. Type the "
-                             "editor's English, or put back the English tarjama wrote to leave the sentence as it "
-                             "was", path=path, line=row.line)
+                             "editor's English, or put back the English tarjama wrote in this file to leave the "
+                             "sentence as it was (and to withdraw an approval this file made)", path=path,
+                             line=row.line)
+        if not everything:
+            if memory is None or (given is None and memory.approved(source) is None):
+                if any(same_english(row.target, english) for english in known):
+                    continue  # as tarjama wrote it, or as the memory already holds it
+            else:
+                decision = decide(memory, source, row.target, given=given, origin=origin, own=True)
+                if decision.verdict == Verdict.UNCHANGED:
+                    continue
+                if decision.verdict == Verdict.STALE:
+                    warnings.append(f"{path}:{row.line}: {row.segment_id} {decision.message}")
+                    continue
+                if decision.verdict == Verdict.WITHDRAW:
+                    withdrawals.append(Withdrawal(row.segment_id, source, row.line))
+                    continue
+                if decision.verdict == Verdict.CONFLICT:
+                    raise InputError(f"{row.segment_id}: {decision.message}; nothing was stored. Make the row's "
+                                     "English the memory's, or, to make this file's English win, check every row "
+                                     f"and import with `tarjama tm import {path} --all`", path=path, line=row.line)
         missing = tuple(dict.fromkeys(t for t in terms.get(_shown(source), ()) if not term_in_words(t, row.target)))
         edited.append(Correction(row.segment_id, source, row.target, row.line, missing))
-    return _without_conflicts(edited, path)
+    return _Judged(_without_conflicts(edited, path), withdrawals, warnings)
 
 
-def _untied(bilingual: BilingualFile, record: dict | None, path: Path) -> str:
+def _anchor(row: EditedSentence, record: PublishedRecord | None, bilingual: BilingualFile, path: Path, *,
+            memory: TranslationMemory | None, everything: bool) -> tuple[str, str | None, set[str]]:
+    """A row's published Arabic, the English tarjama wrote in the row (``None`` for a file not tied to its
+    ``record``) and the Englishes that are no edit; a row that cannot be placed is refused."""
+    if record is not None:
+        segment = record.segments.get(row.segment_id)
+        if segment is None:
+            raise InputError(f"{row.segment_id} is not a sentence of run {bilingual.run_id} "
+                             f"({_record_name(path)}): a row's segment id must stay as published",
+                             path=path, line=row.line)
+        if not same_english(row.source, segment.source):
+            raise InputError(f"the Arabic of {row.segment_id} is not the sentence tarjama published: "
+                             f"{where_they_differ(row.source, segment.source)}; only the English cell is the "
+                             "editor's: put the Arabic back as it was, then import again", path=path,
+                             line=row.line)
+        return segment.source, segment.target, {segment.target, segment.source}
+    known = _known_to_memory(row, memory)
+    if not known and not everything:
+        beside = _record_beside(path, required=False)
+        raise InputError(f"{_untied(bilingual, beside, path)}, and the memory knows no sentence with "
+                         f"{row.segment_id}'s Arabic, so nothing tells its English from an edit: if the Arabic "
+                         "cell was changed, put it back as published; edit the current file; or, once every "
+                         f"row is checked, approve them all with `tarjama tm import {path} --all`",
+                         path=path, line=row.line)
+    return row.source, None, known
+
+
+def where_they_differ(found: str, published: str, context: int = 8) -> str:
+    """Where ``found`` first differs from ``published`` (as shown), with a short excerpt of both around it.
+
+    Spaces and other hard-to-see characters at that place are named, so a stray space or a changed mark shows.
+    """
+    a, b = _shown(found), _shown(published)
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, at - context)
+
+    def around(text: str) -> str:
+        piece = text[start:at + context + 1]
+        return ("…" if start else "") + piece + ("…" if at + context + 1 < len(text) else "")
+
+    return (f"at character {at + 1} the row has «{around(a)}» where tarjama published "
+            f"«{around(b)}» ({_character(a, at)} instead of {_character(b, at)})")
+
+
+def _character(text: str, at: int) -> str:
+    """A character named so that it can be seen: a space, a mark, the end of the text."""
+    if at >= len(text):
+        return "the end"
+    character = text[at]
+    if character.isspace():
+        return "a space"
+    if unicodedata.category(character)[0] in "MC" or not character.isprintable():
+        return f"U+{ord(character):04X} {unicodedata.name(character, 'character')}"
+    return f"“{character}”"
+
+
+def _untied(bilingual: BilingualFile, record: PublishedRecord | None, path: Path) -> str:
     """Why a bilingual file cannot be compared with the record beside it."""
     if record is None:
         return f"there is no run record beside it ({_record_name(path)})"
@@ -268,15 +368,14 @@ def _untied(bilingual: BilingualFile, record: dict | None, path: Path) -> str:
         return (f"this file has no run_id in its front matter (saved without it?), so it cannot be compared with "
                 f"{_record_name(path)}")
     return (f"this file comes from another run ({bilingual.run_id}) than {_record_name(path)} "
-            f"({record.get('run_id')}), an earlier run's copy")
+            f"({record.run_id}), an earlier run's copy")
 
 
-def _terms_by_source(record: dict | None) -> dict[str, list[str]]:
+def _terms_by_source(record: PublishedRecord | None) -> dict[str, list[str]]:
     """Each recorded sentence's glossary targets, by its Arabic as shown (terms belong to the sentence)."""
     found: dict[str, list[str]] = {}
-    for segment in record["segments"] if record else ():
-        targets = [t.get("target") for t in segment.get("terms") or () if isinstance(t, dict)]
-        found.setdefault(_shown(segment["source"]), []).extend(t for t in targets if isinstance(t, str) and t)
+    for segment in record.segments.values() if record else ():
+        found.setdefault(_shown(segment.source), []).extend(segment.terms)
     return found
 
 
@@ -284,10 +383,7 @@ def _known_to_memory(row: EditedSentence, memory: TranslationMemory | None) -> s
     """Every English the memory holds for ``row``'s Arabic (empty when it knows nothing of it)."""
     if memory is None:
         return set()
-    known = memory.machine_targets(row.source)
-    approved = memory.approved(row.source)
-    if approved is not None:
-        known.add(approved.target)
+    known = memory.known_english(row.source)
     if known:
         known.add(row.source)  # a copied sentence (numbers, a name in Latin letters) is its own English
     return known
@@ -297,21 +393,14 @@ def _record_name(path: Path) -> str:
     return path.name.removesuffix(".bilingual.md") + ".run.json"
 
 
-def _record_beside(path: Path, *, required: bool = True) -> dict | None:
+def _record_beside(path: Path, *, required: bool = True) -> PublishedRecord | None:
     record_path = path.with_name(_record_name(path))
     if not record_path.is_file():
         if not required:
             return None
         raise InputError(f"no run record beside it ({record_path.name}) to tell corrections from machine "
                          "output: pass --all to approve every sentence", path=path)
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        segments = record["segments"]
-        if not all(isinstance(s[key], str) for s in segments for key in ("id", "source", "target")):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InputError("not a run record", path=record_path) from None
-    return record
+    return read_run_record(record_path)
 
 
 def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
@@ -319,7 +408,7 @@ def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
     first: dict[str, Correction] = {}
     for row in rows:
         earlier = first.setdefault(normalise_source(row.source), row)
-        if earlier is not row and not _same(earlier.target, row.target):
+        if earlier is not row and not same_english(earlier.target, row.target):
             raise InputError(f"{row.segment_id} repeats the Arabic of {earlier.segment_id} (line {earlier.line}) with "
                              "a different English: approvals are per sentence, so make the two the same",
                              path=path, line=row.line)
@@ -353,15 +442,68 @@ def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool 
                      mark_known: bool = True) -> BilingualImport:
     """Approve a bilingual file's corrections into ``memory``; with ``mark_known``, remember the file as dealt with.
 
-    Mark it only when ``memory`` is the one its outputs folder's runs use: the next run there may
+    Approvals are stored with the file's resolved path as their origin (the same whether ``tm import`` or a
+    run's harvest reads it); rows that put back tarjama's English over this file's own earlier approval
+    withdraw it. Mark it only when ``memory`` is the one its outputs folder's runs use: the next run there may
     then rewrite it. The caller holds the article's lock when marking. Nothing is stored or marked
     when any row is refused.
     """
     from tarjama import publishing
 
     content = read_input_bytes(path, "bilingual file")
-    found = find_corrections(path, everything=everything, memory=memory)
-    stored = memory.approve([(c.source, c.target) for c in found], origin=str(path))
+    judged = _judge(Path(path), everything=everything, memory=memory)
+    found = judged.corrections
+    stored = memory.approve([(c.source, c.target) for c in found], origin=origin_of(path)) if found else 0
+    if judged.withdrawals:
+        memory.withdraw([w.source for w in judged.withdrawals])
     if mark_known:
         publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
-    return BilingualImport(tuple(found), stored)
+    return BilingualImport(tuple(found), stored, tuple(w.segment_id for w in judged.withdrawals),
+                           tuple(judged.warnings))
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``tm import`` of any file did: the lines to print, and warnings (without their ``warning:`` prefix)."""
+
+    lines: list[str]
+    warnings: list[str]
+
+
+def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everything: bool = False) -> ImportReport:
+    """``tm import``: a bilingual file, or a TMX or XLIFF file, into its memory.
+
+    A bilingual file goes into ``memory_path`` or the memory beside it. Into the memory its outputs folder's
+    runs use, the file is dealt with: marked under the article's lock, as a run's own harvest does, so the
+    next run may rewrite it. Into another memory, the edits are not in this folder's runs yet: the file stays
+    an edit to harvest. TMX and XLIFF go into ``memory_path`` or the one under ``outputs``.
+    """
+    from contextlib import nullcontext
+
+    from tarjama.interchange import import_exchange_file, is_exchange_file
+    from tarjama.memory import default_memory_path, open_memory
+    from tarjama.outputs import check_memory_location, check_outputs
+    from tarjama.publishing import article_lock
+
+    if is_exchange_file(path):
+        memory_path = memory_path or default_memory_path(outputs)
+        check_memory_location(memory_path)
+        with open_memory(memory_path) as memory:
+            summary = import_exchange_file(path, memory, outputs=outputs)
+        return ImportReport(summary.lines(), summary.warnings)
+    memory_path = memory_path or default_memory_path(path.parent)
+    stem = path.name.removesuffix(".bilingual.md")
+    beside = memory_path.resolve() == default_memory_path(path.parent).resolve()
+    if beside:
+        check_outputs(path.parent, memory_path)
+    else:
+        check_memory_location(memory_path)
+    with article_lock(path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
+        imported = import_bilingual(path, memory, everything=everything, mark_known=beside)
+    lines = [f"{imported.stored} sentences approved into {memory_path}"]
+    if imported.corrections:
+        lines.append("approved " + ", ".join(imported.segment_ids))
+    if imported.withdrawn:
+        lines.append("withdrew the approval of " + ", ".join(imported.withdrawn)
+                     + ": the next run publishes the machine English")
+    return ImportReport(lines, [*imported.warnings, *imported.term_warnings(path)])

@@ -15,7 +15,6 @@ id and refused (with a warning) when their Arabic is no longer the article's.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -24,14 +23,22 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tarjama.approvals import Verdict, decide, origin_of
 from tarjama.errors import InputError
-from tarjama.memory import TranslationMemory, normalise_source, open_memory
+from tarjama.memory import ApprovedEntry, TranslationMemory, normalise_source, open_memory, same_english
+from tarjama.published import (
+    SEGMENT_ID,  # noqa: F401  (the format modules import it from here)
+    PublishedRecord,
+    PublishedSegment,
+    read_run_record,
+)
 from tarjama.xmlsafe import local_name
 
 SOURCE_LANGUAGE = "ar"
 TARGET_LANGUAGE = "en"
 MEMORY_FILE_ID = "tarjama-memory"  # the <file> of a memory-wide XLIFF export
-SEGMENT_ID = re.compile(r"p\d+\.s\d+")
+APPROVAL_NOTE = "approval"  # the note category an export uses to say which approval a final unit carries
+_APPROVAL_NOTE_TEXT = re.compile(r"tarjama approval of (\S+)")
 EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
 _UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
 
@@ -122,6 +129,7 @@ class ImportSummary:
     pairs: Counter[str]
     approved: int = 0
     placed: dict[str, list[str]] = field(default_factory=dict)  # article → segment ids approved
+    withdrawn: list[str] = field(default_factory=list)  # labels of units whose approval was withdrawn
     skipped: Counter[str] = field(default_factory=Counter)  # reason → units
     warnings: list[str] = field(default_factory=list)
 
@@ -131,6 +139,8 @@ class ImportSummary:
                  f"read {self.units_read} units ({self.format}): " + (_counts(self.pairs) or "no translations")]
         for article, ids in self.placed.items():
             lines.append(f"approved in {article}: {' '.join(ids)}")
+        if self.withdrawn:
+            lines.append("withdrew the approval of " + ", ".join(self.withdrawn))
         if self.skipped:
             lines.append("skipped: " + _counts(self.skipped))
         return lines
@@ -222,6 +232,11 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     Units of an article's XLIFF are checked against that article's run record in ``outputs``
     (``NAME.run.json``): a segment id it lacks, or Arabic that is no longer the segment's, is skipped with a
     warning. An edited unit left unapproved is named in a warning too: the CAT tool must mark it final.
+    Each approved unit is then judged by :func:`tarjama.approvals.decide`: a unit placed through its run
+    record, or carrying an approval note naming one of this memory's approvals, is the newsroom's own work
+    (tarjama's export coming back); any other unit (a memory export, a TMX or a ``<file>`` from elsewhere)
+    never replaces an approval. A unit still holding an earlier English, or new English over an approval
+    made since the export, leaves the memory's approval and is named in a warning.
     A file without any Arabic→English unit is an :class:`InputError`: there is nothing to import.
     """
     exchange = read_exchange_file(path)
@@ -230,20 +245,53 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     ours = _arabic_to_english(exchange, summary)
     records = _records_for(ours, outputs, str(exchange.path))
     chosen = _approved_units(ours, records, memory, summary)
-    pairs = []
+    origin = origin_of(exchange.path)
+    pairs, withdrawn = [], []
     for unit in chosen:
-        existing = memory.approved(unit.source)
-        if existing is not None and _same(existing.target, unit.target):
-            summary.skipped["already approved"] += 1
-        elif existing is not None and not exchange.own:
+        record = records.get(unit.article) if unit.article else None
+        given = _exported_english(unit, memory)
+        # The newsroom's own: an article's unit placed through its run record, or a unit carrying an approval
+        # of this memory (tarjama's export coming back). Anything else never replaces an approval.
+        own = record is not None or given is not None
+        decision = decide(memory, unit.source, unit.target, given=given, origin=origin, own=own)
+        label = _label(str(exchange.path), unit)
+        if decision.verdict == Verdict.UNCHANGED:
+            summary.skipped["already approved" if decision.current else "unchanged"] += 1
+        elif decision.verdict == Verdict.STALE:
+            summary.skipped["an earlier English"] += 1
+            summary.warnings.append(f"{label} {decision.message}" if unit.article and unit.segment_id
+                                    else f"{label}: the unit {decision.message}")
+        elif decision.verdict == Verdict.CONFLICT:
             summary.skipped["the memory's own approval kept"] += 1
+            summary.warnings.append(f"{label}: {decision.message}: the memory's approval is kept")
+        elif decision.verdict == Verdict.WITHDRAW:
+            withdrawn.append(unit.source)
+            summary.withdrawn.append(unit.segment_id or label)
         else:
             pairs.append((unit.source, unit.target))
             if unit.article and unit.segment_id:
                 summary.placed.setdefault(unit.article, []).append(unit.segment_id)
     if pairs:  # storing nothing must not create a memory file
-        summary.approved = memory.approve(pairs, origin=str(exchange.path), replace=exchange.own)
+        summary.approved = memory.approve(pairs, origin=origin)
+    if withdrawn:
+        memory.withdraw(withdrawn)
     return summary
+
+
+def _exported_english(unit: ExchangeUnit, memory: TranslationMemory) -> str | None:
+    """The approved English tarjama's export gave this unit (its approval note names one of this memory's
+    approvals), else ``None``.
+
+    A unit exported unapproved gave the translator nothing to keep: marking it final is an approval.
+    """
+    stamps = [found.group(1) for note in unit.notes if (found := _APPROVAL_NOTE_TEXT.search(note))]
+    if not stamps:
+        return None
+    current = memory.approved(unit.source)
+    for entry in [*([current] if current else []), *memory.past_approvals(unit.source)]:
+        if entry.approved_at == stamps[0]:
+            return entry.target
+    return None
 
 
 def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[ExchangeUnit]:
@@ -264,7 +312,7 @@ def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[E
     return ours
 
 
-def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, dict]], memory: TranslationMemory,
+def _approved_units(units: list[ExchangeUnit], records: dict[str, PublishedRecord], memory: TranslationMemory,
                     summary: ImportSummary) -> list[ExchangeUnit]:
     """The approved units to store, each Arabic sentence once; the rest counted (and warned of) in ``summary``."""
     where = str(summary.path)
@@ -276,22 +324,22 @@ def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, dict
             summary.skipped["without Arabic or English"] += 1
             continue
         record = records.get(unit.article) if unit.article else None
-        problem = _misplaced(unit, record) if record is not None else None
+        problem = _misplaced(unit, record.segments) if record is not None else None
         if problem:
             summary.skipped["not the article's segment"] += 1
             summary.warnings.append(f"{label}: {problem}: skipped")
             continue
         if not unit.approved:
             summary.skipped[f"not approved ({unit.state})"] += 1
-            machine = _machine_english(unit, record, memory)
-            if machine and not any(_same(unit.target, known) for known in machine):
+            machine = _machine_english(unit, record.segments if record else None, memory)
+            if machine and not any(same_english(unit.target, known) for known in machine):
                 summary.warnings.append(f"{label}: edited but {unit.state}, not approved: mark it final (signed "
                                         "off) in the CAT tool and import it again")
             continue
         earlier = chosen.setdefault(key, unit)
         if earlier is not unit:
             summary.skipped["repeated Arabic"] += 1
-            if not _same(earlier.target, unit.target):
+            if not same_english(earlier.target, unit.target):
                 summary.warnings.append(f"{label}: another English for the Arabic of line {earlier.line}: the "
                                         "first is kept")
     return list(chosen.values())
@@ -304,52 +352,33 @@ def _label(where: str, unit: ExchangeUnit) -> str:
     return place
 
 
-def _same(a: str, b: str) -> bool:
-    return collapse(a) == collapse(b)
-
-
-def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, dict[str, dict]]:
-    """The segments (by id) of every article the units name; an article without a run record stops the import."""
-    records: dict[str, dict[str, dict]] = {}
+def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, PublishedRecord]:
+    """The run record of every article the units name; an article without a run record stops the import."""
+    records: dict[str, PublishedRecord] = {}
     for name in dict.fromkeys(unit.article for unit in units if unit.article):
         record_path = outputs / f"{name}.run.json"
         if not record_path.is_file():
             raise InputError(f"units of article {name} cannot be placed: no run record {record_path} (pass "
                              "--outputs, the folder the article was published in)", path=where)
-        records[name] = {segment["id"]: segment for segment in read_run_record(record_path)["segments"]}
+        records[name] = read_run_record(record_path)
     return records
 
 
-def read_run_record(path: Path) -> dict:
-    """A run record's JSON, checked for the segment fields the exchange uses."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        segments = record["segments"]
-        if not all(isinstance(s["id"], str) and isinstance(s["source"], str) and isinstance(s["target"], str)
-                   for s in segments):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError):
-        raise InputError("not a run record", path=path) from None
-    return record
-
-
-def _misplaced(unit: ExchangeUnit, segments: dict[str, dict]) -> str | None:
+def _misplaced(unit: ExchangeUnit, segments: dict[str, PublishedSegment]) -> str | None:
     segment = segments.get(unit.segment_id or "")
     if segment is None:
         return f"the article has no segment {unit.segment_id}"
-    if normalise_source(segment["source"]) != normalise_source(unit.source):
+    if not same_english(segment.source, unit.source):
         return "its Arabic is not the article's segment any more"
     return None
 
 
-def _machine_english(unit: ExchangeUnit, segments: dict[str, dict] | None, memory: TranslationMemory) -> set[str]:
-    """The English tarjama gave this unit's Arabic: what an unedited unit still holds."""
-    known = memory.machine_targets(unit.source)
+def _machine_english(unit: ExchangeUnit, segments: dict[str, PublishedSegment] | None,
+                     memory: TranslationMemory) -> set[str]:
+    """Every English tarjama gave or approved for this unit's Arabic: what an unedited unit still holds."""
+    known = memory.known_english(unit.source)
     if segments is not None and unit.segment_id in segments:
-        known.add(segments[unit.segment_id]["target"])
-    approved = memory.approved(unit.source)
-    if approved is not None:
-        known.add(approved.target)
+        known.add(segments[unit.segment_id].target)
     return known
 
 
@@ -367,6 +396,17 @@ def memory_triples(memory: TranslationMemory, *, approved_only: bool = False) ->
     return triples
 
 
+def export(file_format: str, *, articles: list[Path] | None, memory_path: Path | None, default_memory: Path,
+           approved_only: bool = False) -> tuple[str, int]:
+    """``tm export``: articles' segments (XLIFF only: TMX carries no article or segment id) or the whole memory
+    (``memory_path``, else ``default_memory``) as ``file_format``; the text and how many sentences it holds."""
+    if articles:
+        if file_format != "xliff":
+            raise InputError("--article exports XLIFF (--format xliff): TMX carries no article or segment id")
+        return export_articles(articles, memory_path, approved_only=approved_only)
+    return export_memory(memory_path or default_memory, file_format, approved_only=approved_only)
+
+
 def export_memory(memory_path: Path, file_format: str, *, approved_only: bool = False) -> tuple[str, int]:
     """The whole memory as TMX 1.4 or XLIFF 2.0 text, and how many sentences it holds."""
     if not memory_path.is_file():
@@ -374,13 +414,15 @@ def export_memory(memory_path: Path, file_format: str, *, approved_only: bool = 
                          path=memory_path)
     with open_memory(memory_path) as memory:
         triples = memory_triples(memory, approved_only=approved_only)
+        approvals = [memory.approved(source) if status == "approved" else None for source, _, status in triples]
     if file_format == "tmx":
         from tarjama.tmx import write_tmx
 
         return write_tmx(triples), len(triples)
     from tarjama.xliff import write_xliff
 
-    return write_xliff(triples), len(triples)
+    notes = [(_approval_note(approval),) if approval else () for approval in approvals]
+    return write_xliff(triples, notes=notes), len(triples)
 
 
 def article_records(paths: Iterable[Path]) -> list[Path]:
@@ -419,25 +461,34 @@ def export_articles(paths: Iterable[Path], memory_path: Path | None = None,
     return write_article_xliff(articles), sum(len(a.segments) for a in articles)
 
 
-def _article_export(path: Path, record: dict, memory: TranslationMemory | None, *,
+def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemory | None, *,
                     approved_only: bool) -> ArticleExport:
     name = path.name.removesuffix(".run.json")
     segments = []
-    for segment in record["segments"]:
-        approval = memory.approved(segment["source"]) if memory is not None else None
-        approved = approval is not None or segment.get("origin") == "approved"
+    for segment in record.segments.values():
+        approval = memory.approved(segment.source) if memory is not None else None
+        approved = approval is not None or segment.origin == "approved"
         if approved_only and not approved:
             continue
-        target = approval.target if approval is not None else segment["target"]
+        target = approval.target if approval is not None else segment.target
+        data = segment.data
         notes = []
-        if segment.get("flags"):
-            notes.append(("flags", ", ".join(str(flag) for flag in segment["flags"])))
+        if data.get("flags"):
+            notes.append(("flags", ", ".join(str(flag) for flag in data["flags"])))
         terms = [f"{t.get('surface', '')} → {t.get('target', '')}" + ("" if t.get("hit") else " (missing)")
-                 for t in segment.get("terms") or [] if isinstance(t, dict)]
+                 for t in data.get("terms") or [] if isinstance(t, dict)]
         if terms:
             notes.append(("terms", "; ".join(terms)))
-        if segment.get("kind") and segment["kind"] != "body":
-            notes.append(("kind", str(segment["kind"])))
-        segments.append(ArticleSegment(segment["id"], segment["source"], target, approved, tuple(notes)))
-    original = Path(str(record.get("source") or f"{name}.txt")).name
+        if data.get("kind") and data["kind"] != "body":
+            notes.append(("kind", str(data["kind"])))
+        if approval is not None:
+            notes.append(_approval_note(approval))
+        segments.append(ArticleSegment(segment.id, segment.source, target, approved, tuple(notes)))
+    original = Path(record.source or f"{name}.txt").name
     return ArticleExport(name, original, tuple(segments))
+
+
+def _approval_note(approval: ApprovedEntry) -> tuple[str, str]:
+    """The note saying which approval a unit carries, so that the unit coming back unchanged is not taken for
+    a new approval over one made since the export."""
+    return APPROVAL_NOTE, f"tarjama approval of {approval.approved_at} ({Path(approval.origin).name})"

@@ -28,7 +28,9 @@ from tarjama.arabic import INVISIBLE
 from tarjama.errors import InputError, RunError
 from tarjama.outputs import is_read_only, write_error
 
-SCHEMA_VERSION = 1
+# 2: approval_history (every approval replaced or withdrawn). A memory of schema 1 gains the empty table on
+# opening; an older tarjama refuses a schema-2 memory ("of a newer tarjama") rather than ignore its history.
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 60_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS machine (
@@ -48,6 +50,15 @@ CREATE TABLE IF NOT EXISTS approved (
     approved_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS machine_by_source ON machine (source);
+CREATE TABLE IF NOT EXISTS approval_history (
+    source TEXT NOT NULL,
+    source_text TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    replaced_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approval_history_by_source ON approval_history (source);
 """
 
 
@@ -61,6 +72,12 @@ def normalise_source(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", text)
     return " ".join("".join(ch for ch in text if ch not in INVISIBLE and ch not in _CONTROLS).split())
+
+
+def same_english(a: str, b: str) -> bool:
+    """Whether two Englishes are the same as the bilingual Markdown shows them (NFC, no invisible or control
+    characters, single spaces): the one comparison every import uses to tell an edit from what was there."""
+    return normalise_source(a) == normalise_source(b)
 
 
 def segment_key(source: str, settings: dict, terms: Sequence[tuple[str, str]]) -> str:
@@ -92,7 +109,8 @@ class ApprovedEntry:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # Milliseconds: an export names the approval it carries by this time, and approvals come in quick succession.
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class TranslationMemory:
@@ -199,18 +217,61 @@ class TranslationMemory:
                                (normalise_source(source),)).fetchone()
         return ApprovedEntry(*row) if row else None
 
+    def past_approvals(self, source: str) -> list[ApprovedEntry]:
+        """The approvals this source sentence had before its current one (replaced or withdrawn), newest first."""
+        if self._db is None:
+            return []
+        rows = self._db.execute("SELECT source_text, target, origin, approved_at FROM approval_history "
+                                "WHERE source = ? ORDER BY replaced_at DESC, rowid DESC", (normalise_source(source),))
+        return [ApprovedEntry(*row) for row in rows]
+
+    def known_english(self, source: str) -> set[str]:
+        """Every English the memory holds for this source sentence: machine, current and past approvals."""
+        known = self.machine_targets(source)
+        approved = self.approved(source)
+        if approved is not None:
+            known.add(approved.target)
+        known.update(entry.target for entry in self.past_approvals(source))
+        return known
+
     def approve(self, pairs: Iterable[tuple[str, str]], origin: str, *, replace: bool = True) -> int:
         """Store approved ``(source, English)`` pairs; returns how many were stored.
 
         ``replace=False`` keeps existing approvals (a memory imported from elsewhere never overrides
-        this newsroom's editors).
+        this newsroom's editors). A replaced approval is kept in the history (:meth:`past_approvals`);
+        a pair whose English is already the approval's is not stored again.
         """
         rows = [(normalise_source(s), s, t, origin, _now()) for s, t in pairs if normalise_source(s) and t.strip()]
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        stored = 0
         with self._write():
-            before = self._conn.total_changes
-            self._conn.executemany(f"{verb} INTO approved VALUES (?, ?, ?, ?, ?)", rows)
-            return self._conn.total_changes - before
+            for row in rows:
+                current = self._conn.execute("SELECT source_text, target, origin, approved_at FROM approved "
+                                             "WHERE source = ?", (row[0],)).fetchone()
+                if current is not None and (not replace or same_english(current[1], row[2])):
+                    continue
+                if current is not None:
+                    self._conn.execute("INSERT INTO approval_history VALUES (?, ?, ?, ?, ?, ?)",
+                                       (row[0], *current, row[4]))
+                self._conn.execute("INSERT OR REPLACE INTO approved VALUES (?, ?, ?, ?, ?)", row)
+                stored += 1
+        return stored
+
+    def withdraw(self, sources: Iterable[str]) -> int:
+        """Withdraw the approvals of these source sentences (kept in the history); how many there were."""
+        keys = list(dict.fromkeys(normalise_source(s) for s in sources))
+        withdrawn = 0
+        if not keys:
+            return 0
+        with self._write():
+            for key in keys:
+                current = self._conn.execute("SELECT source_text, target, origin, approved_at FROM approved "
+                                             "WHERE source = ?", (key,)).fetchone()
+                if current is None:
+                    continue
+                self._conn.execute("INSERT INTO approval_history VALUES (?, ?, ?, ?, ?, ?)", (key, *current, _now()))
+                self._conn.execute("DELETE FROM approved WHERE source = ?", (key,))
+                withdrawn += 1
+        return withdrawn
 
     def all_approved(self) -> list[ApprovedEntry]:
         """Every approved pair, oldest first."""

@@ -59,14 +59,26 @@ def _text(root: ET.Element) -> str:
 
 
 def write_xliff(pairs: list[tuple[str, str, str]], source_lang: str = SOURCE_LANGUAGE,
-                target_lang: str = TARGET_LANGUAGE) -> str:
-    """XLIFF 2.0 of ``(Arabic, English, status)``: approved sentences are ``final``, the rest ``translated``."""
+                target_lang: str = TARGET_LANGUAGE, *,
+                notes: list[tuple[tuple[str, str], ...]] | None = None) -> str:
+    """XLIFF 2.0 of ``(Arabic, English, status)``: approved sentences are ``final``, the rest ``translated``.
+
+    ``notes`` gives each pair's ``(category, text)`` notes, in the same order.
+    """
     root, ns = _root(source_lang, target_lang)
     file_element = ET.SubElement(root, f"{ns}file", id=MEMORY_FILE_ID)
     for number, (source, target, status) in enumerate(pairs, start=1):
         unit = ET.SubElement(file_element, f"{ns}unit", id=f"u{number}")
+        _notes_element(unit, ns, notes[number - 1] if notes else ())
         _segment(unit, ns, source, target, status == "approved")
     return _text(root)
+
+
+def _notes_element(unit: ET.Element, ns: str, notes: tuple[tuple[str, str], ...]) -> None:
+    if notes:
+        element = ET.SubElement(unit, f"{ns}notes")
+        for category, text in notes:
+            ET.SubElement(element, f"{ns}note", category=category).text = XML_ILLEGAL.sub("", text)
 
 
 def write_article_xliff(articles: list[ArticleExport], source_lang: str = SOURCE_LANGUAGE,
@@ -77,10 +89,7 @@ def write_article_xliff(articles: list[ArticleExport], source_lang: str = SOURCE
         file_element = ET.SubElement(root, f"{ns}file", id=article.name, original=article.original)
         for segment in article.segments:
             unit = ET.SubElement(file_element, f"{ns}unit", id=segment.id)
-            if segment.notes:
-                notes = ET.SubElement(unit, f"{ns}notes")
-                for category, text in segment.notes:
-                    ET.SubElement(notes, f"{ns}note", category=category).text = XML_ILLEGAL.sub("", text)
+            _notes_element(unit, ns, segment.notes)
             _segment(unit, ns, segment.source, segment.target, segment.approved)
     return _text(root)
 

@@ -250,3 +250,164 @@ def test_every_published_arabic_reads_back_as_its_segment(tmp_path, sample_path,
     assert find_corrections(paths.bilingual) == []
     with open_memory(tmp_path / "tm.sqlite") as memory:
         assert len(find_corrections(paths.bilingual, everything=True, memory=memory)) == len(document.segments)
+
+
+# Review 1: one approval policy, an approval history, withdrawals, GFM rows without outer pipes.
+
+def memory_of(tmp_path):
+    return tmp_path / "out" / ".tarjama" / "memory.sqlite"
+
+
+def approve_elsewhere(tmp_path, source, english, origin="/desk/translator.xlf"):
+    """An approval made after the bilingual file was written, by another file (a CAT tool's XLIFF, say)."""
+    with open_memory(memory_of(tmp_path)) as memory:
+        memory.approve([(source, english)], origin=origin)
+
+
+P1S0 = "قال الكرملين إن موسكو رفضت التحذير."
+P2S0 = "وصل الوفد إلى كابول صباح الأحد."
+
+
+def test_reimporting_a_bilingual_file_keeps_a_newer_approval_and_warns(tmp_path, capsys):
+    # Finding 2: the file's old correction of p1.s0 must not win over the translator's approval made since.
+    _, paths = published(tmp_path)
+    line = edit_cells(paths.bilingual, "p1.s0", english="E1 editor.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    approve_elsewhere(tmp_path, P1S0, "E2 translator fixed the editor.")
+    edit_cells(paths.bilingual, "p2.s0", english="Editor fixes another sentence.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert stdout.startswith("1 sentences approved") and "approved p2.s0" in stdout and "p1.s0" not in stdout
+    assert f"warning: {paths.bilingual}:{line}: p1.s0 holds an earlier English" in stderr
+    assert "newer approval (from /desk/translator.xlf" in stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "E2 translator fixed the editor."
+
+
+def test_a_new_edit_over_an_approval_made_since_the_file_was_written_is_refused(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    approve_elsewhere(tmp_path, P1S0, "Translator's English.")
+    line = edit_cells(paths.bilingual, "p1.s0", english="Editor's other English.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stdout == ""
+    assert stderr.startswith(f"error: {paths.bilingual}:{line}: p1.s0: the memory holds another approval")
+    assert "Translator's English." in stderr and "/desk/translator.xlf" in stderr and "--all" in stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Translator's English."
+    assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual  # still an edit to deal with
+    code, stdout, stderr = tm_import(capsys, paths.bilingual, "--all")
+    assert code == 0, stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Editor's other English."
+
+
+def test_an_editor_revising_their_own_edit_is_approved(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p1.s0", english="First try.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    edit_cells(paths.bilingual, "p1.s0", english="Second try.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p1.s0" in stdout, stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Second try."
+
+
+def test_putting_back_the_machine_english_withdraws_this_files_approval(tmp_path, capsys):
+    # Finding 3: the blank-cell advice ("put back the English tarjama wrote") is now true after an import.
+    _, paths = published(tmp_path)
+    original = paths.bilingual.read_text(encoding="utf-8")
+    edit_cells(paths.bilingual, "p2.s0", english="WRONG EDIT")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    paths.bilingual.write_text(original, encoding="utf-8")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert "withdrew the approval of p2.s0" in stdout
+    assert approvals(tmp_path / "out") == []
+    with open_memory(memory_of(tmp_path)) as memory:
+        assert memory.approved(P2S0) is None  # the next run translates (or recalls the machine English)
+        assert [e.target for e in memory.past_approvals(P2S0)] == ["WRONG EDIT"]
+
+
+def test_a_run_publishes_the_machine_english_after_a_withdrawal(tmp_path, sample_path, tiny_marian, cli_env):
+    article = tmp_path / "story.txt"
+    article.write_text("وصل الوفد إلى كابول.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    paths = output_paths(out, "story")
+    assert run(["translate", article, "--model", tiny_marian, "--out", out], cli_env).returncode == 0
+    original = paths.bilingual.read_text(encoding="utf-8")
+    edit_cells(paths.bilingual, "p0.s0", english="WRONG EDIT")
+    assert run(["tm", "import", paths.bilingual], cli_env).returncode == 0
+    paths.bilingual.write_text(original, encoding="utf-8")
+    withdrawn = run(["tm", "import", paths.bilingual], cli_env)
+    assert withdrawn.returncode == 0 and "withdrew the approval of p0.s0" in withdrawn.stdout, withdrawn.stderr
+    assert run(["translate", article, "--model", tiny_marian, "--out", out], cli_env).returncode == 0
+    assert "WRONG EDIT" not in paths.english.read_text(encoding="utf-8")
+
+
+def test_approval_origins_are_resolved_paths(tmp_path, capsys, monkeypatch):
+    # `tm import out/story.bilingual.md` from any folder and a run's own harvest name the file the same way.
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul.")
+    monkeypatch.chdir(tmp_path)
+    assert tm_import(capsys, Path("out") / "story.bilingual.md")[0] == 0
+    with open_memory(memory_of(tmp_path)) as memory:
+        assert memory.approved(P2S0).origin == str(paths.bilingual.resolve())
+
+
+def without_outer_pipes(path):
+    lines = path.read_text(encoding="utf-8").split("\n")
+    path.write_text("\n".join(line[1:-1].strip() if line.startswith("|") and line.endswith("|") else line
+                              for line in lines), encoding="utf-8")
+
+
+def test_a_table_without_outer_pipes_is_read(tmp_path, capsys):
+    # Finding 6: GFM makes the outer pipes optional; an editor's tool may drop them.
+    _, paths = published(tmp_path)
+    without_outer_pipes(paths.bilingual)
+    lines = paths.bilingual.read_text(encoding="utf-8").split("\n")
+    number = next(n for n, line in enumerate(lines) if line.startswith("p2.s0 |"))
+    assert lines[number].endswith("Machine English of p2.s0. |")  # the pipe before the empty Notes cell
+    lines[number] = lines[number].replace("Machine English of p2.s0.", r"The delegation reached Kabul \| on Sunday.")
+    paths.bilingual.write_text("\n".join(lines), encoding="utf-8")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p2.s0" in stdout, stderr
+    assert approvals(tmp_path / "out") == [(P2S0, "The delegation reached Kabul | on Sunday.")]
+
+
+@pytest.mark.parametrize("outer", [True, False])
+def test_a_stray_pipe_in_the_english_is_still_refused(tmp_path, capsys, outer):
+    _, paths = published(tmp_path)
+    line = edit_cells(paths.bilingual, "p2.s0", english="The delegation | reached Kabul.")
+    if not outer:
+        without_outer_pipes(paths.bilingual)
+    code, _, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stderr.startswith(f"error: {paths.bilingual}:{line}:") and "4 cells" in stderr
+    assert approvals(tmp_path / "out") == []
+
+
+def test_a_changed_arabic_is_refused_showing_where_it_differs(tmp_path, capsys):
+    # Finding 7: the editor sees the stray space, not only the start of the published sentence.
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p2.s0", arabic=lambda cell: cell.replace("الوفد", "ال وفد"),
+               english="The delegation reached Kabul.")
+    code, _, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2
+    assert "at character 8" in stderr and "\u00abوصل ال وفد" in stderr and "published \u00abوصل الوفد" in stderr
+    assert "(a space instead of \u201cو\u201d)" in stderr
+
+
+def test_a_schema_1_memory_keeps_its_approvals_and_gains_a_history(tmp_path, capsys):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript("CREATE TABLE machine (key TEXT PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL, "
+                         "flags TEXT NOT NULL, term_hows TEXT NOT NULL, settings TEXT NOT NULL, created TEXT NOT NULL);"
+                         "CREATE TABLE approved (source TEXT PRIMARY KEY, source_text TEXT NOT NULL, target TEXT "
+                         "NOT NULL, origin TEXT NOT NULL, approved_at TEXT NOT NULL);"
+                         f"INSERT INTO approved VALUES ('{P2S0}', '{P2S0}', 'Old.', 'editor', '2025-01-01T00:00:00');"
+                         "PRAGMA user_version = 1;")
+    db.close()
+    with open_memory(path) as memory:
+        assert memory.approved(P2S0).target == "Old."
+        assert memory.approve([(P2S0, "New.")], origin="editor") == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("SELECT target, origin FROM approval_history").fetchall() == [("Old.", "editor")]
+    db.close()
+    with open_memory(path) as memory:
+        assert memory.known_english(P2S0) == {"Old.", "New."}

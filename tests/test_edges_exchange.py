@@ -398,3 +398,107 @@ def test_a_vendor_xliff_is_refused_with_what_to_do(tmp_path, capsys):
     path.write_text(XLIFF_12, encoding="utf-8")
     code, _, err = tm_import(capsys, path, "--memory", tmp_path / "tm.sqlite")
     assert code == 2 and "export the document from the CAT tool as XLIFF 1.2 or 2.0" in err
+
+
+# Review 1: a file coming back late never reverts a newer approval; foreign <file>s never replace one.
+
+KREMLIN = "قال الكرملين."
+
+
+def approve(memory, english, origin):
+    with open_memory(memory) as opened:
+        opened.approve([(KREMLIN, english)], origin=origin)
+
+
+def test_an_untouched_memory_xliff_coming_back_late_keeps_the_newer_approval(tmp_path, capsys):
+    # Finding 1: exported with E1; E2 approved since; the translator returns the file untouched.
+    memory = tmp_path / "tm.sqlite"
+    approve(memory, "E1 editor English monday.", "/desk/art.bilingual.md")
+    path = tmp_path / "memory.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--memory", str(memory), "--out", str(path)]) == 0
+    approve(memory, "E2 editor correction tuesday.", "/desk/art.bilingual.md")
+    code, stdout, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert stdout.startswith("0 sentences approved") and "an earlier English 1" in stdout
+    assert f"warning: {path}:" in err and ": the unit holds an earlier English; the memory's newer approval (from " \
+        "/desk/art.bilingual.md" in err
+    assert approved(memory) == {KREMLIN: "E2 editor correction tuesday."}
+
+
+def article_export(tmp_path, capsys):
+    out = tmp_path / "out"
+    write_record(out, "art", [("p0.s0", KREMLIN, "Machine.", [])])
+    memory = out / ".tarjama" / "memory.sqlite"
+    approve(memory, "E1 editor.", str((out / "art.bilingual.md").resolve()))
+    path = tmp_path / "art.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(out / "art.run.json"), "--out", str(path)]) == 0
+    capsys.readouterr()
+    return out, memory, path
+
+
+def translator_sets(path, english):
+    from translate.storage import xliff2
+
+    store = xliff2.Xliff2File.parsestring(path.read_bytes())
+    for unit in store.units:
+        unit.target = english
+        unit.xmlelement.set("state", "final")
+    path.write_bytes(bytes(store))
+
+
+def test_an_untouched_article_xliff_coming_back_late_keeps_the_newer_approval(tmp_path, capsys):
+    out, memory, path = article_export(tmp_path, capsys)
+    approve(memory, "E2 editor.", "/desk/other.bilingual.md")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert stdout.startswith("0 sentences approved") and f"{path}:" in err and "art p0.s0 holds an earlier" in err
+    assert approved(memory) == {KREMLIN: "E2 editor."}
+
+
+def test_a_translators_change_of_the_approval_it_was_given_is_approved(tmp_path, capsys):
+    out, memory, path = article_export(tmp_path, capsys)
+    translator_sets(path, "E2 translator fixed the editor.")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0 and "approved in art: p0.s0" in stdout, err
+    assert approved(memory) == {KREMLIN: "E2 translator fixed the editor."}
+
+
+def test_a_translators_change_over_an_approval_made_since_the_export_is_warned_and_kept(tmp_path, capsys):
+    out, memory, path = article_export(tmp_path, capsys)
+    translator_sets(path, "Translator English.")
+    approve(memory, "E2 editor since.", "/desk/other.bilingual.md")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert stdout.startswith("0 sentences approved") and "the memory's own approval kept 1" in stdout
+    assert "art p0.s0: the memory holds another approval" in err and "E2 editor since." in err
+    assert approved(memory) == {KREMLIN: "E2 editor since."}
+
+
+def test_a_foreign_file_in_an_article_xliff_never_replaces_an_approval(tmp_path, capsys):
+    # Finding 10: own and foreign are decided per <file>, not once for the whole XLIFF.
+    out = tmp_path / "out"
+    write_record(out, "art", [("p0.s0", "وصل الوفد.", "Machine.", [])])
+    memory = out / ".tarjama" / "memory.sqlite"
+    hello = write_tmx(tmp_path, [tu("مرحبا بالعالم", "Newsroom approved hello.")], name="hello.tmx")
+    assert tm_import(capsys, hello, "--memory", memory)[0] == 0
+    path = tmp_path / "mixed.xlf"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<xliff xmlns="urn:oasis:names:tc:xliff:document:2.0" version="2.0" srcLang="ar" trgLang="en">'
+                    '<file id="art" original="art.txt"><unit id="p0.s0"><segment state="final"><source>وصل الوفد.'
+                    '</source><target>The delegation arrived.</target></segment></unit></file>'
+                    '<file id="other"><unit id="u1"><segment state="final"><source>مرحبا بالعالم</source>'
+                    '<target>Hello world</target></segment></unit></file></xliff>\n', encoding="utf-8")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert stdout.startswith("1 sentences approved") and "approved in art: p0.s0" in stdout
+    assert "the memory's approval is kept" in err
+    assert approved(memory) == {"مرحبا بالعالم": "Newsroom approved hello.", "وصل الوفد.": "The delegation arrived."}
+
+
+def test_an_exchange_unit_differing_only_by_an_invisible_character_is_already_approved(tmp_path, capsys):
+    # One "same English" for every import: what the Markdown shows (controls and invisibles dropped).
+    out, memory, path = article_export(tmp_path, capsys)
+    translator_sets(path, "E1\u200f editor.")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0 and stdout.startswith("0 sentences approved") and "already approved 1" in stdout, err
+    assert approved(memory) == {KREMLIN: "E1 editor."}
