@@ -388,7 +388,7 @@ def test_a_changed_arabic_is_refused_showing_where_it_differs(tmp_path, capsys):
                english="The delegation reached Kabul.")
     code, _, stderr = tm_import(capsys, paths.bilingual)
     assert code == 2
-    assert "at character 8" in stderr and "\u00abوصل ال وفد" in stderr and "published \u00abوصل الوفد" in stderr
+    assert "at character 7" in stderr and "\u00abوصل ال وفد" in stderr and "published \u00abوصل الوفد" in stderr
     assert "(a space instead of \u201cو\u201d)" in stderr
 
 
