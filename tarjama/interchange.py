@@ -7,10 +7,12 @@ holds what they share (inline codes, language codes) and the policy: which units
 (:func:`import_exchange_file`) and what an export contains (:func:`export_memory`, :func:`export_articles`).
 
 The policy: only Arabic→English units come in, and only those a person approved (a TMX from elsewhere is
-translators' work; tarjama's own TMX says which units were machine output; XLIFF says by its states). A
-memory from elsewhere never overrides the newsroom's approvals; an XLIFF tarjama wrote coming back from the
-CAT tool does: it is the newsroom's own work. Units of an article's XLIFF are placed by article and segment
-id and refused (with a warning) when their Arabic is no longer the article's.
+translators' work; tarjama's own TMX says which units were machine output; XLIFF says by its states). Each
+approved unit is then judged by the one approval policy, :func:`tarjama.approvals.decide`, unit by unit: a
+memory from elsewhere (or a foreign ``<file>``) never overrides the newsroom's approvals; a unit of tarjama's
+own export coming back (placed through its run record, or carrying one of this memory's approvals) does,
+unless it still holds an English older than an approval made since. Units of an article's XLIFF are placed
+by article and segment id and refused (with a warning) when their Arabic is no longer the article's.
 """
 
 from __future__ import annotations
