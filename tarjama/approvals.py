@@ -63,9 +63,9 @@ def decide(memory: TranslationMemory, source: str, offered: str, *, given: str |
       editor put back the English tarjama wrote; ``APPROVE`` instead when that English was itself an earlier
       approval), ``STALE`` when another approval was made since, else ``UNCHANGED``;
     - no current approval, or one from this same file (the person revises their own work) → ``APPROVE``;
-    - an English the memory held before (a machine English, a past approval) → ``STALE``;
-    - new English over the approval the person was given → ``APPROVE`` (``CONFLICT`` for a foreign file);
-    - new English over an approval made since (or unknown to the person) → ``CONFLICT``.
+    - any other English over the approval the person was given (an own file) → ``APPROVE``;
+    - else, over an approval made since (or one the person may not have seen): an English the memory held
+      before (a machine English, a past approval) → ``STALE``; new English → ``CONFLICT``.
     """
     current = memory.approved(source)
     if current is not None and same_english(offered, current.target):
@@ -84,11 +84,11 @@ def decide(memory: TranslationMemory, source: str, offered: str, *, given: str |
         return Decision(Verdict.STALE, current, newer)
     if current is None or mine:
         return Decision(Verdict.APPROVE, current)
+    if own and given is not None and same_english(current.target, given):
+        return Decision(Verdict.APPROVE, current)  # the person saw the current approval and changed it
     known = memory.machine_targets(source) | {entry.target for entry in past}
     if any(same_english(offered, english) for english in known):
         return Decision(Verdict.STALE, current, newer)
-    if own and given is not None and same_english(current.target, given):
-        return Decision(Verdict.APPROVE, current)
     return Decision(Verdict.CONFLICT, current,
                     f"the memory holds another approval, \u201c{excerpt(current.target)}\u201d ({describe(current)}), "
                     "made after this file was written or elsewhere")

@@ -411,3 +411,15 @@ def test_a_schema_1_memory_keeps_its_approvals_and_gains_a_history(tmp_path, cap
     db.close()
     with open_memory(path) as memory:
         assert memory.known_english(P2S0) == {"Old.", "New."}
+
+
+def test_an_editor_changing_a_published_approval_back_to_the_machine_english_is_approved(tmp_path, capsys):
+    # The row showed the translator's approval (the run published it): any English typed over it is an edit.
+    _, paths = published(tmp_path, english=lambda s: "Translator's English." if s.id == "p2.s0" else f"M {s.id}.")
+    with open_memory(memory_of(tmp_path)) as memory:
+        memory.remember([MachineEntry("k", normalise_source(P2S0), "Machine English.", (), (), {})])
+    approve_elsewhere(tmp_path, P2S0, "Translator's English.")
+    edit_cells(paths.bilingual, "p2.s0", english="Machine English.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p2.s0" in stdout, stderr
+    assert approvals(tmp_path / "out") == [(P2S0, "Machine English.")]
