@@ -97,7 +97,7 @@ class ExchangeFile:
     format: str
     units_read: int
     units: list[ExchangeUnit]
-    own: bool = False  # written by tarjama (an export coming back), so it may replace earlier approvals
+    own: bool = False  # the file holds a tarjama export; the import decides own or foreign per unit, not by this
 
 
 @dataclass(frozen=True)
