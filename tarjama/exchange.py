@@ -452,7 +452,9 @@ def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool 
 
     content = read_input_bytes(path, "bilingual file")
     judged = _judge(Path(path), everything=everything, memory=memory)
-    found = judged.corrections
+    # Even with --all, an English the memory already approves is not approved (or counted) again.
+    found = [c for c in judged.corrections
+             if (current := memory.approved(c.source)) is None or not same_english(current.target, c.target)]
     stored = memory.approve([(c.source, c.target) for c in found], origin=origin_of(path)) if found else 0
     if judged.withdrawals:
         memory.withdraw([w.source for w in judged.withdrawals])

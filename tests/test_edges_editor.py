@@ -423,3 +423,12 @@ def test_an_editor_changing_a_published_approval_back_to_the_machine_english_is_
     code, stdout, stderr = tm_import(capsys, paths.bilingual)
     assert code == 0 and "approved p2.s0" in stdout, stderr
     assert approvals(tmp_path / "out") == [(P2S0, "Machine English.")]
+
+
+def test_all_does_not_approve_again_what_the_memory_already_approves(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    code, stdout, stderr = tm_import(capsys, paths.bilingual, "--all")
+    assert code == 0, stderr
+    assert stdout.startswith("3 sentences approved") and "p2.s0" not in stdout  # p0.s0, p1.s0, p1.s1
