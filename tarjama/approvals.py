@@ -62,6 +62,7 @@ def decide(memory: TranslationMemory, source: str, offered: str, *, given: str |
     - what the person was given: ``WITHDRAW`` when the current approval came from this same file (the
       editor put back the English tarjama wrote; ``APPROVE`` instead when that English was itself an earlier
       approval), ``STALE`` when another approval was made since, else ``UNCHANGED``;
+    - an English this same file approved before, whose approval was withdrawn → ``STALE``;
     - no current approval, or one from this same file (the person revises their own work) → ``APPROVE``;
     - any other English over the approval the person was given (an own file) → ``APPROVE``;
     - else, over an approval made since (or one the person may not have seen): an English the memory held
@@ -82,6 +83,11 @@ def decide(memory: TranslationMemory, source: str, offered: str, *, given: str |
                 return Decision(Verdict.APPROVE, current)
             return Decision(Verdict.WITHDRAW, current, "withdrew the approval")
         return Decision(Verdict.STALE, current, newer)
+    withdrawn = next((entry for entry in past if entry.origin == origin and same_english(offered, entry.target)), None)
+    if current is None and withdrawn is not None:
+        # This file's approval was withdrawn (``tm withdraw``) while the file still shows it: not an edit.
+        return Decision(Verdict.STALE, None, f"holds the English whose approval was withdrawn ({describe(withdrawn)}): "
+                                             "not approved again (import with --all to approve it again)")
     if current is None or mine:
         return Decision(Verdict.APPROVE, current)
     if own and given is not None and same_english(current.target, given):

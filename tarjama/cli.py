@@ -148,6 +148,14 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tm_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw the approvals of an article's sentences, by segment id."""
+    from tarjama.exchange import withdraw_approvals
+
+    print("\n".join(withdraw_approvals(args.path, args.segment, memory_path=args.memory)))
+    return 0
+
+
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
     from tarjama.interchange import export
@@ -527,6 +535,15 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
     exporting.add_argument("--approved-only", action="store_true", help="leave machine translations out")
     exporting.set_defaults(run=cmd_tm_export)
+    withdrawing = memory_commands.add_parser(
+        "withdraw", help="withdraw editors' approvals of an article's sentences (the next run translates them)")
+    withdrawing.add_argument("path", type=Path,
+                             help="the article's NAME.run.json or NAME.bilingual.md (its sentences by segment id)")
+    withdrawing.add_argument("--segment", action="append", required=True,
+                             help="segment id whose approval to withdraw, e.g. p2.s0 (repeatable)")
+    withdrawing.add_argument("--memory", type=Path,
+                             help="memory file (default: .tarjama/memory.sqlite beside the article's files)")
+    withdrawing.set_defaults(run=cmd_tm_withdraw)
 
 
 def _add_model_commands(commands: argparse._SubParsersAction) -> None:

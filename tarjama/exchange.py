@@ -14,7 +14,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tarjama.approvals import Verdict, decide, origin_of
+from tarjama.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.documents import read_input_bytes, read_text_file
 from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
@@ -509,3 +509,35 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
         lines.append("withdrew the approval of " + ", ".join(imported.withdrawn)
                      + ": the next run publishes the machine English")
     return ImportReport(lines, [*imported.warnings, *imported.term_warnings(path)])
+
+
+def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path | None = None) -> list[str]:
+    """``tm withdraw``: withdraw the approvals of an article's sentences (kept in the memory's history).
+
+    ``path`` is the article's run record or bilingual file; each segment id is looked up in the run record
+    beside it. An id the article lacks, or a sentence without an approval, is an :class:`InputError` and
+    nothing is withdrawn. Returns a line per withdrawn approval.
+    """
+    from tarjama.memory import default_memory_path, open_memory
+
+    stem = path.name.removesuffix(".bilingual.md").removesuffix(".run.json")
+    record = read_run_record(path.with_name(f"{stem}.run.json"))
+    memory_path = memory_path or default_memory_path(path.parent)
+    if not memory_path.is_file():
+        raise InputError("no translation memory here: nothing is approved", path=memory_path)
+    lines = []
+    with open_memory(memory_path) as memory:
+        sources = []
+        for segment_id in dict.fromkeys(segment_ids):
+            segment = record.segments.get(segment_id)
+            if segment is None:
+                raise InputError(f"{segment_id} is not a sentence of this article", path=record.path)
+            current = memory.approved(segment.source)
+            if current is None:
+                raise InputError(f"{segment_id} has no approval in this memory: nothing to withdraw",
+                                 path=memory_path)
+            sources.append(segment.source)
+            lines.append(f"withdrew the approval of {segment_id}: \u201c{excerpt(current.target)}\u201d "
+                         f"({describe(current)}); the next run publishes the machine English")
+        memory.withdraw(sources)
+    return lines

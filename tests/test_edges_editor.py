@@ -432,3 +432,22 @@ def test_all_does_not_approve_again_what_the_memory_already_approves(tmp_path, c
     code, stdout, stderr = tm_import(capsys, paths.bilingual, "--all")
     assert code == 0, stderr
     assert stdout.startswith("3 sentences approved") and "p2.s0" not in stdout  # p0.s0, p1.s0, p1.s1
+
+
+def test_tm_withdraw_withdraws_an_approval_by_segment_id(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p2.s0", english="WRONG EDIT")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    assert main(["tm", "withdraw", str(paths.record), "--segment", "p9.s9"]) == 2
+    assert "p9.s9 is not a sentence of this article" in capsys.readouterr().err
+    assert main(["tm", "withdraw", str(paths.record), "--segment", "p2.s0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("withdrew the approval of p2.s0: \u201cWRONG EDIT\u201d (from ")
+    assert dict(approvals(tmp_path / "out")).get(P2S0) is None
+    # The file still shows the withdrawn English: importing it again (another row edited) does not re-approve it.
+    line = row_line(paths.bilingual, "p2.s0")
+    edit_cells(paths.bilingual, "p1.s1", english="The Dossier Center did not comment.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p1.s1" in stdout, stderr
+    assert f"{paths.bilingual}:{line}: p2.s0 holds the English whose approval was withdrawn" in stderr
+    assert dict(approvals(tmp_path / "out")).get(P2S0) is None
