@@ -19,6 +19,7 @@ from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
 from tarjama.outputs import check_output_dir, check_outputs
 from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.wording import counted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,7 +171,7 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
         imported = import_bilingual(args.path, memory, everything=args.all, mark_known=beside)
     for warning in imported.term_warnings(args.path):
         print(warning, file=sys.stderr)
-    print(f"{imported.stored} sentences approved into {memory_path}")
+    print(f"{counted(imported.stored, 'sentence')} approved into {memory_path}")
     if imported.corrections:
         print("approved " + ", ".join(imported.segment_ids))
     return 0
@@ -188,7 +189,7 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
         text, count = export_articles(args.article, args.memory, approved_only=args.approved_only)
     else:
         text, count = export_memory(_memory_path(args), args.format, approved_only=args.approved_only)
-    _write_output(args.out, text, f"{count} sentences")
+    _write_output(args.out, text, counted(count, "sentence"))
     return 0
 
 
@@ -221,7 +222,7 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
         print(problem.describe(imported.check.path), file=sys.stderr)
     if imported.failure is not None:
         raise imported.failure
-    _write_output(args.out, imported.text, f"{len(imported.check.entries)} entries")
+    _write_output(args.out, imported.text, counted(len(imported.check.entries), "entry", "entries"))
     return 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory, normalise_source, open_memory
+from tarjama.wording import counted
 from tarjama.xmlsafe import local_name
 
 SOURCE_LANGUAGE = "ar"
@@ -127,10 +128,12 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         """The summary as ``tm import`` prints it."""
-        lines = [f"{self.approved} sentences approved into {self.memory}",
-                 f"read {self.units_read} units ({self.format}): " + (_counts(self.pairs) or "no translations")]
+        # A unit may hold several translations (a TMX <tu> with ar, en and fr): the pairs count translations.
+        lines = [f"{counted(self.approved, 'sentence')} approved into {self.memory}",
+                 f"read {counted(self.units_read, 'unit')} ({self.format}) with "
+                 + (f"translations {_counts(self.pairs)}" if self.pairs else "no translations")]
         for article, ids in self.placed.items():
-            lines.append(f"approved in {article}: {' '.join(ids)}")
+            lines.append(f"approved in {article}: {', '.join(ids)}")  # as the bilingual import lists them
         if self.skipped:
             lines.append("skipped: " + _counts(self.skipped))
         return lines
@@ -259,8 +262,8 @@ def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[E
     others = Counter(unit.pair for unit in exchange.units if not unit.arabic_to_english)
     if others:
         summary.skipped["not Arabic→English"] = others.total()
-        summary.warnings.append(f"{where}: {others.total()} units are not Arabic→English ({_counts(others)}): "
-                                "skipped")
+        summary.warnings.append(f"{where}: skipped {counted(others.total(), 'translation')} not Arabic→English "
+                                f"({_counts(others)})")
     return ours
 
 

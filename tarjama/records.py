@@ -73,7 +73,8 @@ class Scores:
         ref = self.reference
         return {"term_success_rate": self.term_success_rate, "term_consistency": self.term_consistency,
                 "terms_matched": self.terms_matched, "terms_hit": self.terms_hit,
-                "terms_by_how": self.terms_by_how, "flags": self.flags, "approved": self.approved, "bleu": ref.bleu if ref else None,
+                "terms_by_how": self.terms_by_how, "flags": self.flags, "approved": self.approved,
+                "bleu": ref.bleu if ref else None,
                 "chrf": ref.chrf if ref else None, "ter": ref.ter if ref else None,
                 "signatures": ref.signatures if ref else None}
 

@@ -52,7 +52,7 @@ def test_tmx_import_names_units_pairs_and_what_it_skipped(tmp_path, capsys):
     code, out, err = tm_import(capsys, path, "--memory", memory)
     assert code == 0, err
     assert out.startswith(f"3 sentences approved into {memory}")
-    assert "read 4 units (TMX): ar→en 3, fr→en 1" in out
+    assert "read 4 units (TMX) with translations ar→en 3, fr→en 1" in out
     assert "not Arabic→English 1" in out
     assert "warning:" in err and "not Arabic→English (fr→en 1)" in err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
@@ -144,7 +144,7 @@ def test_xliff_12_import_approves_final_signed_off_and_approved_units(tmp_path, 
     assert code == 0, err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
                                 "رفضت موسكو.": "Moscow refused."}
-    assert "read 8 units (XLIFF 1.2): ar→en 8" in out
+    assert "read 8 units (XLIFF 1.2) with translations ar→en 8" in out
     for skipped in ("not approved (translated) 1", "not approved (needs-review-translation) 1",
                     "not approved (new) 1", "not approved (final) 1", "without Arabic or English 1"):
         assert skipped in out
@@ -157,7 +157,7 @@ def test_xliff_20_import_approves_final_and_reviewed_segments(tmp_path, capsys):
     code, out, err = tm_import(capsys, path, "--memory", memory)
     assert code == 0, err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said today.", "وصل الوفد.": "The delegation arrived."}
-    assert "read 4 units (XLIFF 2.0): ar→en 4" in out
+    assert "read 4 units (XLIFF 2.0) with translations ar→en 4" in out
     assert "not approved (translated) 1" in out and "not approved (initial) 1" in out
 
 
@@ -223,7 +223,7 @@ def test_article_xliff_round_trip_through_translate_toolkit(tmp_path, capsys, sa
     code, out_text, err = tm_import(capsys, exported, "--outputs", out)
     assert code == 0, err
     assert out_text.startswith("2 sentences approved")
-    assert f"approved in story: {first} {second}" in out_text
+    assert f"approved in story: {first}, {second}" in out_text
     assert f"story {third}: edited but translated, not approved" in err
     memory = approved(out / ".tarjama" / "memory.sqlite")
     assert memory[segments[first]["source"]] == "Translator English, approved."
@@ -398,3 +398,28 @@ def test_a_vendor_xliff_is_refused_with_what_to_do(tmp_path, capsys):
     path.write_text(XLIFF_12, encoding="utf-8")
     code, _, err = tm_import(capsys, path, "--memory", tmp_path / "tm.sqlite")
     assert code == 2 and "export the document from the CAT tool as XLIFF 1.2 or 2.0" in err
+
+
+# Review 1, finding 11: counts said right, every warning shown.
+
+def test_tmx_summary_says_units_and_translations_right(tmp_path, capsys):
+    three = ('<tu><tuv xml:lang="ar"><seg>قال الكرملين.</seg></tuv><tuv xml:lang="en"><seg>The Kremlin said.</seg>'
+             '</tuv><tuv xml:lang="fr"><seg>Le Kremlin a dit.</seg></tuv></tu>\n')
+    path = write_tmx(tmp_path, [three])
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert out.splitlines()[:2] == [f"1 sentence approved into {memory}",
+                                    "read 1 unit (TMX) with translations ar→en 1, ar→fr 1"]
+    assert f"warning: {path}: skipped 1 translation not Arabic→English (ar→fr 1)" in err
+    assert "units are not" not in err
+
+
+def test_glossary_import_with_a_conflict_still_shows_the_other_warnings(tmp_path, capsys):
+    path, out = tmp_path / "g.tsv", tmp_path / "out.tsv"
+    path.write_text("source\ttarget\nالكرملين\tKremlin\nsource\ttarget\nداعش\tISIS\nداعش\tDaesh\n", encoding="utf-8")
+    code = main(["glossary", "import", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert f"{path}:3: warning: a repeated header line" in err
+    assert err.splitlines()[-1].startswith(f"error: {path}:5:") and "--skip-conflicts" in err
