@@ -18,6 +18,7 @@ from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
 from tarjama.outputs import check_output_dir, check_outputs
 from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.wording import counted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,7 +165,7 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
         raise InputError("is a directory: --out names the file to write", path=args.out)
     text, count = export(args.format, articles=args.article, memory_path=args.memory,
                          default_memory=_memory_path(args), approved_only=args.approved_only)
-    _write_output(args.out, text, f"{count} sentences")
+    _write_output(args.out, text, counted(count, "sentence"))
     return 0
 
 
@@ -197,7 +198,7 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
         print(problem.describe(imported.check.path), file=sys.stderr)
     if imported.failure is not None:
         raise imported.failure
-    _write_output(args.out, imported.text, f"{len(imported.check.entries)} entries")
+    _write_output(args.out, imported.text, counted(len(imported.check.entries), "entry", "entries"))
     return 0
 
 

@@ -486,6 +486,7 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
     from tarjama.memory import default_memory_path, open_memory
     from tarjama.outputs import check_memory_location, check_outputs
     from tarjama.publishing import article_lock
+    from tarjama.wording import counted
 
     if is_exchange_file(path):
         memory_path = memory_path or default_memory_path(outputs)
@@ -502,7 +503,7 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
         check_memory_location(memory_path)
     with article_lock(path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
         imported = import_bilingual(path, memory, everything=everything, mark_known=beside)
-    lines = [f"{imported.stored} sentences approved into {memory_path}"]
+    lines = [f"{counted(imported.stored, 'sentence')} approved into {memory_path}"]
     if imported.corrections:
         lines.append("approved " + ", ".join(imported.segment_ids))
     if imported.withdrawn:

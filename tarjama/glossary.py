@@ -338,11 +338,11 @@ def import_glossary(path: Path | str, *, skip_conflicts: bool = False, tool: str
     conflicts = [problem for problem in errors if problem.conflicts_with is not None]
     hint = ("; pass --skip-conflicts to write the other entries without the conflicting ones"
             if conflicts and len(conflicts) == len(errors) else "")
-    # Conflicts skipped on request still explain the outcome (an empty glossary, say).
-    skipped = tuple(problem for problem in checked.warnings if problem.conflicts_with is not None)
+    # Every warning is still shown (a repeated header, conflicts skipped on request): fixing the error
+    # alone must not leave the user to meet them one at a time.
     if len(errors) == 1:
         failure = InputError(errors[0].message + hint, path=checked.path, line=errors[0].line)
-        return GlossaryImport(checked, "", skipped, failure)
+        return GlossaryImport(checked, "", tuple(checked.warnings), failure)
     counted = f" ({len(conflicts)} terms given two targets)" if conflicts else ""
     failure = InputError(f"{len(errors)} errors{counted}, nothing written{hint}", path=checked.path)
-    return GlossaryImport(checked, "", (*skipped, *errors), failure)
+    return GlossaryImport(checked, "", checked.problems, failure)

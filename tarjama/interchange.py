@@ -22,8 +22,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PureWindowsPath
 
 from tarjama.approvals import Verdict, decide, origin_of
 from tarjama.errors import InputError
@@ -34,6 +34,7 @@ from tarjama.published import (
     PublishedSegment,
     read_run_record,
 )
+from tarjama.wording import counted
 from tarjama.xmlsafe import local_name
 
 SOURCE_LANGUAGE = "ar"
@@ -137,10 +138,12 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         """The summary as ``tm import`` prints it."""
-        lines = [f"{self.approved} sentences approved into {self.memory}",
-                 f"read {self.units_read} units ({self.format}): " + (_counts(self.pairs) or "no translations")]
+        # A unit may hold several translations (a TMX <tu> with ar, en and fr): the pairs count translations.
+        lines = [f"{counted(self.approved, 'sentence')} approved into {self.memory}",
+                 f"read {counted(self.units_read, 'unit')} ({self.format}) with "
+                 + (f"translations {_counts(self.pairs)}" if self.pairs else "no translations")]
         for article, ids in self.placed.items():
-            lines.append(f"approved in {article}: {' '.join(ids)}")
+            lines.append(f"approved in {article}: {', '.join(ids)}")  # as the bilingual import lists them
         if self.withdrawn:
             lines.append("withdrew the approval of " + ", ".join(self.withdrawn))
         if self.skipped:
@@ -245,7 +248,7 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     summary = ImportSummary(exchange.path, exchange.format, memory.path, exchange.units_read,
                             Counter(unit.pair for unit in exchange.units))
     ours = _arabic_to_english(exchange, summary)
-    records = _records_for(ours, outputs, str(exchange.path))
+    ours, records = _records_for(ours, outputs, summary)
     chosen = _approved_units(ours, records, memory, summary)
     origin = origin_of(exchange.path)
     pairs, withdrawn = [], []
@@ -309,13 +312,13 @@ def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[E
     others = Counter(unit.pair for unit in exchange.units if not unit.arabic_to_english)
     if others:
         summary.skipped["not Arabic→English"] = others.total()
-        summary.warnings.append(f"{where}: {others.total()} units are not Arabic→English ({_counts(others)}): "
-                                "skipped")
+        summary.warnings.append(f"{where}: skipped {counted(others.total(), 'translation')} not Arabic→English "
+                                f"({_counts(others)})")
     return ours
 
 
-def _approved_units(units: list[ExchangeUnit], records: dict[str, PublishedRecord], memory: TranslationMemory,
-                    summary: ImportSummary) -> list[ExchangeUnit]:
+def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, PublishedSegment]],
+                    memory: TranslationMemory, summary: ImportSummary) -> list[ExchangeUnit]:
     """The approved units to store, each Arabic sentence once; the rest counted (and warned of) in ``summary``."""
     where = str(summary.path)
     chosen: dict[str, ExchangeUnit] = {}
@@ -326,14 +329,14 @@ def _approved_units(units: list[ExchangeUnit], records: dict[str, PublishedRecor
             summary.skipped["without Arabic or English"] += 1
             continue
         record = records.get(unit.article) if unit.article else None
-        problem = _misplaced(unit, record.segments) if record is not None else None
+        problem = _misplaced(unit, record) if record is not None else None
         if problem:
             summary.skipped["not the article's segment"] += 1
             summary.warnings.append(f"{label}: {problem}: skipped")
             continue
         if not unit.approved:
             summary.skipped[f"not approved ({unit.state})"] += 1
-            machine = _machine_english(unit, record.segments if record else None, memory)
+            machine = _machine_english(unit, record, memory)
             if machine and not any(same_english(unit.target, known) for known in machine):
                 summary.warnings.append(f"{label}: edited but {unit.state}, not approved: mark it final (signed "
                                         "off) in the CAT tool and import it again")
@@ -354,16 +357,96 @@ def _label(where: str, unit: ExchangeUnit) -> str:
     return place
 
 
-def _records_for(units: Iterable[ExchangeUnit], outputs: Path, where: str) -> dict[str, PublishedRecord]:
-    """The run record of every article the units name; an article without a run record stops the import."""
-    records: dict[str, PublishedRecord] = {}
-    for name in dict.fromkeys(unit.article for unit in units if unit.article):
-        record_path = outputs / f"{name}.run.json"
-        if not record_path.is_file():
-            raise InputError(f"units of article {name} cannot be placed: no run record {record_path} (pass "
-                             "--outputs, the folder the article was published in)", path=where)
-        records[name] = read_run_record(record_path)
-    return records
+def article_stems(name: str) -> list[str]:
+    """The run-record stems a CAT tool's name for an article may stand for, most literal first.
+
+    Only the base name counts (``C:\\Users\\tr\\art.txt`` and ``/home/tr/art.txt`` are ``art.txt``: a
+    record is never read from where the file says); then without an exchange suffix a tool added
+    (``art.txt.xlf``), then as an article's outputs are named (``NAME.txt`` → ``NAME``, ``NAME.ar.txt`` →
+    ``NAME.ar``).
+    """
+    base = PureWindowsPath(name).name  # splits at both \\ and /
+    stems = [base]
+    for suffix in EXCHANGE_SUFFIXES:
+        if base.lower().endswith(suffix):
+            base = base[:-len(suffix)]
+            stems.append(base)
+    if base.lower().endswith(".txt"):
+        stems.append(base[:-len(".txt")])
+    return [stem for stem in dict.fromkeys(stems) if stem not in ("", ".", "..")]
+
+
+def _spaceless(text: str) -> str:
+    """Arabic as compared modulo whitespace: a CAT tool may trim or split a segment at its spaces."""
+    return "".join(normalise_source(text).split())
+
+
+def _records_for(units: list[ExchangeUnit], outputs: Path, summary: ImportSummary
+                 ) -> tuple[list[ExchangeUnit], dict[str, dict[str, PublishedSegment]]]:
+    """Place the units of articles' XLIFF in their run records in ``outputs``: the units, each named by its
+    record's stem and keyed by its segment's published Arabic, and each record's segments by id.
+
+    A file's name for its article is matched to a record's stem (:func:`article_stems`); a name that matches
+    none is placed by its units' Arabic among the records in ``outputs`` (with a warning). A file placed
+    nowhere is a warning and its units are skipped; when nothing at all can be placed, an :class:`InputError`.
+    """
+    where = str(summary.path)
+    records: dict[str, dict[str, PublishedSegment]] = {}
+    stem_of: dict[str, str | None] = {}
+    names = list(dict.fromkeys(unit.article for unit in units if unit.article))
+    for name in names:
+        stem = next((s for s in article_stems(name) if (outputs / f"{s}.run.json").is_file()), None)
+        if stem is not None and stem not in records:
+            records[stem] = _segments_by_id(outputs / f"{stem}.run.json")
+        stem_of[name] = stem
+    lost = [name for name in names if stem_of[name] is None]
+    if lost:
+        everything = {path.name.removesuffix(".run.json"): path for path in sorted(outputs.glob("*.run.json"))}
+        for name in lost:
+            stem = _placed_by_text([u for u in units if u.article == name], everything, records)
+            stem_of[name] = stem
+            if stem is not None:
+                summary.warnings.append(f"{where}: article {name!r} has no run record in {outputs}: its units are "
+                                        f"placed by their Arabic in {stem}")
+    placed, unplaced = [], Counter[str]()
+    for unit in units:
+        if not unit.article:
+            placed.append(unit)
+        elif (stem := stem_of[unit.article]) is None:
+            unplaced[unit.article] += 1
+        else:
+            segment = records[stem].get(unit.segment_id or "")
+            same = segment is not None and _spaceless(segment.source) == _spaceless(unit.source)
+            placed.append(replace(unit, article=stem, source=segment.source if same else unit.source))
+    for name, count in unplaced.items():
+        problem = (f"units of article {name} cannot be placed: no run record for it in {outputs}, and no article "
+                   "there has their Arabic (pass --outputs, the folder the article was published in)")
+        if not placed:
+            raise InputError(problem, path=where)
+        summary.skipped["not placed in an article"] += count
+        summary.warnings.append(f"{where}: {problem}: {counted(count, 'unit')} skipped")
+    return placed, records
+
+
+def _segments_by_id(path: Path) -> dict[str, PublishedSegment]:
+    return read_run_record(path).segments
+
+
+def _placed_by_text(units: list[ExchangeUnit], candidates: dict[str, Path],
+                    records: dict[str, dict[str, PublishedSegment]]) -> str | None:
+    """The run record (by stem) holding the most of these units' Arabic at their segment ids, if any."""
+    best, best_count = None, 0
+    for stem, path in candidates.items():
+        try:
+            segments = records[stem] if stem in records else _segments_by_id(path)
+        except InputError:
+            continue  # not a run record: nothing of this file is there
+        count = sum(1 for unit in units if (segment := segments.get(unit.segment_id or "")) is not None
+                    and _spaceless(segment.source) == _spaceless(unit.source))
+        if count > best_count:
+            best, best_count = stem, count
+            records[stem] = segments
+    return best
 
 
 def _misplaced(unit: ExchangeUnit, segments: dict[str, PublishedSegment]) -> str | None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from tarjama import __version__
 from tarjama.backends import DecodingOptions
 from tarjama.documents import Document
-from tarjama.enforcement import HOWS, TermOutcome
+from tarjama.enforcement import APPROVED, HOWS, TermOutcome
 from tarjama.glossary import Glossary
 from tarjama.pipeline import COPIED, SegmentTranslation, SetAsideApproval
 from tarjama.quality import length_norm, quality_flags
@@ -53,9 +53,10 @@ class Scores:
     terms_hit: int
     terms: tuple[TermStats, ...] = ()
     terms_by_how: dict[str, int] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)  # quality flags only: an approval is not one
     reference: ReferenceScores | None = None
     paragraph_chrf: tuple[float, ...] = ()
+    approved: int = 0  # sentences whose English is an editor's approval (the segment flag ``approved``)
 
     @property
     def term_success_rate(self) -> float | None:
@@ -72,7 +73,8 @@ class Scores:
         ref = self.reference
         return {"term_success_rate": self.term_success_rate, "term_consistency": self.term_consistency,
                 "terms_matched": self.terms_matched, "terms_hit": self.terms_hit,
-                "terms_by_how": self.terms_by_how, "flags": self.flags, "bleu": ref.bleu if ref else None,
+                "terms_by_how": self.terms_by_how, "flags": self.flags, "approved": self.approved,
+                "bleu": ref.bleu if ref else None,
                 "chrf": ref.chrf if ref else None, "ter": ref.ter if ref else None,
                 "signatures": ref.signatures if ref else None}
 
@@ -152,10 +154,15 @@ def build_segment_records(document: Document, translations: Sequence[SegmentTran
 
 
 def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
-    """Term figures over the article (reference scores are added separately)."""
+    """Term figures, flag counts and approvals over the article (reference scores are added separately).
+
+    An editor's approval marks a segment (its ``approved`` flag, for the Notes column) but is not a quality
+    flag: it is counted apart, in ``approved``, and never among ``flags``.
+    """
     outcomes = [term for segment in segments for term in segment.terms]
     by_how = {how: sum(o.how == how for o in outcomes) for how in HOWS}
-    flags = Counter(flag for segment in segments for flag in segment.flags)
+    flags = Counter(flag for segment in segments for flag in segment.flags if flag != APPROVED)
     return Scores(terms_matched=len(outcomes), terms_hit=sum(o.hit for o in outcomes),
                   terms=term_statistics((o.match.source, o.match.target, o.hit) for o in outcomes),
-                  terms_by_how=by_how if outcomes else {}, flags=dict(sorted(flags.items())))
+                  terms_by_how=by_how if outcomes else {}, flags=dict(sorted(flags.items())),
+                  approved=sum(APPROVED in segment.flags for segment in segments))

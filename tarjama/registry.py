@@ -136,7 +136,7 @@ def resolve_model(name: str, revision: str | None = None, *, allow_download: boo
     if local.exists():
         return _from_directory(local, display_name=name, revision=revision)
     if _looks_like_path(name):
-        raise InputError(f"no model directory at '{name}'")
+        raise InputError(f"no model directory at '{name}'. {_TRY_OFFLINE}")
     if not _HUB_ID.fullmatch(name):
         raise InputError(f"'{name}' is neither a model directory nor a Hugging Face model id")
     spec = find_spec(name)
@@ -186,12 +186,15 @@ def _hub_snapshot(hub_id: str, revision: str | None, *, local_files_only: bool,
         return None
 
 
+# The way to try the pipeline without a real model: every "no model here" error ends with it.
+_TRY_OFFLINE = ("To try the pipeline without a real model, build a random-weight one (its English is gibberish): "
+                "`tarjama models random DIR`, then --model DIR")
+
+
 def _how_to_get(name: str, hub_id: str, stored: Path) -> str:
     return (f"model '{hub_id}' is not on this machine and cannot be downloaded here. "
             f"Run `tarjama models pull {name}` on a machine that reaches the Hugging Face hub and copy "
-            f"{stored} to the same place here, or pass --model DIR with a local copy of the model. "
-            "To try the pipeline offline meanwhile, build a random-weight model (its English is gibberish): "
-            "`tarjama models random DIR`, then --model DIR")
+            f"{stored} to the same place here, or pass --model DIR with a local copy of the model. {_TRY_OFFLINE}")
 
 
 def _looks_like_path(name: str) -> bool:
@@ -205,8 +208,8 @@ def _from_directory(path: Path, *, display_name: str, revision: str | None,
         raise InputError("is a file, not a model directory", path=path)
     config_file = path / "config.json"
     if not config_file.is_file():
-        raise InputError("not a model directory: no config.json (expected a Hugging Face model folder)",
-                         path=path)
+        raise InputError("not a model directory: no config.json (expected a Hugging Face model folder). "
+                         + _TRY_OFFLINE, path=path)
     try:
         model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type", "")
     except (ValueError, UnicodeDecodeError):

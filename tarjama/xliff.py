@@ -130,8 +130,10 @@ def _notes(element: ET.Element) -> tuple[str, ...]:
 
 
 def _article(file_element: ET.Element, ids: list[str | None]) -> str | None:
-    """The article a ``<file>`` of tarjama's per-article export holds: every unit is named by a segment id."""
-    name = file_element.get("id") or (file_element.get("original") or "").removesuffix(".txt")
+    """The name a ``<file>`` of tarjama's per-article export gives its article (every unit is named by a
+    segment id): its ``id``, else its ``original`` as the CAT tool wrote it (a path, perhaps); the import
+    finds the run record it stands for (:func:`tarjama.interchange.article_stems`)."""
+    name = file_element.get("id") or file_element.get("original") or ""
     if not name or name == MEMORY_FILE_ID or not ids or not all(i and SEGMENT_ID.fullmatch(i) for i in ids):
         return None
     return name
@@ -151,7 +153,7 @@ def _read_2(path: Path, document: XMLDocument) -> ExchangeFile:
         own = own or article is not None
         for unit in unit_elements:
             segments = [part for part in unit if local_name(part.tag) in ("segment", "ignorable")]
-            pieces = [(part, *_texts(part)) for part in segments]
+            pieces = _pieces(segments)
             states = [part.get("state", "initial") for part in segments if local_name(part.tag) == "segment"]
             if article is not None or len(states) <= 1:
                 # One unit, one sentence: a CAT tool that split a segment keeps it in one unit.
@@ -170,6 +172,29 @@ def _read_2(path: Path, document: XMLDocument) -> ExchangeFile:
                     line=document.line(unit), article=article,
                     segment_id=unit.get("id") if article else None, notes=_notes(unit)))
     return ExchangeFile(path, "XLIFF 2.0", count, units, own=own)
+
+
+def _pieces(parts: list[ET.Element]) -> list[tuple[ET.Element, str, str]]:
+    """Each ``<segment>`` and ``<ignorable>`` of a unit with its source and target text, joined in order.
+
+    An ``<ignorable>`` (the space between two sentences, say) usually has no target: its source stands in, so
+    "First half." and "Second half." keep their space. Two segments with nothing between them (a tool that
+    trims segments and writes no ignorable) are joined with a space: CAT tools split at sentence ends, and
+    the import compares the Arabic with the article's modulo whitespace.
+    """
+    pieces = []
+    for number, part in enumerate(parts):
+        source, target = _texts(part)
+        if local_name(part.tag) == "ignorable":
+            target = target if _has_target(part) else source
+        elif number and local_name(parts[number - 1].tag) == "segment":
+            source, target = f" {source}", f" {target}"
+        pieces.append((part, source, target))
+    return pieces
+
+
+def _has_target(part: ET.Element) -> bool:
+    return any(local_name(child.tag) == "target" for child in part)
 
 
 def _texts(part: ET.Element) -> tuple[str, str]:

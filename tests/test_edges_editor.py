@@ -96,7 +96,7 @@ def test_a_stripped_buffer_of_an_earlier_run_approves_only_the_real_correction(t
     edit_cells(paths.bilingual, "p2.s0", english="The delegation reached Kabul.")
     code, stdout, stderr = tm_import(capsys, paths.bilingual)
     assert code == 0, stderr
-    assert stdout.startswith("1 sentences approved") and "approved p2.s0" in stdout
+    assert stdout.startswith("1 sentence approved") and "approved p2.s0" in stdout
     assert approvals(out) == [("وصل الوفد إلى كابول.", "The delegation reached Kabul.")]
 
 

@@ -52,7 +52,7 @@ def test_tmx_import_names_units_pairs_and_what_it_skipped(tmp_path, capsys):
     code, out, err = tm_import(capsys, path, "--memory", memory)
     assert code == 0, err
     assert out.startswith(f"3 sentences approved into {memory}")
-    assert "read 4 units (TMX): ar→en 3, fr→en 1" in out
+    assert "read 4 units (TMX) with translations ar→en 3, fr→en 1" in out
     assert "not Arabic→English 1" in out
     assert "warning:" in err and "not Arabic→English (fr→en 1)" in err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
@@ -144,7 +144,7 @@ def test_xliff_12_import_approves_final_signed_off_and_approved_units(tmp_path, 
     assert code == 0, err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said.", "وصل الوفد.": "The delegation arrived.",
                                 "رفضت موسكو.": "Moscow refused."}
-    assert "read 8 units (XLIFF 1.2): ar→en 8" in out
+    assert "read 8 units (XLIFF 1.2) with translations ar→en 8" in out
     for skipped in ("not approved (translated) 1", "not approved (needs-review-translation) 1",
                     "not approved (new) 1", "not approved (final) 1", "without Arabic or English 1"):
         assert skipped in out
@@ -157,7 +157,7 @@ def test_xliff_20_import_approves_final_and_reviewed_segments(tmp_path, capsys):
     code, out, err = tm_import(capsys, path, "--memory", memory)
     assert code == 0, err
     assert approved(memory) == {"قال الكرملين.": "The Kremlin said today.", "وصل الوفد.": "The delegation arrived."}
-    assert "read 4 units (XLIFF 2.0): ar→en 4" in out
+    assert "read 4 units (XLIFF 2.0) with translations ar→en 4" in out
     assert "not approved (translated) 1" in out and "not approved (initial) 1" in out
 
 
@@ -223,7 +223,7 @@ def test_article_xliff_round_trip_through_translate_toolkit(tmp_path, capsys, sa
     code, out_text, err = tm_import(capsys, exported, "--outputs", out)
     assert code == 0, err
     assert out_text.startswith("2 sentences approved")
-    assert f"approved in story: {first} {second}" in out_text
+    assert f"approved in story: {first}, {second}" in out_text
     assert f"story {third}: edited but translated, not approved" in err
     memory = approved(out / ".tarjama" / "memory.sqlite")
     assert memory[segments[first]["source"]] == "Translator English, approved."
@@ -502,3 +502,115 @@ def test_an_exchange_unit_differing_only_by_an_invisible_character_is_already_ap
     code, stdout, err = tm_import(capsys, path, "--outputs", out)
     assert code == 0 and stdout.startswith("0 sentences approved") and "already approved 1" in stdout, err
     assert approved(memory) == {KREMLIN: "E1 editor."}
+
+
+# Review 1, finding 11: counts said right, every warning shown.
+
+def test_tmx_summary_says_units_and_translations_right(tmp_path, capsys):
+    three = ('<tu><tuv xml:lang="ar"><seg>قال الكرملين.</seg></tuv><tuv xml:lang="en"><seg>The Kremlin said.</seg>'
+             '</tuv><tuv xml:lang="fr"><seg>Le Kremlin a dit.</seg></tuv></tu>\n')
+    path = write_tmx(tmp_path, [three])
+    memory = tmp_path / "tm.sqlite"
+    code, out, err = tm_import(capsys, path, "--memory", memory)
+    assert code == 0, err
+    assert out.splitlines()[:2] == [f"1 sentence approved into {memory}",
+                                    "read 1 unit (TMX) with translations ar→en 1, ar→fr 1"]
+    assert f"warning: {path}: skipped 1 translation not Arabic→English (ar→fr 1)" in err
+    assert "units are not" not in err
+
+
+def test_glossary_import_with_a_conflict_still_shows_the_other_warnings(tmp_path, capsys):
+    path, out = tmp_path / "g.tsv", tmp_path / "out.tsv"
+    path.write_text("source\ttarget\nالكرملين\tKremlin\nsource\ttarget\nداعش\tISIS\nداعش\tDaesh\n", encoding="utf-8")
+    code = main(["glossary", "import", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert f"{path}:3: warning: a repeated header line" in err
+    assert err.splitlines()[-1].startswith(f"error: {path}:5:") and "--skip-conflicts" in err
+
+
+# Review 1, finding 4: a unit split into segments keeps the space between its sentences.
+
+X20 = ('<?xml version="1.0" encoding="UTF-8"?>\n<xliff version="2.0" xmlns="urn:oasis:names:tc:xliff:document:2.0" '
+       'srcLang="ar" trgLang="en">{files}</xliff>\n')
+STORY = [("p0.s0", "عنوان الخبر", "Headline", []),
+         ("p1.s0", "قال الكرملين إن الوضع هادئ. وصل الوفد إلى موسكو.", "Machine one.", []),
+         ("p2.s0", "رفضت موسكو العرض.", "Machine two.", [])]
+
+
+def split_unit(between, first="قال الكرملين إن الوضع هادئ.", second="وصل الوفد إلى موسكو."):
+    return (f'<unit id="p1.s0"><segment state="final"><source>{first}</source><target>First half.</target></segment>'
+            f'{between}<segment state="final"><source>{second}</source><target>Second half.</target></segment></unit>')
+
+
+@pytest.mark.parametrize("between", ['<ignorable><source> </source></ignorable>', ""],
+                         ids=["ignorable", "trimmed, no ignorable"])
+def test_xliff_20_unit_split_into_segments_keeps_its_spaces(tmp_path, capsys, between):
+    out = tmp_path / "out"
+    write_record(out, "story", STORY)
+    path = tmp_path / "story.xlf"
+    path.write_text(X20.format(files=f'<file id="story" original="story.txt">{split_unit(between)}</file>'),
+                    encoding="utf-8")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0 and "approved in story: p1.s0" in stdout, err
+    assert approved(out / ".tarjama" / "memory.sqlite") == {STORY[1][1]: "First half. Second half."}
+
+
+def test_xliff_arabic_is_matched_to_its_segment_modulo_whitespace(tmp_path, capsys):
+    out = tmp_path / "out"
+    published = "قال الكرملين:«الوضع هادئ».وصل الوفد."
+    write_record(out, "story", [("p0.s0", published, "Machine.", [])])
+    path = tmp_path / "story.xlf"
+    unit = ('<unit id="p0.s0"><segment state="final"><source> قال الكرملين: «الوضع  هادئ». </source>'
+            '<target>The Kremlin said.</target></segment><segment state="final"><source>وصل الوفد.</source>'
+            '<target>The delegation came.</target></segment></unit>')
+    path.write_text(X20.format(files=f'<file id="story">{unit}</file>'), encoding="utf-8")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0 and "approved in story: p0.s0" in stdout, err
+    # Keyed by the Arabic as published, so the next run finds the approval.
+    assert approved(out / ".tarjama" / "memory.sqlite") == {published: "The Kremlin said. The delegation came."}
+
+
+# Review 1, finding 5: a CAT tool's name for the article, whatever its path or suffix, finds its run record.
+
+def story_12(original):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">'
+            f'<file original="{original}" source-language="ar" target-language="en"><body>'
+            f'<trans-unit id="p2.s0" approved="yes"><source>{STORY[2][1]}</source><target>Moscow turned it down.'
+            '</target></trans-unit></body></file></xliff>\n')
+
+
+@pytest.mark.parametrize("original", ["C:\\Users\\tr\\Projects\\news\\story.txt", "story.txt.xlf", "story.xliff",
+                                      "jobs/story.txt", "{elsewhere}/story.txt"])
+def test_xliff_original_is_matched_by_its_base_name_inside_outputs_only(tmp_path, capsys, original):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    write_record(out, "story", STORY)
+    # A record where the file's path points, with other Arabic: it must never be read.
+    write_record(elsewhere, "story", [("p2.s0", "نص آخر تماما.", "Other.", [])])
+    path = tmp_path / "back.xlf"
+    path.write_text(story_12(original.format(elsewhere=elsewhere)), encoding="utf-8")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert "approved in story: p2.s0" in stdout and "warning" not in err
+    assert approved(out / ".tarjama" / "memory.sqlite") == {STORY[2][1]: "Moscow turned it down."}
+
+
+def test_xliff_article_named_nothing_known_is_placed_by_its_arabic_with_a_warning(tmp_path, capsys):
+    out = tmp_path / "out"
+    write_record(out, "story", STORY)
+    write_record(out, "other", [("p2.s0", "نص آخر تماما.", "Other.", [])])
+    path = tmp_path / "back.xlf"
+    unit = (f'<unit id="p2.s0"><segment state="final"><source>{STORY[2][1]}</source><target>Renamed file.</target>'
+            '</segment></unit>')
+    ghost = ('<unit id="p0.s0"><segment state="final"><source>جملة لا يعرفها أحد.</source><target>Nobody.</target>'
+             '</segment></unit>')
+    path.write_text(X20.format(files=f'<file id="f1" original="job-42.docx">{unit}</file><file id="f2">{ghost}</file>'),
+                    encoding="utf-8")
+    code, stdout, err = tm_import(capsys, path, "--outputs", out)
+    assert code == 0, err
+    assert "approved in story: p2.s0" in stdout and "not placed in an article 1" in stdout
+    assert f"warning: {path}: article 'f1' has no run record in {out}: its units are placed by their Arabic in story" \
+        in err
+    assert f"warning: {path}: units of article f2 cannot be placed" in err and "1 unit skipped" in err
+    assert approved(out / ".tarjama" / "memory.sqlite") == {STORY[2][1]: "Renamed file."}

@@ -147,3 +147,30 @@ def test_every_command_line_argument_has_help_text():
         with pytest.raises(SystemExit) as done:
             cli.build_parser().parse_args([*command[1:], "--help"])
         assert done.value.code == 0
+
+
+@pytest.mark.parametrize("make", [lambda tmp: tmp / "nonexist", lambda tmp: (tmp / "empty").mkdir() or tmp / "empty"])
+def test_a_missing_model_directory_names_the_random_model_too(tmp_path, capsys, make):
+    """Review 1, finding 8: `--model /tmp/nonexist` (or a folder without config.json) says how to try offline."""
+    article = tmp_path / "short.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    model = make(tmp_path)
+    assert cli.main(["translate", str(article), "--model", str(model), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and str(model) in err
+    assert "`tarjama models random DIR`, then --model DIR" in err
+
+
+def test_approvals_are_counted_apart_from_the_flags_in_the_run_record_and_front_matter():
+    """Review 1, finding 9: scores.flags and the bilingual front matter count no approval as a flag."""
+    from tarjama.publishing import render_bilingual
+
+    record = make_record(segment_text("عنوان\nقال الكرملين.\nوصل الوفد.\n", "a.txt"), lambda s: f"English {s.id}.")
+    segments = tuple(replace(s, flags=("approved",)) if s.id in ("p1.s0", "p2.s0") else s for s in record.segments)
+    segments = tuple(replace(s, flags=("repetition",)) if s.id == "p0.s0" else s for s in segments)
+    record = replace(record, segments=segments, scores=count_terms(segments))
+    scores = record.to_json()["scores"]
+    assert scores["flags"] == {"repetition": 1} and scores["approved"] == 2
+    assert [s["flags"] for s in record.to_json()["segments"]] == [["repetition"], ["approved"], ["approved"]]
+    front = render_bilingual(record).split("\n---\n")[0].splitlines()
+    assert '  flags: {"repetition": 1}' in front and "  approved: 2" in front

@@ -412,7 +412,7 @@ def test_tm_import_lets_the_next_run_publish_and_a_missing_record_protects_the_e
     tarjama = Path(sys.executable).parent / "tarjama"
     done = subprocess.run([str(tarjama), "tm", "import", str(paths.bilingual)], env=cli_env, capture_output=True,
                           text=True, check=False)
-    assert done.returncode == 0 and done.stdout.startswith("1 sentences approved"), done.stderr
+    assert done.returncode == 0 and done.stdout.startswith("1 sentence approved"), done.stderr
     assert edited_bilingual(tmp_path / "out", "story") is None  # dealt with: a --no-memory run may rewrite it
     publish(make_record(document, lambda s: "Rerun."), tmp_path / "out")
     # An edited file whose record went away is still an edit: refused, not overwritten.
@@ -507,6 +507,6 @@ def test_tm_import_into_another_memory_leaves_the_edit_for_the_folder_s_runs(tmp
     tarjama = Path(sys.executable).parent / "tarjama"
     done = subprocess.run([str(tarjama), "tm", "import", str(paths.bilingual), "--memory", str(tmp_path / "o.sqlite")],
                           env=cli_env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0 and done.stdout.startswith("1 sentences approved"), done.stderr
+    assert done.returncode == 0 and done.stdout.startswith("1 sentence approved"), done.stderr
     # This folder's runs have not got the edit yet: the next one must harvest it, not overwrite it.
     assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual

@@ -91,7 +91,7 @@ def test_tm_import_and_export_on_the_command_line(tmp_path, sample_path, tiny_ma
     bilingual.write_text(bilingual.read_text(encoding="utf-8").replace(row, " | ".join(
         [*cells[:2], corrected, *cells[3:]])), encoding="utf-8")
     result = run(["tm", "import", bilingual], cli_env)
-    assert result.returncode == 0 and result.stdout.startswith("1 sentences approved"), result.stderr
+    assert result.returncode == 0 and result.stdout.startswith("1 sentence approved"), result.stderr
     xliff_path, tmx_path = tmp_path / "memory.xlf", tmp_path / "memory.tmx"
     memory = out / ".tarjama" / "memory.sqlite"
     for fmt, path in (("xliff", xliff_path), ("tmx", tmx_path)):
