@@ -490,7 +490,7 @@ def test_a_foreign_file_in_an_article_xliff_never_replaces_an_approval(tmp_path,
                     '<target>Hello world</target></segment></unit></file></xliff>\n', encoding="utf-8")
     code, stdout, err = tm_import(capsys, path, "--outputs", out)
     assert code == 0, err
-    assert stdout.startswith("1 sentences approved") and "approved in art: p0.s0" in stdout
+    assert stdout.split(" approved")[0] in ("1 sentence", "1 sentences") and "approved in art: p0.s0" in stdout
     assert "the memory's approval is kept" in err
     assert approved(memory) == {"مرحبا بالعالم": "Newsroom approved hello.", "وصل الوفد.": "The delegation arrived."}
 
