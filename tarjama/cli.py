@@ -347,6 +347,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
     translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
                            print_starting_message=False, limit=1)
+    # Prefect's serve returns on Ctrl-C (or SIGTERM) without a word.
+    from tarjama.inbox import take_interrupted
+
+    article = take_interrupted(args.out)
+    print(f"serve stopped: {article} was being translated and is not published; the next serve run takes it"
+          if article else "serve stopped", file=sys.stderr)
     return 0
 
 
