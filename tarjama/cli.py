@@ -255,13 +255,17 @@ def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
     from tarjama.backends import load_translator
-    from tarjama.documents import read_article
+    from tarjama.documents import check_name_utf8, read_article
     from tarjama.glossary import load_glossary
     from tarjama.registry import resolve_model
     from tarjama.scoring import ReferenceScores, read_reference
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     document = read_article(args.path)
+    for what, path in (("article", args.path), ("glossary", args.glossary), ("reference", args.reference),
+                       ("outputs folder", args.out), ("memory", args.memory)):
+        if path is not None:
+            check_name_utf8(path, what)
     if args.glossary:
         load_glossary(args.glossary)
     if args.reference:
@@ -308,6 +312,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_model_libraries()
     from flows.settings import configure_prefect
     from tarjama.backends import check_model_loads
+    from tarjama.documents import check_name_utf8
     from tarjama.glossary import load_glossary
     from tarjama.memory import default_memory_path
     from tarjama.registry import resolve_model
@@ -315,6 +320,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
     if not args.inbox.is_dir():
         raise InputError("no such inbox folder", path=args.inbox)
+    for what, path in (("inbox folder", args.inbox), ("outputs folder", args.out), ("glossary", args.glossary)):
+        if path is not None:
+            check_name_utf8(path, what)
     if args.glossary:
         load_glossary(args.glossary)
     check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use

@@ -151,6 +151,12 @@ def name_is_utf8(path: Path | str) -> bool:
     return printable(path) == str(path)
 
 
+def check_name_utf8(path: Path | str, what: str) -> None:
+    """Refuse a path that is not valid UTF-8 where it must go to Prefect (a run's parameters cannot carry it)."""
+    if not name_is_utf8(Path(path).absolute()):
+        raise InputError(f"the {what}'s path is not valid UTF-8: rename it", path=path)
+
+
 def readable_size(size: float) -> str:
     """A size in bytes for people: "100 bytes", "1.5 KB", "64 MB"."""
     if size < 1024:

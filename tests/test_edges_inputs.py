@@ -492,3 +492,10 @@ def test_an_article_that_is_not_a_file_is_called_an_article(fifo, tmp_path, caps
     one_error(capsys, 2, "not a regular file: give the article file itself")
     assert main(["segment", str(tmp_path / "missing.txt")]) == 2
     one_error(capsys, 2, "no such article file")
+
+
+def test_translate_refuses_a_path_that_prefect_could_not_carry(tmp_path, sample_path, no_model_work, capsys):
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt"))
+    odd.write_text(sample_path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert main(["translate", str(odd), "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, 2, "caf\\xe9.txt", "path is not valid UTF-8: rename it")
