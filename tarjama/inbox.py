@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tarjama.documents import ARTICLE, check_regular_file, name_is_utf8, read_article
+from tarjama.documents import ARTICLE, check_regular_file, file_kind, name_is_utf8, read_article
 from tarjama.errors import InputError, printable
 from tarjama.publishing import Published, edited_bilingual, output_paths, write_atomically
 from tarjama.registry import ResolvedModel
@@ -166,9 +166,9 @@ class FileState:
     inode: int
 
     @classmethod
-    def of(cls, path: Path) -> FileState:
+    def of(cls, path: Path, *, follow_symlinks: bool = True) -> FileState:
         """The file's state now (``OSError`` when it cannot be stat'ed, ``FileNotFoundError`` when gone)."""
-        st = os.stat(path)
+        st = os.stat(path, follow_symlinks=follow_symlinks)
         return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns, inode=st.st_ino)
 
     def to_json(self) -> dict:
@@ -269,7 +269,10 @@ def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, 
     try:
         state = FileState.of(article)
     except FileNotFoundError:
-        return Verdict(ArticleStatus.GONE, reason="removed from the inbox before this run took it")
+        try:  # a symbolic link to nothing is reported as such (below), not as gone every run
+            state = FileState.of(article, follow_symlinks=False)
+        except FileNotFoundError:
+            return Verdict(ArticleStatus.GONE, reason="removed from the inbox before this run took it")
     except OSError as exc:
         return Verdict(ArticleStatus.FAILED, error=f"{printable(article)}: cannot read file: {exc.strerror}",
                        known_bad=True)
@@ -304,6 +307,8 @@ def _not_an_article_file(article: Path) -> str | None:
         check_regular_file(article, ARTICLE)
     except InputError as exc:
         return exc.describe()
+    except FileNotFoundError:
+        return f"{printable(article)}: is {file_kind(article)}, not a regular file" if article.is_symlink() else None
     except OSError:
         return None  # read_article says why
     return None

@@ -309,19 +309,23 @@ def test_txt_entries_that_are_not_regular_files_are_reported_once_and_never_open
     os.mkfifo(inbox / "fifo.txt")
     os.mkfifo(tmp_path / "elsewhere")
     (inbox / "link.txt").symlink_to(tmp_path / "elsewhere")
-    for name in ("dir.txt", "fifo.txt", "link.txt"):
-        os.utime(inbox / name, (time.time() - 3600, time.time() - 3600))
+    (inbox / "broken.txt").symlink_to(tmp_path / "nothing")
+    for name in ("dir.txt", "fifo.txt", "link.txt", "broken.txt"):
+        os.utime(inbox / name, (time.time() - 3600, time.time() - 3600), follow_symlinks=False)
     write_article(inbox / "good.txt")
     run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
     translate_folder(inbox, **run)  # a FIFO opened would block here
     first = _logged(out)
-    assert {name: first[name]["status"] for name in first} == {"dir.txt": "failed", "fifo.txt": "failed",
-                                                               "link.txt": "failed", "good.txt": "translated"}
+    assert {name: first[name]["status"] for name in first} == {"broken.txt": "failed", "dir.txt": "failed",
+                                                               "fifo.txt": "failed", "link.txt": "failed",
+                                                               "good.txt": "translated"}
+    assert "is a broken symbolic link, not a regular file" in first["broken.txt"]["error"]
     assert "is a directory, not a regular file" in first["dir.txt"]["error"]
     assert "is a named pipe (FIFO), not a regular file" in first["fifo.txt"]["error"]
     assert "is a named pipe (FIFO), not a regular file" in first["link.txt"]["error"]
     translate_folder(inbox, **run)
-    assert statuses(out) == {"dir.txt": "skipped", "fifo.txt": "skipped", "link.txt": "skipped", "good.txt": "skipped"}
+    assert statuses(out) == {"broken.txt": "skipped", "dir.txt": "skipped", "fifo.txt": "skipped",
+                             "link.txt": "skipped", "good.txt": "skipped"}
 
 
 def test_the_waiting_line_does_not_contradict_itself(tmp_path):
