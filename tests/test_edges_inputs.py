@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import json
 import os
 import resource
 import signal
@@ -409,12 +410,16 @@ def test_ctrl_c_in_the_terminal_interrupts_translate_cleanly_and_stops_its_serve
             time.sleep(0.05)
         assert servers, f"no Prefect server seen (exit status {process.poll()})"
         (server, cmdline), = servers
-        while process.poll() is None and time.monotonic() < deadline:  # up: the flow run can talk to it
+        flow_runs = urllib.request.Request(f"http://127.0.0.1:{_server_port(cmdline)}/api/flow_runs/filter",
+                                           data=b"{}", headers={"Content-Type": "application/json"})
+        while process.poll() is None and time.monotonic() < deadline:  # the flow phase: its run reports to the server
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{_server_port(cmdline)}/api/health", timeout=1):
-                    break
+                with urllib.request.urlopen(flow_runs, timeout=1) as response:
+                    if json.loads(response.read()):
+                        break
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.05)
         assert os.getpgid(server) != os.getpgid(process.pid), "the server shares the terminal's Ctrl-C"
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=60)
