@@ -6,6 +6,9 @@ and stops it from an ``atexit`` hook: a process killed with -9 never runs the ho
 same command and settings Prefect uses, but asks Linux to kill it when its parent dies
 (``PR_SET_PDEATHSIG``), and points the run at it. It boots while the model loads.
 
+The server runs in a session of its own, so that Ctrl-C in the terminal reaches only ``tarjama``,
+which stops the server at exit once its flow run is reported.
+
 Linux only sends that signal when the *thread* that started the child ends: start the server
 from the main thread. Elsewhere than Linux, Prefect's own temporary server is used as before.
 """
@@ -73,7 +76,9 @@ class TemporaryServer:
                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
         # No telemetry from the server either (DO_NOT_TRACK, PREFECT_SERVER_ANALYTICS_ENABLED): the user's settings win.
         environment = {**PRIVATE_DEFAULTS, **os.environ, **_SERVER_ENVIRONMENT}
-        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
+        # A session of its own: the terminal's Ctrl-C (SIGINT to the foreground process group) must not stop the
+        # server while this process's Prefect engine still reports to it; the atexit hook stops it after.
+        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, start_new_session=True,
                                    preexec_fn=lambda: _die_with_parent(libc, parent))  # noqa: PLW1509 - main thread
         return cls(process, port)
 

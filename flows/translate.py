@@ -18,8 +18,8 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
 from tarjama.backends import DecodingOptions, load_translator
-from tarjama.documents import Document, articles_in, read_article
-from tarjama.errors import InputError, RunError, TarjamaError
+from tarjama.documents import Document, articles_in, name_is_utf8, read_article
+from tarjama.errors import InputError, RunError, TarjamaError, printable
 from tarjama.glossary import Glossary, load_glossary
 from tarjama.inbox import (
     ArticleOutcome,
@@ -28,12 +28,13 @@ from tarjama.inbox import (
     UnreadableArticles,
     Verdict,
     log_run,
+    note_busy,
     run_failures,
     triage,
 )
 from tarjama.matching import TermMatch, find_terms
 from tarjama.memory import default_memory_path
-from tarjama.publishing import Published, SourceChanged, SourceGone
+from tarjama.publishing import NEXT_RUN_TAKES_IT, Published, SourceChanged, SourceGone, source_changed
 from tarjama.records import RunRecord
 from tarjama.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
 from tarjama.report import scores_markdown
@@ -59,7 +60,7 @@ def _stem(value: object) -> str:
         return value.stem
     if isinstance(value, RunRecord):
         return value.document.stem
-    return Path(str(value)).stem
+    return printable(Path(str(value)).stem)  # a name that is not UTF-8 cannot go to the API as it is
 
 
 def _named(verb: str, parameter: str) -> Callable[..., str]:
@@ -180,9 +181,14 @@ def _reason(error: BaseException) -> str:
     return error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
 
 
-def _not_published(article: Path, error: BaseException, seconds: float, flow_run_id: str | None = None
-                   ) -> ArticleOutcome:
-    """A failed article's outcome: gone and changed are statuses of their own, not failures."""
+def _not_published(article: Path, error: BaseException, seconds: float, flow_run_id: str | None = None, *,
+                   only_changed: bool = False) -> ArticleOutcome:
+    """A failed article's outcome: gone and changed are statuses of their own, not failures.
+
+    In an inbox run (``only_changed``) a changed article says that the next run takes it, not to translate it again.
+    """
+    if only_changed and isinstance(error, SourceChanged) and error.path:
+        error = source_changed(Path(error.path), then=NEXT_RUN_TAKES_IT)
     status = (ArticleStatus.GONE if isinstance(error, SourceGone)
               else ArticleStatus.CHANGED if isinstance(error, SourceChanged) else ArticleStatus.FAILED)
     if status is ArticleStatus.FAILED:
@@ -233,7 +239,7 @@ class InboxRun:
 
 
 def _folder_run_name() -> str:
-    return f"inbox {Path(str(flow_run.parameters.get('inbox', ''))).name}"
+    return f"inbox {printable(Path(str(flow_run.parameters.get('inbox', ''))).name)}"
 
 
 @flow(name="translate-folder", flow_run_name=_folder_run_name)
@@ -254,11 +260,14 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
     run = InboxRun(inbox, out_dir, only_changed=only_changed, echo=echo)
     for article in run.articles:
         started = time.monotonic()
-        verdict = check_article(article, out_dir, resolved, backend, beam_size, strict_terms, glossary,
-                                only_changed, settle_seconds, run.unreadable)
+        # A name that is not UTF-8 cannot go into a task run's name or parameters: judged here, without Prefect.
+        check = check_article if name_is_utf8(article) else check_article.fn
+        verdict = check(article, out_dir, resolved, backend, beam_size, strict_terms, glossary, only_changed,
+                        settle_seconds, run.unreadable)
         if not verdict.take:
             run.add(verdict.outcome(article, time.monotonic() - started), verdict.state)
             continue
+        note_busy(out_dir, article)  # left behind if serve is stopped midway, so that it can say so
         state = translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
                                   strict_terms=strict_terms, beam_size=beam_size, revision=revision,
                                   threads=threads, return_state=True)
@@ -267,7 +276,9 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
         if state.is_completed():
             run.add(ArticleOutcome(article, published=state.result(), seconds=seconds, flow_run_id=article_run))
         else:
-            run.add(_not_published(article, state.result(raise_on_failure=False), seconds, article_run))
+            run.add(_not_published(article, state.result(raise_on_failure=False), seconds, article_run,
+                                   only_changed=only_changed))
+        note_busy(out_dir, None)
     run.finish()
     return run.outcomes
 
@@ -321,7 +332,7 @@ def translate_folder_distributed(inbox: Path, model: str = DEFAULT_MODEL, glossa
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - every article's fate is logged; the run fails after
-            run.add(_not_published(article, exc, time.monotonic() - started))
+            run.add(_not_published(article, exc, time.monotonic() - started, only_changed=only_changed))
             continue
         results.append(result)
         run.add(ArticleOutcome(article, published=result.published, seconds=result.seconds))

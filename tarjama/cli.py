@@ -231,13 +231,17 @@ def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
     from tarjama.backends import load_translator
-    from tarjama.documents import read_article
+    from tarjama.documents import check_name_utf8, read_article
     from tarjama.glossary import load_glossary
     from tarjama.registry import resolve_model
     from tarjama.scoring import ReferenceScores, read_reference
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     document = read_article(args.path)
+    for what, path in (("article", args.path), ("glossary", args.glossary), ("reference", args.reference),
+                       ("outputs folder", args.out), ("memory", args.memory)):
+        if path is not None:
+            check_name_utf8(path, what)
     if args.glossary:
         load_glossary(args.glossary)
     if args.reference:
@@ -284,6 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_model_libraries()
     from flows.settings import configure_prefect
     from tarjama.backends import check_model_loads
+    from tarjama.documents import check_name_utf8
     from tarjama.glossary import load_glossary
     from tarjama.memory import default_memory_path
     from tarjama.registry import resolve_model
@@ -291,6 +296,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
     if not args.inbox.is_dir():
         raise InputError("no such inbox folder", path=args.inbox)
+    for what, path in (("inbox folder", args.inbox), ("outputs folder", args.out), ("glossary", args.glossary)):
+        if path is not None:
+            check_name_utf8(path, what)
     if args.glossary:
         load_glossary(args.glossary)
     check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use
@@ -323,6 +331,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # limit=1: a run that outlasts the interval is not joined by the next one on the same inbox.
     translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
                            print_starting_message=False, limit=1)
+    # Prefect's serve returns on Ctrl-C (or SIGTERM) without a word.
+    from tarjama.inbox import take_interrupted
+
+    article = take_interrupted(args.out)
+    print(f"serve stopped: {article} was being translated and is not published; the next serve run takes it"
+          if article else "serve stopped", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tarjama.arabic import has_arabic_letters
-from tarjama.errors import InputError
+from tarjama.errors import InputError, printable
 from tarjama.segmentation import SegmentationRules, paragraph_kinds, split_sentences, trim_span
 
 # Share of control characters (other than tab and newlines) above which a file is not text.
@@ -96,6 +96,7 @@ def _looks_binary(data: bytes) -> bool:
     return controls / len(sample) > _BINARY_CONTROL_SHARE
 
 
+ARTICLE = "article file"  # what errors about an article call it ("give the article file itself")
 # Inputs larger than this are refused (an article is kilobytes; a termbase or memory export some megabytes).
 MAX_INPUT_MB_VARIABLE = "TARJAMA_MAX_INPUT_MB"
 DEFAULT_MAX_INPUT_MB = 64
@@ -125,6 +126,48 @@ def _not_regular(mode: int) -> str | None:
     return next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
 
 
+def file_kind(path: Path | str) -> str:
+    """What is at ``path``, in words: "a file", "a directory", "a named pipe (FIFO)", "a broken symbolic link"..."""
+    try:
+        return _not_regular(os.stat(path).st_mode) or "a file"
+    except FileNotFoundError:
+        return "a broken symbolic link" if os.path.islink(path) else "nothing"
+
+
+def check_regular_file(path: Path | str, what: str = "file") -> None:
+    """Refuse anything but a regular file (following symbolic links), without opening it.
+
+    The one check of every input's type: a FIFO would block an open or a read, a device never ends.
+    Raises ``FileNotFoundError`` or ``OSError`` when ``path`` cannot be stat'ed.
+    """
+    kind = _not_regular(os.stat(path).st_mode)  # a socket cannot be opened at all: name it first
+    if kind is not None:
+        raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
+
+
+def name_is_utf8(path: Path | str) -> bool:
+    """Whether the file name is valid UTF-8 (Python keeps other bytes as lone surrogates, which no
+    JSON, log or HTTP request can carry)."""
+    return printable(path) == str(path)
+
+
+def check_name_utf8(path: Path | str, what: str) -> None:
+    """Refuse a path that is not valid UTF-8 where it must go to Prefect (a run's parameters cannot carry it)."""
+    if not name_is_utf8(Path(path).absolute()):
+        raise InputError(f"the {what}'s path is not valid UTF-8: rename it", path=path)
+
+
+def readable_size(size: float) -> str:
+    """A size in bytes for people: "100 bytes", "1.5 KB", "64 MB"."""
+    if size < 1024:
+        return f"{size:.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.3g} {unit}" if size < 100 else f"{size:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
     """Read an input file's bytes or raise an :class:`InputError` that names it.
 
@@ -135,9 +178,7 @@ def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
     path = Path(path)
     limit = max_input_bytes()
     try:
-        kind = _not_regular(os.stat(path).st_mode)  # a socket cannot be opened at all: name it first
-        if kind is not None:
-            raise InputError(f"is {kind}, not a regular file: give the {what} itself", path=path)
+        check_regular_file(path, what)
         # O_NONBLOCK: a FIFO swapped in since the stat must not block the open; fstat then judges what was opened.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -160,7 +201,7 @@ def read_input_bytes(path: Path | str, what: str = "file") -> bytes:
         except OSError as exc:
             raise InputError(f"cannot read {what}: {exc.strerror}", path=path) from None
     if size > limit:
-        raise InputError(f"larger than the {limit / (1024 * 1024):g} MB input limit: not read (raise "
+        raise InputError(f"larger than the {readable_size(limit)} input limit: not read (raise "
                          f"{MAX_INPUT_MB_VARIABLE} if this {what} is meant to be that big)", path=path)
     return b"".join(chunks)
 
@@ -196,7 +237,7 @@ def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = 
 
 def read_article(path: Path | str, rules: SegmentationRules | None = None) -> Document:
     """Read, validate and segment an Arabic article (contract: one paragraph per line)."""
-    data = read_input_bytes(path)
+    data = read_input_bytes(path, ARTICLE)
     text = decode_text(data, path)
     if not text.strip():
         raise InputError("empty article: no text to translate", path=path)
@@ -209,14 +250,16 @@ def read_article(path: Path | str, rules: SegmentationRules | None = None) -> Do
 
 
 def articles_in(folder: Path | str) -> list[Path]:
-    """The articles of an inbox folder: its regular ``*.txt`` files with a visible, final name, by name.
+    """The articles of an inbox folder: its ``*.txt`` entries with a visible, final name, by name.
 
     Names that uploads and editors' tools give files still being written or open are not articles
     until renamed to ``NAME.txt``: hidden names (rsync's ``.NAME.txt.XXXXXX``, ``.NAME.txt``), Office's
     ``~$NAME.txt``, and names starting with ``~`` or ``#``. Browsers' ``NAME.txt.part`` or
     ``.crdownload``, ``*.tmp`` and backups ending in ``~`` do not end in ``.txt`` and never match.
+    Entries that are not regular files (a folder, a FIFO) or whose names are not UTF-8 are listed
+    too, so that a run reports them (see ``inbox.triage``) instead of ignoring them; none is opened here.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no such folder", path=folder)
-    return sorted(p for p in folder.glob("*.txt") if p.is_file() and not p.name.startswith((".", "~", "#")))
+    return sorted(p for p in folder.glob("*.txt") if not p.name.startswith((".", "~", "#")))

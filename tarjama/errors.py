@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def printable(path: Path | str) -> str:
+    """The path as text that can be encoded (printed, logged, sent as JSON): the bytes of a name that
+    is not valid UTF-8 (kept by Python as lone surrogates) shown as ``\\xe9`` escapes."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
 
 
 class TarjamaError(Exception):
@@ -12,7 +24,7 @@ class TarjamaError(Exception):
 
     def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None) -> None:
         self.message = message
-        self.path = None if path is None else str(path)
+        self.path = None if path is None else printable(path)
         self.line = line
         super().__init__(self.describe())
 

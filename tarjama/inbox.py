@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -18,8 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tarjama.documents import read_article
-from tarjama.errors import InputError
+from tarjama.documents import ARTICLE, check_regular_file, file_kind, name_is_utf8, read_article
+from tarjama.errors import InputError, printable
 from tarjama.publishing import Published, edited_bilingual, output_paths, write_atomically
 from tarjama.registry import ResolvedModel
 
@@ -66,7 +67,7 @@ class ArticleOutcome:
 
     def to_json(self) -> dict:
         """The article's entry in the inbox log."""
-        entry: dict = {"article": str(self.article), "status": str(self.status), "error": self.error}
+        entry: dict = {"article": printable(self.article), "status": str(self.status), "error": self.error}
         if self.reason:
             entry["reason"] = self.reason
         if self.seconds is not None:
@@ -80,7 +81,7 @@ class ArticleOutcome:
 
     def table_row(self) -> dict:
         """The article's row in the run's Prefect table artifact (flat: one value a cell)."""
-        return {"article": self.article.name, "status": str(self.status),
+        return {"article": printable(self.article.name), "status": str(self.status),
                 "seconds": None if self.seconds is None else round(self.seconds, 1),
                 "english": str(self.published.english) if self.published else "",
                 "note": self.error or self.reason or ""}
@@ -91,7 +92,7 @@ class ArticleOutcome:
             ArticleStatus.TRANSLATED, ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.CHANGED) else ""
         detail = (f" → {self.published.english}" if self.published is not None
                   else f": {self.error}" if self.error else f" ({self.reason})" if self.reason else "")
-        return f"{self.article.name}: {self.status}{seconds}{detail}"
+        return f"{printable(self.article.name)}: {self.status}{seconds}{detail}"
 
 
 def run_failures(outcomes: Iterable[ArticleOutcome], *, only_changed: bool) -> list[ArticleOutcome]:
@@ -165,9 +166,9 @@ class FileState:
     inode: int
 
     @classmethod
-    def of(cls, path: Path) -> FileState:
+    def of(cls, path: Path, *, follow_symlinks: bool = True) -> FileState:
         """The file's state now (``OSError`` when it cannot be stat'ed, ``FileNotFoundError`` when gone)."""
-        st = os.stat(path)
+        st = os.stat(path, follow_symlinks=follow_symlinks)
         return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns, inode=st.st_ino)
 
     def to_json(self) -> dict:
@@ -200,7 +201,7 @@ class UnreadableArticles:
 
     @staticmethod
     def _key(article: Path) -> str:
-        return str(Path(article).absolute())
+        return printable(Path(article).absolute())
 
     def reported(self, article: Path, state: FileState) -> dict | None:
         """The earlier report of this very file (unchanged since), else ``None``."""
@@ -262,24 +263,32 @@ def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, 
 
     In this order: gone (listed, then removed), waiting (changed less than ``settle_seconds`` ago),
     skipped (already reported as unreadable and unchanged since; or, with ``only_changed``, outputs
-    up to date), failed (the article itself cannot be read or is not an article: ``known_bad``),
-    else taken.
+    up to date), failed (the article itself cannot be read or is not an article, is not a regular file, or
+    has a name that is not UTF-8: ``known_bad``; such an entry is never opened), else taken.
     """
     try:
         state = FileState.of(article)
     except FileNotFoundError:
-        return Verdict(ArticleStatus.GONE, reason="removed from the inbox before this run took it")
+        try:  # a symbolic link to nothing is reported as such (below), not as gone every run
+            state = FileState.of(article, follow_symlinks=False)
+        except FileNotFoundError:
+            return Verdict(ArticleStatus.GONE, reason="removed from the inbox before this run took it")
     except OSError as exc:
-        return Verdict(ArticleStatus.FAILED, error=f"{article}: cannot read file: {exc.strerror}", known_bad=True)
+        return Verdict(ArticleStatus.FAILED, error=f"{printable(article)}: cannot read file: {exc.strerror}",
+                       known_bad=True)
     remaining = unsettled_for(state, settle_seconds)
     if remaining > 0:
+        # Rounded down: never "changed 6 s ago" beside "taken once unchanged for 6 s".
+        changed = math.floor(max(0.0, settle_seconds - remaining) * 10) / 10
         return Verdict(ArticleStatus.WAITING, state=state,
-                       reason=f"changed {max(0.0, settle_seconds - remaining):.0f} s ago; taken once unchanged for "
-                              f"{settle_seconds:g} s")
+                       reason=f"changed {changed:.1f} s ago; taken once unchanged for {settle_seconds:g} s")
     if unreadable is not None and (earlier := unreadable.reported(article, state)) is not None:
         return Verdict(ArticleStatus.SKIPPED, state=state, known_bad=True,
                        reason=f"unreadable, reported {earlier.get('reported')}: {earlier.get('error')}; "
                               "skipped until the file changes")
+    problem = _not_an_article_file(article)
+    if problem is not None:
+        return Verdict(ArticleStatus.FAILED, state=state, error=problem, known_bad=True)
     if only_changed and is_current(article, out_dir, model, backend, beam_size, strict_terms, glossary):
         return Verdict(ArticleStatus.SKIPPED, state=state, reason="up to date")
     try:
@@ -287,6 +296,50 @@ def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, 
     except InputError as exc:
         return Verdict(ArticleStatus.FAILED, state=state, error=exc.describe(), known_bad=True)
     return Verdict(state=state)
+
+
+def _not_an_article_file(article: Path) -> str | None:
+    """Why this inbox entry can never be read as an article (without opening it), else ``None``."""
+    if not name_is_utf8(article):
+        # Its name could not go into a Prefect run name, a log line or a JSON file: it is not taken at all.
+        return f"{printable(article)}: its name is not valid UTF-8: rename it"
+    try:
+        check_regular_file(article, ARTICLE)
+    except InputError as exc:
+        return exc.describe()
+    except FileNotFoundError:
+        return f"{printable(article)}: is {file_kind(article)}, not a regular file" if article.is_symlink() else None
+    except OSError:
+        return None  # read_article says why
+    return None
+
+
+BUSY_NAME = "inbox-busy.json"
+
+
+def _busy_path(out_dir: Path) -> Path:
+    return Path(out_dir) / ".tarjama" / BUSY_NAME
+
+
+def note_busy(out_dir: Path, article: Path | None) -> None:
+    """Note the article a run is translating now (``None``: none); left behind by a run that is stopped midway."""
+    path = _busy_path(out_dir)
+    if article is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically({path: json.dumps({"article": printable(article)}, ensure_ascii=False) + "\n"})
+
+
+def take_interrupted(out_dir: Path) -> str | None:
+    """The article a stopped run was translating (its outputs were not published), forgotten once told."""
+    path = _busy_path(out_dir)
+    try:
+        article = json.loads(path.read_text(encoding="utf-8")).get("article")
+    except (OSError, ValueError, AttributeError):
+        return None
+    path.unlink(missing_ok=True)
+    return article if isinstance(article, str) else None
 
 
 def log_run(out_dir: Path, entries: Sequence[dict], **run: object) -> Path:

@@ -12,6 +12,7 @@ transactions, and a run killed at any point leaves every committed sentence usab
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -25,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.arabic import INVISIBLE
-from tarjama.errors import InputError, RunError
+from tarjama.documents import check_regular_file
+from tarjama.errors import InputError, RunError, TarjamaError
 from tarjama.outputs import is_read_only, write_error
 
 # 2: approval_history (every approval replaced or withdrawn). A memory of schema 1 gains the empty table on
@@ -133,8 +135,8 @@ class TranslationMemory:
 
     def _connect(self) -> None:
         path = self.path
-        if path.is_dir():
-            raise InputError("is a directory, not a translation memory", path=path)
+        if path.exists():
+            check_regular_file(path, "translation memory file")  # before SQLite opens it: a FIFO would block
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -308,8 +310,13 @@ def _check_pages(connection: sqlite3.Connection) -> None:
         raise _Corrupt(f"database disk image is malformed: {problem.splitlines()[-1].strip()}")
 
 
-def _unusable(path: Path, error: sqlite3.OperationalError) -> InputError:
-    """Why SQLite could not use the file, in the user's words: a read-only mount is not a permission."""
+def _unusable(path: Path, error: sqlite3.OperationalError) -> TarjamaError:
+    """Why SQLite could not use the file, in the user's words: a read-only mount is not a permission.
+
+    A full disk is often "disk I/O error" to SQLite: told as the publish path tells it (exit 1).
+    """
+    if _disk_full(path, error):
+        return write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), path, "cannot use the translation memory")
     if "readonly" in str(error) or "unable to open" in str(error):
         folder = path.parent if path.parent.exists() else path
         if is_read_only(folder):
@@ -317,6 +324,17 @@ def _unusable(path: Path, error: sqlite3.OperationalError) -> InputError:
         if "readonly" in str(error) or not os.access(folder, os.W_OK):
             return InputError("cannot use the translation memory: permission denied", path=path)
     return InputError(f"cannot use the translation memory: {error}", path=path)
+
+
+def _disk_full(path: Path, error: sqlite3.OperationalError) -> bool:
+    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(error):
+        return True
+    if "disk I/O error" not in str(error):
+        return False
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 def check_memory(path: Path | str) -> None:

@@ -12,6 +12,7 @@ import errno
 import os
 from pathlib import Path
 
+from tarjama.documents import file_kind
 from tarjama.errors import InputError, RunError, TarjamaError
 
 STATE_FOLDER = ".tarjama"
@@ -75,8 +76,10 @@ def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None
     for folder in (state, *(state / name for name in STATE_SUBFOLDERS)):
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():
-                raise InputError("is a file, not a folder: tarjama keeps its translation memory and locks "
-                                 f"in {STATE_FOLDER}/; move the file aside", path=folder)
+                kind = file_kind(folder)
+                raise InputError(f"is {kind}, not a folder: tarjama keeps its translation memory and locks "
+                                 f"in {STATE_FOLDER}/; move {'the file' if kind == 'a file' else 'it'} aside",
+                                 path=folder)
             check_output_dir(folder)
     if memory is not None:
         check_memory_location(memory)

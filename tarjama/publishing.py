@@ -287,8 +287,17 @@ def _refuse_changed_source(record: RunRecord, *, missing_ok: bool = True) -> Non
     except OSError:
         return  # unreadable now: what was read was whole when it was read
     if record.document.sha256 and current != record.document.sha256:
-        raise SourceChanged(f"{source.name} changed while it was being translated: not published (what was "
-                            "translated is in the memory; translate it again)", path=source)
+        raise source_changed(source)
+
+
+TRANSLATE_AGAIN = "translate it again"
+NEXT_RUN_TAKES_IT = "the next run takes it"  # what an inbox run says: it takes the changed article by itself
+
+
+def source_changed(source: Path, then: str = TRANSLATE_AGAIN) -> SourceChanged:
+    """The error of an article that changed while it was being translated; ``then`` says what happens next."""
+    return SourceChanged(f"{source.name} changed while it was being translated: not published (what was "
+                         f"translated is in the memory; {then})", path=source)
 
 
 def _remove_leftovers(paths: Published) -> None:

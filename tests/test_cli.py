@@ -173,7 +173,7 @@ def test_bad_articles_fail_cleanly_in_every_command(tmp_path, glossary_path, cli
 
 def test_missing_article(tmp_path, cli_env):
     assert_one_line_error(run(["translate", tmp_path / "nope.txt", "--out", tmp_path / "out"], cli_env),
-                          "nope.txt", "no such file")
+                          "nope.txt", "no such article file")
     assert not (tmp_path / "out").exists()
 
 

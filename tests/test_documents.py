@@ -70,7 +70,7 @@ def test_bad_articles_raise_input_errors_naming_the_file(tmp_path, content, mess
 
 
 def test_missing_file_and_directory(tmp_path):
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="no such article file"):
         read_article(tmp_path / "missing.txt")
     with pytest.raises(InputError, match="directory"):
         read_article(tmp_path)

@@ -4,6 +4,7 @@ operators see per article what each run did (terminal line, Prefect run names, t
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -67,8 +68,8 @@ def test_temporary_upload_names_are_not_articles(tmp_path):
     for name in ("~$story.txt", ".story.txt", ".story.txt.Xa81Qz", "#story.txt#", "story.txt.part",
                  "story.txt.crdownload", "story.txt~", "story.tmp", "story.txt"):
         (tmp_path / name).write_text("عنوان\n", encoding="utf-8")
-    (tmp_path / "folder.txt").mkdir()
-    assert [p.name for p in articles_in(tmp_path)] == ["story.txt"]
+    (tmp_path / "folder.txt").mkdir()  # listed, so that a run reports it (see the tests of not regular files)
+    assert [p.name for p in articles_in(tmp_path)] == ["folder.txt", "story.txt"]
 
 
 def test_an_article_removed_mid_run_is_not_published_and_is_logged_gone(prefect_server, tmp_path, tiny_marian,
@@ -264,3 +265,124 @@ def test_serve_has_the_flow_print_a_line_per_article_and_settle(prefect_server, 
         assert main(base) == 0
         assert main([*base, "--settle", "2.5"]) == 0
     assert [(d["parameters"]["echo"], d["parameters"]["settle_seconds"]) for d in deployed] == [(True, 30), (True, 2.5)]
+
+
+# Review of scheduled runs: odd names and odd entries never stop the inbox, and messages say what happens.
+
+def _logged(out):
+    return {a["article"].rsplit("/", 1)[-1]: a for a in last_run(out)["articles"]}
+
+
+@pytest.mark.parametrize("flow_name", ["translate_folder", "translate_folder_distributed"])
+def test_a_file_name_that_is_not_utf8_is_reported_once_and_the_run_goes_on(prefect_server, tmp_path, tiny_marian,
+                                                                           flow_name):
+    import flows.translate as module
+
+    flow = getattr(module, flow_name)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    odd = write_article(Path(os.fsdecode(bytes(inbox) + b"/caf\xe9.txt")))  # valid Arabic, odd name
+    write_article(inbox / "z-good.txt")  # sorted after it
+    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
+    flow(inbox, **run)  # no UnicodeEncodeError, no RunError
+    first = _logged(out)
+    assert first["caf\\xe9.txt"]["status"] == "failed"
+    assert "its name is not valid UTF-8: rename it" in first["caf\\xe9.txt"]["error"]
+    assert first["z-good.txt"]["status"] == "translated"
+    unreadable = json.loads((out / ".tarjama" / "inbox-unreadable.json").read_text(encoding="utf-8"))
+    assert [key.rsplit("/", 1)[-1] for key in unreadable] == ["caf\\xe9.txt"]
+
+    flow(inbox, **run)  # skipped until it changes
+    assert statuses(out) == {"caf\\xe9.txt": "skipped", "z-good.txt": "skipped"}
+    odd.rename(inbox / "cafe.txt")  # renamed: taken
+    flow(inbox, **run)
+    assert statuses(out) == {"cafe.txt": "translated", "z-good.txt": "skipped"}
+
+
+def test_txt_entries_that_are_not_regular_files_are_reported_once_and_never_opened(prefect_server, tmp_path,
+                                                                                   tiny_marian):
+    from flows.translate import translate_folder
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "dir.txt").mkdir()
+    os.mkfifo(inbox / "fifo.txt")
+    os.mkfifo(tmp_path / "elsewhere")
+    (inbox / "link.txt").symlink_to(tmp_path / "elsewhere")
+    (inbox / "broken.txt").symlink_to(tmp_path / "nothing")
+    for name in ("dir.txt", "fifo.txt", "link.txt", "broken.txt"):
+        os.utime(inbox / name, (time.time() - 3600, time.time() - 3600), follow_symlinks=False)
+    write_article(inbox / "good.txt")
+    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
+    translate_folder(inbox, **run)  # a FIFO opened would block here
+    first = _logged(out)
+    assert {name: first[name]["status"] for name in first} == {"broken.txt": "failed", "dir.txt": "failed",
+                                                               "fifo.txt": "failed", "link.txt": "failed",
+                                                               "good.txt": "translated"}
+    assert "is a broken symbolic link, not a regular file" in first["broken.txt"]["error"]
+    assert "is a directory, not a regular file" in first["dir.txt"]["error"]
+    assert "is a named pipe (FIFO), not a regular file" in first["fifo.txt"]["error"]
+    assert "is a named pipe (FIFO), not a regular file" in first["link.txt"]["error"]
+    translate_folder(inbox, **run)
+    assert statuses(out) == {"broken.txt": "skipped", "dir.txt": "skipped", "fifo.txt": "skipped",
+                             "link.txt": "skipped", "good.txt": "skipped"}
+
+
+def test_the_waiting_line_does_not_contradict_itself(tmp_path):
+    from tarjama.inbox import triage
+
+    article = write_article(tmp_path / "upload.txt", age=0)
+    stamp = time.time() - 5.95
+    os.utime(article, (stamp, stamp))
+    verdict = triage(article, tmp_path / "out", model=None, backend="transformers", beam_size=1, strict_terms=False,
+                     glossary=None, only_changed=True, settle_seconds=6)
+    assert verdict.status == "waiting"
+    assert verdict.reason.startswith("changed 5.9 s ago; taken once unchanged for 6 s"), verdict.reason
+
+
+def test_an_inbox_run_says_the_next_run_takes_a_changed_article(prefect_server, tmp_path, tiny_marian, monkeypatch):
+    from flows.translate import translate_folder
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    article = write_article(inbox / "story.txt", BODY[0])
+    during_translation(monkeypatch, lambda: article.write_text(TITLE + "\n" + BODY[1] + "\n", encoding="utf-8"))
+    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+    (entry,) = last_run(out)["articles"]
+    assert entry["status"] == "changed"
+    assert entry["reason"].endswith("the next run takes it)") and "translate it again" not in entry["reason"]
+
+
+def test_serve_says_when_it_stopped_and_what_it_left_unpublished(prefect_server, tmp_path, tiny_marian, monkeypatch,
+                                                                  capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    import flows.translate as module
+    from tarjama.cli import main
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    article = write_article(inbox / "story.txt")
+    interrupted = []
+
+    def serve_then_ctrl_c(**_kwargs):  # Prefect's serve returns once Ctrl-C stopped it
+        if interrupted:
+            return
+        interrupted.append(1)
+
+        def stopped(*_args, **_kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(module, "translate_article", stopped)
+        with temporary_settings(restore_defaults={PREFECT_API_URL}), pytest.raises(KeyboardInterrupt):
+            module.translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+
+    monkeypatch.setattr(module.translate_folder, "serve", serve_then_ctrl_c)
+    command = ["serve", "--inbox", str(inbox), "--out", str(out), "--interval", "60", "--model", str(tiny_marian)]
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert main(command) == 0
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last == (f"serve stopped: {article} was being translated and is not published; "
+                        "the next serve run takes it")
+        assert main(command) == 0
+        assert capsys.readouterr().err.strip().splitlines()[-1] == "serve stopped"

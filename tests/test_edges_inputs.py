@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import json
 import os
 import resource
 import signal
@@ -17,7 +18,7 @@ from test_cli import TARJAMA
 from tarjama import backends, publishing
 from tarjama.cli import main
 from tarjama.errors import InputError, RunError
-from tarjama.memory import open_memory
+from tarjama.memory import MachineEntry, open_memory
 from tarjama.publishing import write_atomically
 
 GLOSSARY = Path(__file__).parent.parent / "glossaries" / "news-ar-en.tsv"
@@ -380,3 +381,126 @@ def test_with_an_api_configured_tarjama_starts_no_server(monkeypatch):
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         server.start_temporary_server()
     assert started == []
+
+
+# Review of scheduled runs and input guards: interrupts, the memory's file and disk, messages that name the kind.
+
+def _server_port(cmdline):
+    words = cmdline.split()
+    return int(words[words.index("--port") + 1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the temporary server is tarjama's on Linux only")
+def test_ctrl_c_in_the_terminal_interrupts_translate_cleanly_and_stops_its_server(tmp_path, article, tiny_marian,
+                                                                                 cli_env):
+    import urllib.request
+
+    env = {k: v for k, v in cli_env.items()
+           if k not in ("PREFECT_API_URL", "DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    # A session of its own, as a terminal gives a job: Ctrl-C is SIGINT to the whole foreground process group.
+    process = subprocess.Popen([TARJAMA, "translate", str(article), "--model", str(tiny_marian),
+                                "--out", str(tmp_path / "out"), "--beam-size", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    servers = []
+    try:
+        deadline = time.monotonic() + 120
+        while not servers and process.poll() is None and time.monotonic() < deadline:
+            servers = [(pid, cmdline) for pid, cmdline in _children(process.pid) if "uvicorn" in cmdline]
+            time.sleep(0.05)
+        assert servers, f"no Prefect server seen (exit status {process.poll()})"
+        (server, cmdline), = servers
+        flow_runs = urllib.request.Request(f"http://127.0.0.1:{_server_port(cmdline)}/api/flow_runs/filter",
+                                           data=b"{}", headers={"Content-Type": "application/json"})
+        while process.poll() is None and time.monotonic() < deadline:  # the flow phase: its run reports to the server
+            try:
+                with urllib.request.urlopen(flow_runs, timeout=1) as response:
+                    if json.loads(response.read()):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        assert os.getpgid(server) != os.getpgid(process.pid), "the server shares the terminal's Ctrl-C"
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, err
+        assert err.decode().strip().splitlines()[-1] == "error: interrupted", err
+        deadline = time.monotonic() + 10
+        while _alive(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(server), "the Prefect server outlived its tarjama process"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid, _cmdline in servers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        process.stderr.close()
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 1 MB tmpfs holding a translation memory, then filled up (root only; skipped where mount fails)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                      check=False, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with open_memory(mount / "memory.sqlite") as memory:
+            memory.remember([MachineEntry("k", "نص", "text", (), (), {})])  # the file exists, with its tables
+        filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):
+            while os.write(filler, b"\0" * 4096):
+                pass
+        os.close(filler)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_memory_on_a_full_disk_says_the_disk_is_full(article, full_disk, tmp_path, no_model_work, capsys):
+    memory = full_disk / "memory.sqlite"
+    code = main(["translate", str(article), "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "out"),
+                 "--memory", str(memory)])
+    assert code == one_error(capsys, 1, str(memory), "cannot use the translation memory: the disk is full")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_a_device_as_the_memory_is_named_before_sqlite_opens_it(kind, article, make_fifo, tmp_path,
+                                                                          no_model_work, capsys):
+    memory = make_fifo(tmp_path / "fifo.txt") if kind == "fifo" else Path("/dev/zero")
+    code = main(["translate", str(article), "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "out"),
+                 "--memory", str(memory)])
+    what = "is a named pipe (FIFO), not a regular file" if kind == "fifo" else "is a character device, not a regular"
+    assert code == one_error(capsys, 2, str(memory), what)
+
+
+def test_a_state_folder_that_links_to_a_fifo_is_called_what_it_is(article, make_fifo, tmp_path, no_model_work,
+                                                                  capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".tarjama").symlink_to(make_fifo(tmp_path / "pipe"))
+    code = main(["translate", str(article), "--model", str(tmp_path / "no-model"), "--out", str(out)])
+    assert code == one_error(capsys, 2, str(out / ".tarjama"), "is a named pipe (FIFO), not a folder")
+
+
+def test_a_small_size_limit_is_told_in_bytes(article, monkeypatch, capsys):
+    monkeypatch.setenv("TARJAMA_MAX_INPUT_MB", "0.0001")
+    assert main(["segment", str(article)]) == 2
+    one_error(capsys, 2, str(article), "larger than the 104 bytes input limit")
+
+
+def test_an_article_that_is_not_a_file_is_called_an_article(fifo, tmp_path, capsys):
+    assert main(["segment", str(fifo)]) == 2
+    one_error(capsys, 2, "not a regular file: give the article file itself")
+    assert main(["segment", str(tmp_path / "missing.txt")]) == 2
+    one_error(capsys, 2, "no such article file")
+
+
+def test_translate_refuses_a_path_that_prefect_could_not_carry(tmp_path, sample_path, no_model_work, capsys):
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt"))
+    odd.write_text(sample_path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert main(["translate", str(odd), "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, 2, "caf\\xe9.txt", "path is not valid UTF-8: rename it")
