@@ -142,7 +142,8 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown), or a TMX or XLIFF file's approved units."""
     from tarjama.exchange import import_file
 
-    report = import_file(args.path, memory_path=args.memory, outputs=args.outputs, everything=args.all)
+    report = import_file(args.path, memory_path=args.memory, outputs=args.outputs, everything=args.all,
+                         overwrite=args.overwrite)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print("\n".join(report.lines))
@@ -271,6 +272,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
               f"in the English ({rate:.0%})", file=sys.stderr)
     if record["memory"]:
         memory = record["memory"]
+        _print_harvest(memory.get("harvest"), published.bilingual)
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
         if memory.get("approvals_set_aside"):
@@ -281,6 +283,20 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if reference_scores is not None:
         print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
     return 0
+
+
+def _print_harvest(harvest: dict | None, bilingual: object) -> None:
+    """What a run's harvest of the editor's bilingual file did, on stderr, as ``tm import`` tells it."""
+    from tarjama.exchange import withdrawn_lines
+
+    if not harvest:
+        return
+    for warning in harvest.get("warnings") or ():
+        print(f"warning: {warning}", file=sys.stderr)
+    if harvest.get("approved"):
+        print(f"memory: approved from {bilingual}: " + ", ".join(harvest["approved"]), file=sys.stderr)
+    for line in withdrawn_lines(harvest.get("withdrawn") or ()):
+        print(f"memory: {line}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -529,6 +545,9 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     importing.add_argument("path", type=Path,
                            help="NAME.bilingual.md (beside its NAME.run.json), or a .tmx, .xlf or .xliff file")
     importing.add_argument("--all", action="store_true", help="approve every sentence, not only corrected ones")
+    importing.add_argument("--overwrite", action="store_true",
+                           help="this file's English wins over approvals made since it was written; each replaced "
+                                "approval is listed as a warning")
     importing.add_argument("--memory", type=Path,
                            help="memory file (default: .tarjama/memory.sqlite beside the bilingual file, "
                                 "or under the --outputs folder for TMX and XLIFF)")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
@@ -20,6 +22,9 @@ from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
 from tarjama.memory import TranslationMemory, normalise_source, same_english
 from tarjama.published import SEGMENT_ID, PublishedRecord, read_run_record
+
+if TYPE_CHECKING:
+    from tarjama.publishing import PublishedRun
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _ROW_CELLS = 4  # | id | Arabic | English | notes |
@@ -226,7 +231,7 @@ def corrections(path: Path | str, *, everything: bool = False,
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """A sentence whose approval (from this same file) the editor withdrew by putting back tarjama's English."""
+    """A sentence whose approval the editor withdrew by putting tarjama's English back over the approval shown."""
 
     segment_id: str
     source: str
@@ -238,88 +243,124 @@ class _Judged:
     corrections: list[Correction]
     withdrawals: list[Withdrawal]
     warnings: list[str]
+    tied: bool = False
 
 
 def find_corrections(path: Path | str, *, everything: bool = False,
-                     memory: TranslationMemory | None = None) -> list[Correction]:
+                     memory: TranslationMemory | None = None, overwrite: bool = False) -> list[Correction]:
     """The sentences an editor changed in a bilingual file, each tied to its segment id and published Arabic.
 
-    Only a file whose front matter's ``run_id`` is the record's beside it (``NAME.run.json``) is compared
-    with that record, row by row and segment by segment: a row whose Arabic is not that segment's
-    published Arabic is refused. Any other file (no front matter, a ``run_id`` of another run, no
-    record) is compared only with the Englishes ``memory`` knows for each row's Arabic (every machine,
-    current or past approved English it holds); a row whose Arabic the memory does not know is refused.
-    A blanked English cell is refused too. With ``memory``, each edit is then judged by
-    :func:`tarjama.approvals.decide`: an edit over an approval made since the file was written is refused.
-    ``everything`` takes every row (still checking the Arabic against the record when the file is from the
-    record's run). Two corrections of the same Arabic sentence with different English are refused. Every
-    refusal is an ``InputError`` naming the file and line.
+    A file whose front matter's ``run_id`` names a remembered run (``OUT/.tarjama/runs/RUN_ID.json``, or the
+    record beside it) is *tied*: each row is compared with what that run published for its segment id (its
+    *base*); a row whose Arabic is not that segment's published Arabic is refused. Any other file (no front
+    matter, an unknown ``run_id``) is compared only with the Englishes ``memory`` knows for each row's Arabic;
+    a row whose Arabic the memory does not know is refused. A blanked English cell is refused too. With
+    ``memory``, each row is judged by :func:`tarjama.approvals.decide` (an edit over an approval made since,
+    elsewhere, is refused unless ``overwrite``). ``everything`` takes every row. Two corrections of the same
+    Arabic sentence with different English are refused. Every refusal is an ``InputError`` naming the file and
+    line.
     """
-    return _judge(Path(path), everything=everything, memory=memory).corrections
+    return _judge(Path(path), everything=everything, memory=memory, overwrite=overwrite).corrections
 
 
-def _judge(path: Path, *, everything: bool, memory: TranslationMemory | None) -> _Judged:
+def _judge(path: Path, *, everything: bool, memory: TranslationMemory | None, overwrite: bool = False) -> _Judged:
     bilingual = read_bilingual_file(path)
-    record = _record_beside(path, required=memory is None and not everything)
-    same_run = record is not None and bilingual.run_id is not None and bilingual.run_id == record.run_id
-    if not same_run and memory is None and not everything:
+    record = _record_beside(path, required=False)
+    published = _published_by(bilingual, record, path, memory)
+    if published is None and memory is None and not everything:
         raise InputError(f"{_untied(bilingual, record, path)}, and no translation memory to tell its machine "
                          f"English from edits: check the file and approve it with `tarjama tm import {path} --all`",
                          path=path)
     terms = _terms_by_source(record)
-    origin = origin_of(path)
     edited: list[Correction] = []
     withdrawals: list[Withdrawal] = []
     warnings: list[str] = []
     for row in bilingual.rows:
-        source, given, known = _anchor(row, record if same_run else None, bilingual, path, memory=memory,
-                                       everything=everything)
+        source, base, known = _anchor(row, published, bilingual, path, memory=memory, everything=everything)
         if not _shown(row.target):
             if any(not _shown(english) for english in known):
                 continue  # the machine gave no English either: nothing to approve
             raise InputError(f"the English of {row.segment_id} is empty: an approval needs English. Type the "
                              "editor's English, or put back the English tarjama wrote in this file to leave the "
-                             "sentence as it was (and to withdraw an approval this file made)", path=path,
-                             line=row.line)
-        if not everything:
-            if memory is None or (given is None and memory.approved(source) is None):
-                if any(same_english(row.target, english) for english in known):
-                    continue  # as tarjama wrote it, or as the memory already holds it
-            else:
-                decision = decide(memory, source, row.target, given=given, origin=origin, own=True)
-                if decision.verdict == Verdict.UNCHANGED:
-                    continue
-                if decision.verdict == Verdict.STALE:
-                    warnings.append(f"{path}:{row.line}: {row.segment_id} {decision.message}")
-                    continue
-                if decision.verdict == Verdict.WITHDRAW:
-                    withdrawals.append(Withdrawal(row.segment_id, source, row.line))
-                    continue
-                if decision.verdict == Verdict.CONFLICT:
-                    raise InputError(f"{row.segment_id}: {decision.message}; nothing was stored. Make the row's "
-                                     "English the memory's, or, to make this file's English win, check every row "
-                                     f"and import with `tarjama tm import {path} --all`", path=path, line=row.line)
+                             "sentence as it was", path=path, line=row.line)
+        if not _is_correction(row, source, base, path, published and bilingual.run_id,
+                              published and published.published_at, memory=memory, everything=everything,
+                              overwrite=overwrite, withdrawals=withdrawals, warnings=warnings):
+            continue
         missing = tuple(dict.fromkeys(t for t in terms.get(_shown(source), ()) if not term_in_words(t, row.target)))
         edited.append(Correction(row.segment_id, source, row.target, row.line, missing))
-    return _Judged(_without_conflicts(edited, path), withdrawals, warnings)
+    return _Judged(_without_conflicts(edited, path), withdrawals, warnings, published is not None)
 
 
-def _anchor(row: EditedSentence, record: PublishedRecord | None, bilingual: BilingualFile, path: Path, *,
-            memory: TranslationMemory | None, everything: bool) -> tuple[str, str | None, set[str]]:
-    """A row's published Arabic, the English tarjama wrote in the row (``None`` for a file not tied to its
-    ``record``) and the Englishes that are no edit; a row that cannot be placed is refused."""
-    if record is not None:
-        segment = record.segments.get(row.segment_id)
+def _is_correction(row: EditedSentence, source: str, base: str | None, path: Path, run_id: str | None,
+                   written_at: str | None, *,
+                   memory: TranslationMemory | None, everything: bool, overwrite: bool,
+                   withdrawals: list[Withdrawal], warnings: list[str]) -> bool:
+    """Whether a row is to be approved, by :func:`tarjama.approvals.decide` (the one policy); a withdrawal or a
+    warning it calls for is added to ``withdrawals`` or ``warnings``; a conflict is refused."""
+    where = f"{path}:{row.line}: {row.segment_id}"
+    if everything:
+        current = memory.approved(source) if memory is not None else None
+        if current is not None and not same_english(current.target, row.target) and (
+                run_id is None or current.run_id != run_id):
+            warnings.append(f"{where} replaces the approval \u201c{excerpt(current.target)}\u201d "
+                            f"({describe(current)}) (--all)")
+        return True
+    if memory is None:  # a tied file read without a memory: what differs from what its run published
+        return base is None or not same_english(row.target, base)
+    decision = decide(memory, source, row.target, base=base, run_id=run_id, file_name=path.name,
+                      written_at=written_at, overwrite=overwrite)
+    if decision.verdict == Verdict.CONFLICT:
+        raise InputError(f"{row.segment_id}: {decision.message}; nothing was stored. Make the row's English the "
+                         "memory's to keep that approval, or, to make this file's English win, import it with "
+                         f"`tarjama tm import {path} --overwrite`", path=path, line=row.line)
+    if decision.message and decision.verdict in (Verdict.STALE, Verdict.APPROVE):
+        warnings.append(f"{where} {decision.message}")
+    if decision.verdict == Verdict.WITHDRAW:
+        withdrawals.append(Withdrawal(row.segment_id, source, row.line))
+    return decision.verdict == Verdict.APPROVE
+
+
+def _published_by(bilingual: BilingualFile, record: PublishedRecord | None, path: Path,
+                  memory: TranslationMemory | None) -> PublishedRun | None:
+    """What the run named by the file's ``run_id`` published, by segment id; ``None`` for an untied file."""
+    from datetime import datetime, timedelta
+
+    from tarjama.publishing import PublishedRun, published_run
+
+    if bilingual.run_id is None:
+        return None
+    folders = [path.parent]
+    if memory is not None and memory.path.parent.name == ".tarjama":
+        folders.append(memory.path.parent.parent)
+    found = published_run(folders, bilingual.run_id)
+    if found is None and record is not None and record.run_id == bilingual.run_id:
+        # A run published before runs were remembered: its record. Its time is to the second: the end of it.
+        created = record.data.get("created")
+        try:
+            written = (datetime.fromisoformat(created) + timedelta(seconds=1)).isoformat()
+        except (TypeError, ValueError):
+            written = None
+        found = PublishedRun({key: (s.source, s.target) for key, s in record.segments.items()}, written)
+    return found
+
+
+def _anchor(row: EditedSentence, published: PublishedRun | None, bilingual: BilingualFile,
+            path: Path, *, memory: TranslationMemory | None, everything: bool) -> tuple[str, str | None, set[str]]:
+    """A row's published Arabic, the English its run published in the row (``None`` for an untied file) and
+    the Englishes that are no edit; a row that cannot be placed is refused."""
+    if published is not None:
+        segment = published.segments.get(row.segment_id)
         if segment is None:
-            raise InputError(f"{row.segment_id} is not a sentence of run {bilingual.run_id} "
-                             f"({_record_name(path)}): a row's segment id must stay as published",
-                             path=path, line=row.line)
-        if not same_english(row.source, segment.source):
+            raise InputError(f"{row.segment_id} is not a sentence of run {bilingual.run_id}: a row's segment id "
+                             "must stay as published", path=path, line=row.line)
+        source, target = segment
+        if not same_english(row.source, source):
             raise InputError(f"the Arabic of {row.segment_id} is not the sentence tarjama published: "
-                             f"{where_they_differ(row.source, segment.source)}; only the English cell is the "
+                             f"{where_they_differ(row.source, source)}; only the English cell is the "
                              "editor's: put the Arabic back as it was, then import again", path=path,
                              line=row.line)
-        return segment.source, segment.target, {segment.target, segment.source}
+        return source, target, {target, source}
     known = _known_to_memory(row, memory)
     if not known and not everything:
         beside = _record_beside(path, required=False)
@@ -367,8 +408,8 @@ def _untied(bilingual: BilingualFile, record: PublishedRecord | None, path: Path
     if bilingual.run_id is None:
         return (f"this file has no run_id in its front matter (saved without it?), so it cannot be compared with "
                 f"{_record_name(path)}")
-    return (f"this file comes from another run ({bilingual.run_id}) than {_record_name(path)} "
-            f"({record.run_id}), an earlier run's copy")
+    return (f"this file's run ({bilingual.run_id}) is not one tarjama remembers here (nor {_record_name(path)}'s, "
+            f"{record.run_id})")
 
 
 def _terms_by_source(record: PublishedRecord | None) -> dict[str, list[str]]:
@@ -416,20 +457,26 @@ def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
 
 
 def harvest_corrections(out_dir: Path, stem: str, memory: TranslationMemory) -> int:
-    """Approve what an editor changed in the article's bilingual file since tarjama wrote it.
+    """How many corrections :func:`harvest_bilingual` stored."""
+    harvested = harvest_bilingual(out_dir, stem, memory)
+    return harvested.stored if harvested is not None else 0
+
+
+def harvest_bilingual(out_dir: Path, stem: str, memory: TranslationMemory) -> BilingualImport | None:
+    """Approve what an editor changed in the article's bilingual file since tarjama wrote it (``None``: unchanged).
 
     Runs before a new translation rewrites that file, so that no run overwrites an editor's work
-    even if nobody ran ``tarjama tm import``.
+    even if nobody ran ``tarjama tm import``; judged as ``tm import`` judges it (a conflict stops the run).
     """
     from tarjama.publishing import article_lock, edited_bilingual
 
     if edited_bilingual(out_dir, stem) is None:
-        return 0  # the common case, decided without creating lock files in a fresh outputs folder
+        return None  # the common case, decided without creating lock files in a fresh outputs folder
     with article_lock(out_dir, stem):
         edited = edited_bilingual(out_dir, stem)
         if edited is None:
-            return 0
-        return approve_bilingual(edited, memory)
+            return None
+        return import_bilingual(edited, memory)
 
 
 def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False,
@@ -439,29 +486,42 @@ def approve_bilingual(path: Path, memory: TranslationMemory, *, everything: bool
 
 
 def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool = False,
-                     mark_known: bool = True) -> BilingualImport:
+                     mark_known: bool = True, overwrite: bool = False) -> BilingualImport:
     """Approve a bilingual file's corrections into ``memory``; with ``mark_known``, remember the file as dealt with.
 
-    Approvals are stored with the file's resolved path as their origin (the same whether ``tm import`` or a
-    run's harvest reads it); rows that put back tarjama's English over this file's own earlier approval
-    withdraw it. Mark it only when ``memory`` is the one its outputs folder's runs use: the next run there may
-    then rewrite it. The caller holds the article's lock when marking. Nothing is stored or marked
-    when any row is refused.
+    Approvals are stored with the file's resolved path as their origin and, for a file tied to its run, that
+    run's id (the same whether ``tm import`` or a run's harvest reads it); rows that put tarjama's English back
+    over the approval the file showed withdraw it. Mark it only when ``memory`` is the one its outputs folder's
+    runs use: the next run there may then rewrite it. The caller holds the article's lock when marking.
+    Nothing is stored or marked when any row is refused.
     """
     from tarjama import publishing
 
+    path = Path(path)
     content = read_input_bytes(path, "bilingual file")
-    judged = _judge(Path(path), everything=everything, memory=memory)
+    judged = _judge(path, everything=everything, memory=memory, overwrite=overwrite)
     # Even with --all, an English the memory already approves is not approved (or counted) again.
     found = [c for c in judged.corrections
              if (current := memory.approved(c.source)) is None or not same_english(current.target, c.target)]
-    stored = memory.approve([(c.source, c.target) for c in found], origin=origin_of(path)) if found else 0
+    run_id = read_bilingual_file(path).run_id if judged.tied and not everything else None
+    stored = (memory.approve([(c.source, c.target) for c in found], origin=origin_of(path), run_id=run_id)
+              if found else 0)
     if judged.withdrawals:
         memory.withdraw([w.source for w in judged.withdrawals])
     if mark_known:
         publishing.mark_known(path.parent, path.name.removesuffix(".bilingual.md"), content)
     return BilingualImport(tuple(found), stored, tuple(w.segment_id for w in judged.withdrawals),
-                           tuple(judged.warnings))
+                           tuple([*judged.warnings, *_term_warnings(found, path)]))
+
+
+def _term_warnings(found: list[Correction], path: Path) -> list[str]:
+    return [w for c in found if (w := c.term_warning(path))]
+
+
+def withdrawn_lines(segment_ids: Iterable[str]) -> list[str]:
+    """The line telling of each approval an import withdrew."""
+    return [f"withdrew the approval of {segment_id}: the row is tarjama's English again; the next run publishes "
+            "the machine English" for segment_id in segment_ids]
 
 
 @dataclass(frozen=True)
@@ -472,7 +532,8 @@ class ImportReport:
     warnings: list[str]
 
 
-def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everything: bool = False) -> ImportReport:
+def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everything: bool = False,
+                overwrite: bool = False) -> ImportReport:
     """``tm import``: a bilingual file, or a TMX or XLIFF file, into its memory.
 
     A bilingual file goes into ``memory_path`` or the memory beside it. Into the memory its outputs folder's
@@ -492,7 +553,7 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
         memory_path = memory_path or default_memory_path(outputs)
         check_memory_location(memory_path)
         with open_memory(memory_path) as memory:
-            summary = import_exchange_file(path, memory, outputs=outputs)
+            summary = import_exchange_file(path, memory, outputs=outputs, overwrite=overwrite)
         return ImportReport(summary.lines(), summary.warnings)
     memory_path = memory_path or default_memory_path(path.parent)
     stem = path.name.removesuffix(".bilingual.md")
@@ -502,14 +563,12 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
     else:
         check_memory_location(memory_path)
     with article_lock(path.parent, stem) if beside else nullcontext(), open_memory(memory_path) as memory:
-        imported = import_bilingual(path, memory, everything=everything, mark_known=beside)
+        imported = import_bilingual(path, memory, everything=everything, mark_known=beside, overwrite=overwrite)
     lines = [f"{counted(imported.stored, 'sentence')} approved into {memory_path}"]
     if imported.corrections:
         lines.append("approved " + ", ".join(imported.segment_ids))
-    if imported.withdrawn:
-        lines.append("withdrew the approval of " + ", ".join(imported.withdrawn)
-                     + ": the next run publishes the machine English")
-    return ImportReport(lines, [*imported.warnings, *imported.term_warnings(path)])
+    lines += withdrawn_lines(imported.withdrawn)
+    return ImportReport(lines, list(imported.warnings))
 
 
 def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path | None = None) -> list[str]:
@@ -521,8 +580,19 @@ def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path 
     """
     from tarjama.memory import default_memory_path, open_memory
 
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder: give NAME.run.json or NAME.bilingual.md", path=path)
+    if not path.name.endswith((".run.json", ".bilingual.md")):
+        raise InputError("is neither an article's run record (NAME.run.json) nor its bilingual file "
+                         "(NAME.bilingual.md)", path=path)
+    if not path.exists():
+        raise InputError("no such file", path=path)
     stem = path.name.removesuffix(".bilingual.md").removesuffix(".run.json")
-    record = read_run_record(path.with_name(f"{stem}.run.json"))
+    record_path = path.with_name(f"{stem}.run.json")
+    if not record_path.exists():
+        raise InputError("no such file: the article's run record is not beside its bilingual file", path=record_path)
+    record = read_run_record(record_path)
     memory_path = memory_path or default_memory_path(path.parent)
     if not memory_path.is_file():
         raise InputError("no translation memory here: nothing is approved", path=memory_path)

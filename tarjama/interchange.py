@@ -25,7 +25,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 
-from tarjama.approvals import Verdict, decide, origin_of
+from tarjama.approvals import Verdict, decide, describe, excerpt, origin_of
+from tarjama.enforcement import term_in_words
 from tarjama.errors import InputError
 from tarjama.memory import ApprovedEntry, TranslationMemory, normalise_source, open_memory, same_english
 from tarjama.published import (
@@ -231,17 +232,18 @@ def read_exchange_file(path: Path | str) -> ExchangeFile:
                      path=path)
 
 
-def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs: Path) -> ImportSummary:
+def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs: Path,
+                         overwrite: bool = False) -> ImportSummary:
     """Approve into ``memory`` the Arabic→English units of a TMX or XLIFF file that a person approved.
 
     Units of an article's XLIFF are checked against that article's run record in ``outputs``
     (``NAME.run.json``): a segment id it lacks, or Arabic that is no longer the segment's, is skipped with a
     warning. An edited unit left unapproved is named in a warning too: the CAT tool must mark it final.
-    Each approved unit is then judged by :func:`tarjama.approvals.decide`: a unit placed through its run
-    record, or carrying an approval note naming one of this memory's approvals, is the newsroom's own work
-    (tarjama's export coming back); any other unit (a memory export, a TMX or a ``<file>`` from elsewhere)
-    never replaces an approval. A unit still holding an earlier English, or new English over an approval
-    made since the export, leaves the memory's approval and is named in a warning.
+    Each approved unit is then judged by :func:`tarjama.approvals.decide`, with as its base the English
+    tarjama's export gave it (the approval its note names, or the article's published English for a unit placed
+    through its run record); a unit without one is foreign and never replaces an approval (a warning says so).
+    New English over an approval made since the export is refused (an :class:`InputError` naming the unit and
+    quoting both), nothing stored, unless ``overwrite``.
     A file without any Arabic→English unit is an :class:`InputError`: there is nothing to import.
     """
     exchange = read_exchange_file(path)
@@ -254,12 +256,15 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     pairs, withdrawn = [], []
     for unit in chosen:
         record = records.get(unit.article) if unit.article else None
-        given = _exported_english(unit, memory)
-        # The newsroom's own: an article's unit placed through its run record, or a unit carrying an approval
-        # of this memory (tarjama's export coming back). Anything else never replaces an approval.
-        own = record is not None or given is not None
-        decision = decide(memory, unit.source, unit.target, given=given, origin=origin, own=own)
+        base = _exported_english(unit, memory)
+        if base is None and record is not None and unit.segment_id in record:
+            base = record[unit.segment_id].target  # exported as the run published it
         label = _label(str(exchange.path), unit)
+        if base is None and not overwrite and (kept := _foreign_kept(unit, memory)):
+            summary.skipped["the memory's own approval kept"] += 1
+            summary.warnings.append(f"{label}: {kept}")
+            continue
+        decision = decide(memory, unit.source, unit.target, base=base, overwrite=overwrite)
         if decision.verdict == Verdict.UNCHANGED:
             summary.skipped["already approved" if decision.current else "unchanged"] += 1
         elif decision.verdict == Verdict.STALE:
@@ -267,12 +272,14 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
             summary.warnings.append(f"{label} {decision.message}" if unit.article and unit.segment_id
                                     else f"{label}: the unit {decision.message}")
         elif decision.verdict == Verdict.CONFLICT:
-            summary.skipped["the memory's own approval kept"] += 1
-            summary.warnings.append(f"{label}: {decision.message}: the memory's approval is kept")
+            raise InputError(f"{label}: {decision.message}; nothing was stored. To make this file's English win, "
+                             f"import it with `tarjama tm import {exchange.path} --overwrite`", path=exchange.path)
         elif decision.verdict == Verdict.WITHDRAW:
             withdrawn.append(unit.source)
             summary.withdrawn.append(unit.segment_id or label)
         else:
+            if decision.message:
+                summary.warnings.append(f"{label} {decision.message}")
             pairs.append((unit.source, unit.target))
             if unit.article and unit.segment_id:
                 summary.placed.setdefault(unit.article, []).append(unit.segment_id)
@@ -281,6 +288,20 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     if withdrawn:
         memory.withdraw(withdrawn)
     return summary
+
+
+def _foreign_kept(unit: ExchangeUnit, memory: TranslationMemory) -> str | None:
+    """Why a unit from elsewhere (not tarjama's export) leaves the memory's approval as it is, or ``None`` when
+    it is not new English over an approval (the one policy then judges it)."""
+    current = memory.approved(unit.source)
+    if current is None or same_english(current.target, unit.target):
+        return None
+    known = {e.target for e in memory.past_approvals(unit.source)} | memory.machine_targets(unit.source)
+    if any(same_english(unit.target, english) for english in known):
+        return None
+    return (f"a unit from elsewhere never replaces an approval: \u201c{excerpt(unit.target)}\u201d is not stored, "
+            f"the memory's approval is kept ({describe(current)}: \u201c{excerpt(current.target)}\u201d); import "
+            "with --overwrite to make this file's English win")
 
 
 def _exported_english(unit: ExchangeUnit, memory: TranslationMemory) -> str | None:
@@ -558,9 +579,11 @@ def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemo
         target = approval.target if approval is not None else segment.target
         data = segment.data
         notes = []
-        if data.get("flags"):
+        # The machine output's flags describe the machine English: an approved English carries none of them,
+        # and its terms are tested against itself (the test --strict-terms applies).
+        if data.get("flags") and approval is None:
             notes.append(("flags", ", ".join(str(flag) for flag in data["flags"])))
-        terms = [f"{t.get('surface', '')} → {t.get('target', '')}" + ("" if t.get("hit") else " (missing)")
+        terms = [f"{t.get('surface', '')} → {t.get('target', '')}" + ("" if _term_hit(t, approval) else " (missing)")
                  for t in data.get("terms") or [] if isinstance(t, dict)]
         if terms:
             notes.append(("terms", "; ".join(terms)))
@@ -571,6 +594,13 @@ def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemo
         segments.append(ArticleSegment(segment.id, segment.source, target, approved, tuple(notes)))
     original = Path(record.source or f"{name}.txt").name
     return ArticleExport(name, original, tuple(segments))
+
+
+def _term_hit(term: dict, approval: ApprovedEntry | None) -> bool:
+    """Whether the exported English has a term's target: the record's verdict, or the approval's own test."""
+    if approval is None:
+        return bool(term.get("hit"))
+    return isinstance(term.get("target"), str) and term_in_words(term["target"], approval.target)
 
 
 def _approval_note(approval: ApprovedEntry) -> tuple[str, str]:

@@ -30,9 +30,11 @@ from tarjama.documents import check_regular_file
 from tarjama.errors import InputError, RunError, TarjamaError
 from tarjama.outputs import is_read_only, write_error
 
-# 2: approval_history (every approval replaced or withdrawn). A memory of schema 1 gains the empty table on
-# opening; an older tarjama refuses a schema-2 memory ("of a newer tarjama") rather than ignore its history.
-SCHEMA_VERSION = 2
+# 2: approval_history (every approval replaced or withdrawn). 3: each approval's run_id (the run whose bilingual
+# file it came from; NULL for TMX/XLIFF, --all and older approvals). A memory of schema 1 or 2 gains the empty
+# table and the column on opening; an older tarjama refuses a newer memory ("of a newer tarjama") rather than
+# ignore what it holds.
+SCHEMA_VERSION = 3
 _BUSY_TIMEOUT_MS = 60_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS machine (
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS approved (
     source_text TEXT NOT NULL,
     target TEXT NOT NULL,
     origin TEXT NOT NULL,
-    approved_at TEXT NOT NULL
+    approved_at TEXT NOT NULL,
+    run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS machine_by_source ON machine (source);
 CREATE TABLE IF NOT EXISTS approval_history (
@@ -58,7 +61,8 @@ CREATE TABLE IF NOT EXISTS approval_history (
     target TEXT NOT NULL,
     origin TEXT NOT NULL,
     approved_at TEXT NOT NULL,
-    replaced_at TEXT NOT NULL
+    replaced_at TEXT NOT NULL,
+    run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS approval_history_by_source ON approval_history (source);
 """
@@ -108,6 +112,7 @@ class ApprovedEntry:
     target: str
     origin: str
     approved_at: str
+    run_id: str | None = None  # the run whose bilingual file it came from (None: TMX/XLIFF, --all, older memories)
 
 
 def _now() -> str:
@@ -156,6 +161,10 @@ class TranslationMemory:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                for table in ("approved", "approval_history"):
+                    columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                    if "run_id" not in columns:  # a memory of schema 1 or 2
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN run_id TEXT")
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.OperationalError as exc:
             self.close()
@@ -215,7 +224,7 @@ class TranslationMemory:
         """The editor's English for this source sentence, if one was approved."""
         if self._db is None:
             return None
-        row = self._db.execute("SELECT source_text, target, origin, approved_at FROM approved WHERE source = ?",
+        row = self._db.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approved WHERE source = ?",
                                (normalise_source(source),)).fetchone()
         return ApprovedEntry(*row) if row else None
 
@@ -223,7 +232,7 @@ class TranslationMemory:
         """The approvals this source sentence had before its current one (replaced or withdrawn), newest first."""
         if self._db is None:
             return []
-        rows = self._db.execute("SELECT source_text, target, origin, approved_at FROM approval_history "
+        rows = self._db.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approval_history "
                                 "WHERE source = ? ORDER BY replaced_at DESC, rowid DESC", (normalise_source(source),))
         return [ApprovedEntry(*row) for row in rows]
 
@@ -236,27 +245,36 @@ class TranslationMemory:
         known.update(entry.target for entry in self.past_approvals(source))
         return known
 
-    def approve(self, pairs: Iterable[tuple[str, str]], origin: str, *, replace: bool = True) -> int:
+    def approve(self, pairs: Iterable[tuple[str, str]], origin: str, *, replace: bool = True,
+                run_id: str | None = None) -> int:
         """Store approved ``(source, English)`` pairs; returns how many were stored.
 
+        ``run_id`` is the run whose bilingual file they come from (``None`` for TMX, XLIFF, ``--all``).
         ``replace=False`` keeps existing approvals (a memory imported from elsewhere never overrides
         this newsroom's editors). A replaced approval is kept in the history (:meth:`past_approvals`);
         a pair whose English is already the approval's is not stored again.
         """
-        rows = [(normalise_source(s), s, t, origin, _now()) for s, t in pairs if normalise_source(s) and t.strip()]
+        rows = [(normalise_source(s), s, t, origin, _now(), run_id)
+                for s, t in pairs if normalise_source(s) and t.strip()]
         stored = 0
         with self._write():
             for row in rows:
-                current = self._conn.execute("SELECT source_text, target, origin, approved_at FROM approved "
-                                             "WHERE source = ?", (row[0],)).fetchone()
+                current = self._conn.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approved WHERE source = ?",
+                                             (row[0],)).fetchone()
                 if current is not None and (not replace or same_english(current[1], row[2])):
                     continue
                 if current is not None:
-                    self._conn.execute("INSERT INTO approval_history VALUES (?, ?, ?, ?, ?, ?)",
-                                       (row[0], *current, row[4]))
-                self._conn.execute("INSERT OR REPLACE INTO approved VALUES (?, ?, ?, ?, ?)", row)
+                    self._keep_in_history(row[0], current, row[4])
+                self._conn.execute(f"INSERT OR REPLACE INTO approved (source, {_APPROVAL_COLUMNS}) "
+                                   "VALUES (?, ?, ?, ?, ?, ?)", row)
                 stored += 1
         return stored
+
+    def _keep_in_history(self, key: str, current: tuple, replaced_at: str) -> None:
+        source_text, target, origin, approved_at, run_id = current
+        self._conn.execute("INSERT INTO approval_history (source, source_text, target, origin, approved_at, "
+                           "replaced_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (key, source_text, target, origin, approved_at, replaced_at, run_id))
 
     def withdraw(self, sources: Iterable[str]) -> int:
         """Withdraw the approvals of these source sentences (kept in the history); how many there were."""
@@ -266,11 +284,11 @@ class TranslationMemory:
             return 0
         with self._write():
             for key in keys:
-                current = self._conn.execute("SELECT source_text, target, origin, approved_at FROM approved "
-                                             "WHERE source = ?", (key,)).fetchone()
+                current = self._conn.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approved WHERE source = ?",
+                                             (key,)).fetchone()
                 if current is None:
                     continue
-                self._conn.execute("INSERT INTO approval_history VALUES (?, ?, ?, ?, ?, ?)", (key, *current, _now()))
+                self._keep_in_history(key, current, _now())
                 self._conn.execute("DELETE FROM approved WHERE source = ?", (key,))
                 withdrawn += 1
         return withdrawn
@@ -278,7 +296,7 @@ class TranslationMemory:
     def all_approved(self) -> list[ApprovedEntry]:
         """Every approved pair, oldest first."""
         return [ApprovedEntry(*row) for row in self._conn.execute(
-            "SELECT source_text, target, origin, approved_at FROM approved ORDER BY approved_at, source")]
+            f"SELECT {_APPROVAL_COLUMNS} FROM approved ORDER BY approved_at, source")]
 
     def all_machine(self) -> list[MachineEntry]:
         """Every machine translation, oldest first."""
@@ -361,6 +379,7 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+_APPROVAL_COLUMNS = "source_text, target, origin, approved_at, run_id"
 _MACHINE_COLUMNS = "key, source, target, flags, term_hows, settings"
 
 

@@ -250,10 +250,54 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
                        "on), then translate again", path=edited)
     bilingual = render_bilingual(record)
     mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
+    run_record = render_run_record(record, bilingual)
+    published_run = _published_run_path(out_dir, json.loads(run_record)["run_id"])
+    published_run.parent.mkdir(parents=True, exist_ok=True)
     # The record goes in last: a record always describes the files beside it once it is there.
-    write_atomically({paths.bilingual: bilingual, paths.english: render_english(record),
-                      paths.report: render_report(record), paths.record: render_run_record(record, bilingual)})
+    write_atomically({paths.bilingual: bilingual, published_run: _published_run(run_record, record.run_id),
+                      paths.english: render_english(record), paths.report: render_report(record),
+                      paths.record: run_record})
     return paths
+
+
+def _published_run_path(out_dir: Path, run_id: str) -> Path:
+    return Path(out_dir) / ".tarjama" / "runs" / f"{run_id}.json"
+
+
+def _published_run(run_record: str, run_id: str) -> str:
+    """What each segment of a run showed (``{segment id: {source, target}}``) and when: kept for every run, so
+    that an editor's copy of any run's bilingual file is judged against what that run wrote."""
+    from datetime import UTC, datetime
+
+    segments = json.loads(run_record)["segments"]
+    return json.dumps({"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                       "segments": {s["id"]: {"source": s["source"], "target": s["target"]} for s in segments}},
+                      ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """What a run published: each segment id's ``(Arabic, English)``, and when (ISO 8601; ``None`` unknown)."""
+
+    segments: dict[str, tuple[str, str]]
+    published_at: str | None
+
+
+def published_run(folders: Sequence[Path], run_id: str) -> PublishedRun | None:
+    """What run ``run_id`` published, looked up in the outputs ``folders``; ``None`` when none of them
+    remembers that run (an unknown run, or one published before runs were remembered)."""
+    if not re.fullmatch(r"[\w.-]+", run_id):
+        return None  # a run id from a file's front matter names a file: nothing but a plain name
+    for folder in folders:
+        path = _published_run_path(folder, run_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            segments = {key: (value["source"], value["target"]) for key, value in data["segments"].items()}
+            published_at = data.get("published_at")
+            return PublishedRun(segments, published_at if isinstance(published_at, str) else None)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return None
 
 
 def check_source(record: RunRecord) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tarjama.backends import DecodingOptions, Translator, load_translator
 from tarjama.documents import Document, read_article
-from tarjama.exchange import harvest_corrections
+from tarjama.exchange import harvest_bilingual
 from tarjama.glossary import Glossary, load_glossary
 from tarjama.incremental import prepare
 from tarjama.matching import TermMatch, find_terms
@@ -39,12 +39,15 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
                           out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
     """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
-        harvested = harvest_corrections(out_dir, document.stem, memory) if memory is not None else 0
+        harvested = harvest_bilingual(out_dir, document.stem, memory) if memory is not None else None
         work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
         with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
                           enabled=show_progress) as progress:
             translations = work.run(progress)
-    stats = {**work.stats.to_json(str(memory_path)), "harvested": harvested} if memory_path else None
+    harvest = None if harvested is None else {"approved": harvested.segment_ids, "withdrawn": list(harvested.withdrawn),
+                                              "warnings": list(harvested.warnings)}
+    stats = ({**work.stats.to_json(str(memory_path)), "harvested": harvested.stored if harvested else 0,
+              "harvest": harvest} if memory_path else None)
     return TranslatedArticle(translations, stats)
 
 

@@ -291,11 +291,13 @@ def test_a_new_edit_over_an_approval_made_since_the_file_was_written_is_refused(
     code, stdout, stderr = tm_import(capsys, paths.bilingual)
     assert code == 2 and stdout == ""
     assert stderr.startswith(f"error: {paths.bilingual}:{line}: p1.s0: the memory holds another approval")
-    assert "Translator's English." in stderr and "/desk/translator.xlf" in stderr and "--all" in stderr
+    assert "Translator's English." in stderr and "/desk/translator.xlf" in stderr and "--overwrite" in stderr
+    assert "Editor's other English." in stderr and "--all" not in stderr
     assert dict(approvals(tmp_path / "out"))[P1S0] == "Translator's English."
     assert edited_bilingual(tmp_path / "out", "story") == paths.bilingual  # still an edit to deal with
-    code, stdout, stderr = tm_import(capsys, paths.bilingual, "--all")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual, "--overwrite")
     assert code == 0, stderr
+    assert "replaces the approval \u201cTranslator's English.\u201d" in stderr
     assert dict(approvals(tmp_path / "out"))[P1S0] == "Editor's other English."
 
 
@@ -310,15 +312,22 @@ def test_an_editor_revising_their_own_edit_is_approved(tmp_path, capsys):
 
 
 def test_putting_back_the_machine_english_withdraws_this_files_approval(tmp_path, capsys):
-    # Finding 3: the blank-cell advice ("put back the English tarjama wrote") is now true after an import.
-    _, paths = published(tmp_path)
+    # The approval is published by a rerun; putting tarjama's English back over it (the row shows the
+    # approval) withdraws it. (The same buffer put back as it was is a stale view: it never withdraws.)
+    record, paths = published(tmp_path)
     original = paths.bilingual.read_text(encoding="utf-8")
     edit_cells(paths.bilingual, "p2.s0", english="WRONG EDIT")
     assert tm_import(capsys, paths.bilingual)[0] == 0
+    remember(memory_of(tmp_path), record)
     paths.bilingual.write_text(original, encoding="utf-8")
     code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "p2.s0 holds an earlier English" in stderr and "tm withdraw" in stderr
+    assert dict(approvals(tmp_path / "out"))[P2S0] == "WRONG EDIT"
+    _, paths = published(tmp_path, english=lambda s: "WRONG EDIT" if s.id == "p2.s0" else f"Machine English of {s.id}.")
+    edit_cells(paths.bilingual, "p2.s0", english="Machine English of p2.s0.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
     assert code == 0, stderr
-    assert "withdrew the approval of p2.s0" in stdout
+    assert "withdrew the approval of p2.s0: the row is tarjama's English again" in stdout
     assert approvals(tmp_path / "out") == []
     with open_memory(memory_of(tmp_path)) as memory:
         assert memory.approved(P2S0) is None  # the next run translates (or recalls the machine English)
@@ -335,6 +344,10 @@ def test_a_run_publishes_the_machine_english_after_a_withdrawal(tmp_path, sample
     edit_cells(paths.bilingual, "p0.s0", english="WRONG EDIT")
     assert run(["tm", "import", paths.bilingual], cli_env).returncode == 0
     paths.bilingual.write_text(original, encoding="utf-8")
+    assert run(["translate", article, "--model", tiny_marian, "--out", out], cli_env).returncode == 0
+    assert "WRONG EDIT" in paths.english.read_text(encoding="utf-8")
+    machine = next(line for line in original.split("\n") if line.startswith("| p0.s0 |")).split(" | ")[2]
+    edit_cells(paths.bilingual, "p0.s0", english=machine)  # the documented undo: tarjama's English back
     withdrawn = run(["tm", "import", paths.bilingual], cli_env)
     assert withdrawn.returncode == 0 and "withdrew the approval of p0.s0" in withdrawn.stdout, withdrawn.stderr
     assert run(["translate", article, "--model", tiny_marian, "--out", out], cli_env).returncode == 0
@@ -407,23 +420,28 @@ def test_a_schema_1_memory_keeps_its_approvals_and_gains_a_history(tmp_path, cap
         assert memory.approved(P2S0).target == "Old."
         assert memory.approve([(P2S0, "New.")], origin="editor") == 1
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert db.execute("SELECT target, origin FROM approval_history").fetchall() == [("Old.", "editor")]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        history = db.execute("SELECT target, origin, run_id FROM approval_history").fetchall()
+        assert history == [("Old.", "editor", None)]
     db.close()
     with open_memory(path) as memory:
         assert memory.known_english(P2S0) == {"Old.", "New."}
 
 
-def test_an_editor_changing_a_published_approval_back_to_the_machine_english_is_approved(tmp_path, capsys):
-    # The row showed the translator's approval (the run published it): any English typed over it is an edit.
+def test_an_editor_changing_a_published_approval_back_to_the_machine_english_withdraws_it(tmp_path, capsys):
+    # The row showed the translator's approval (the run published it): tarjama's English typed over it withdraws
+    # the approval (review3 #4: the documented undo); any other English is an edit.
     _, paths = published(tmp_path, english=lambda s: "Translator's English." if s.id == "p2.s0" else f"M {s.id}.")
     with open_memory(memory_of(tmp_path)) as memory:
         memory.remember([MachineEntry("k", normalise_source(P2S0), "Machine English.", (), (), {})])
     approve_elsewhere(tmp_path, P2S0, "Translator's English.")
     edit_cells(paths.bilingual, "p2.s0", english="Machine English.")
     code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "withdrew the approval of p2.s0" in stdout, stderr
+    assert approvals(tmp_path / "out") == []
+    edit_cells(paths.bilingual, "p2.s0", english="A third English.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
     assert code == 0 and "approved p2.s0" in stdout, stderr
-    assert approvals(tmp_path / "out") == [(P2S0, "Machine English.")]
 
 
 def test_all_does_not_approve_again_what_the_memory_already_approves(tmp_path, capsys):

@@ -463,15 +463,21 @@ def test_a_translators_change_of_the_approval_it_was_given_is_approved(tmp_path,
     assert approved(memory) == {KREMLIN: "E2 translator fixed the editor."}
 
 
-def test_a_translators_change_over_an_approval_made_since_the_export_is_warned_and_kept(tmp_path, capsys):
+def test_a_translators_change_over_an_approval_made_since_the_export_is_refused_unless_overwrite(tmp_path, capsys):
+    # review3 #7: an XLIFF conflict is refused as a bilingual one is (exit 2, both Englishes quoted, nothing
+    # stored), and --overwrite makes the translator's English win, naming what it replaced.
     out, memory, path = article_export(tmp_path, capsys)
     translator_sets(path, "Translator English.")
     approve(memory, "E2 editor since.", "/desk/other.bilingual.md")
     code, stdout, err = tm_import(capsys, path, "--outputs", out)
-    assert code == 0, err
-    assert stdout.startswith("0 sentences approved") and "the memory's own approval kept 1" in stdout
-    assert "art p0.s0: the memory holds another approval" in err and "E2 editor since." in err
+    assert code == 2 and stdout == "", err
+    assert err.startswith("error: ") and "art p0.s0: the memory holds another approval" in err
+    assert "E2 editor since." in err and "Translator English." in err and "--overwrite" in err
     assert approved(memory) == {KREMLIN: "E2 editor since."}
+    code, stdout, err = tm_import(capsys, path, "--outputs", out, "--overwrite")
+    assert code == 0 and "approved in art: p0.s0" in stdout, err
+    assert "replaces the approval \u201cE2 editor since.\u201d" in err
+    assert approved(memory) == {KREMLIN: "Translator English."}
 
 
 def test_a_foreign_file_in_an_article_xliff_never_replaces_an_approval(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import json
 import multiprocessing
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -355,9 +356,12 @@ def test_a_file_saved_from_an_earlier_run_approves_only_the_editor_s_changes(tmp
     publish(new, tmp_path / "out")
     paths.bilingual.write_text(stale, encoding="utf-8")
     edit_row(paths.bilingual, "p2.s0", "The delegation reached Kabul on Sunday morning.")
+    # Every published run is remembered (a file of any of them is judged against what it showed); a run
+    # forgotten (here: its snapshot deleted) leaves only the memory to judge by.
+    shutil.rmtree(tmp_path / "out" / ".tarjama" / "runs")
     with open_memory(tmp_path / "tm.sqlite") as memory:
         # The memory knows nothing of the old run: nothing tells its machine English from an edit.
-        with pytest.raises(InputError, match="earlier run"):
+        with pytest.raises(InputError, match="not one tarjama remembers"):
             corrections(paths.bilingual, memory=memory)
         remember_machine(memory, old)
         remember_machine(memory, new)
@@ -479,6 +483,7 @@ def test_without_a_record_the_memory_tells_the_edits(tmp_path):
     record = make_record(document, lambda s: f"Machine English of {s.id}.")
     edit_row(paths.bilingual, "p2.s0", "Editor's English.")
     paths.record.unlink()
+    shutil.rmtree(tmp_path / "out" / ".tarjama" / "runs")  # nor the run remembered: the file is untied
     with open_memory(tmp_path / "out" / ".tarjama" / "memory.sqlite") as memory:
         with pytest.raises(InputError, match="no run record beside it"):
             corrections(paths.bilingual, memory=memory)  # the memory knows nothing yet
