@@ -46,8 +46,9 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
             translations = work.run(progress)
     harvest = None if harvested is None else {"approved": harvested.segment_ids, "withdrawn": list(harvested.withdrawn),
                                               "warnings": list(harvested.warnings)}
+    # "harvest" only when an editor's file was harvested (what it approved, withdrew and warned of).
     stats = ({**work.stats.to_json(str(memory_path)), "harvested": harvested.stored if harvested else 0,
-              "harvest": harvest} if memory_path else None)
+              **({"harvest": harvest} if harvest else {})} if memory_path else None)
     return TranslatedArticle(translations, stats)
 
 

@@ -470,3 +470,196 @@ def test_tm_withdraw_withdraws_an_approval_by_segment_id(tmp_path, capsys):
     assert code == 0 and "approved p1.s1" in stdout, stderr
     assert f"{paths.bilingual}:{line}: p2.s0 holds the English whose approval was withdrawn" in stderr
     assert dict(approvals(tmp_path / "out")).get(P2S0) is None
+
+
+# review3: the approval policy by facts (the run each file shows, each approval's run id), not by the file's path.
+
+def machine(segment_id):
+    return f"Machine English of {segment_id}."
+
+
+def rerun(tmp_path, approved):
+    """A newer run of the article: publishes the memory's approvals (``{segment id: English}``) over the machine's."""
+    return published(tmp_path, english=lambda s: approved.get(s.id, machine(s.id)))
+
+
+def stripped(path):
+    """An editor's buffer saved without its front matter."""
+    without_front_matter(path)
+
+
+@pytest.mark.parametrize("front_matter", [True, False])
+def test_review3_1a_a_buffer_kept_open_across_a_rerun_approves_only_its_edit(tmp_path, capsys, front_matter):
+    record, paths = published(tmp_path)
+    remember(memory_of(tmp_path), record)
+    buffer = paths.bilingual.read_text(encoding="utf-8")  # editor 1's buffer of run 1
+    edit_cells(paths.bilingual, "p1.s0", english="E2 correction tuesday.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    rerun(tmp_path, {"p1.s0": "E2 correction tuesday."})
+    paths.bilingual.write_text(buffer, encoding="utf-8")
+    if not front_matter:
+        stripped(paths.bilingual)
+    edit_cells(paths.bilingual, "p2.s0", english="E1 edit of p2.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert "approved p2.s0" in stdout and "p1.s0" not in stdout
+    assert dict(approvals(tmp_path / "out")) == {P1S0: "E2 correction tuesday.", P2S0: "E1 edit of p2."}
+    if not front_matter:  # untied: its p1.s0 is an English the memory knows, older than the approval
+        assert "p1.s0 holds an earlier English; the memory's newer approval" in stderr
+
+
+def test_review3_1b_a_second_editor_s_old_buffer_neither_withdraws_nor_reverts(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    buffer = paths.bilingual.read_text(encoding="utf-8")  # editor 1 opens the file
+    edit_cells(paths.bilingual, "p1.s0", english="E2 correction by editor 2.")  # editor 2 edits and imports
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    paths.bilingual.write_text(buffer, encoding="utf-8")  # editor 1 saves her buffer with her own edit
+    edit_cells(paths.bilingual, "p2.s0", english="E1 edit of p2.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert "withdrew" not in stdout and "approved p2.s0" in stdout and "p1.s0" not in stdout
+    assert "p1.s0 holds an earlier English; the memory's newer approval" in stderr
+    assert dict(approvals(tmp_path / "out")) == {P1S0: "E2 correction by editor 2.", P2S0: "E1 edit of p2."}
+
+
+def test_review3_2_a_run_s_harvest_reports_its_warnings_and_approvals(tmp_path, tiny_marian, cli_env):
+    article = tmp_path / "story.txt"
+    article.write_text("قال الكرملين إن موسكو رفضت التحذير.\nوصل الوفد إلى كابول صباح الأحد.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    paths = output_paths(out, "story")
+    command = ["translate", article, "--model", tiny_marian, "--beam-size", "1", "--out", out]
+    assert run(command, cli_env).returncode == 0
+    buffer = paths.bilingual.read_text(encoding="utf-8")
+    edit_cells(paths.bilingual, "p0.s0", english="E2 correction by editor 2.")
+    assert run(["tm", "import", paths.bilingual], cli_env).returncode == 0
+    paths.bilingual.write_text(buffer, encoding="utf-8")
+    edit_cells(paths.bilingual, "p1.s0", english="E1 edit of p1.")
+    again = run(command, cli_env)
+    assert again.returncode == 0, again.stderr
+    assert f"warning: {paths.bilingual}:" in again.stderr and "p0.s0 holds an earlier English" in again.stderr
+    assert f"memory: approved from {paths.bilingual}: p1.s0" in again.stderr
+    harvest = json.loads(paths.record.read_text(encoding="utf-8"))["memory"]["harvest"]
+    assert harvest["approved"] == ["p1.s0"] and harvest["withdrawn"] == [] and len(harvest["warnings"]) == 1
+    assert "E2 correction by editor 2." in paths.english.read_text(encoding="utf-8")
+
+
+def test_review3_3_an_approval_set_aside_by_a_run_is_left_alone_by_an_edit_elsewhere(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    edit_cells(paths.bilingual, "p1.s0", english="The Kremlin said it, edited.")  # lacks "Moscow"
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    # A --strict-terms run sets the approval aside: the row shows the strict retranslation, not the approval.
+    rerun(tmp_path, {"p1.s0": "Strict English: the Kremlin said Moscow refused."})
+    edit_cells(paths.bilingual, "p2.s0", english="Only this row is edited.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert "withdrew" not in stdout and "p1.s0" not in stdout + stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "The Kremlin said it, edited."
+
+
+def test_review3_4_tarjama_s_english_put_back_after_a_rerun_withdraws_the_approval(tmp_path, capsys):
+    record, paths = published(tmp_path)
+    remember(memory_of(tmp_path), record)
+    edit_cells(paths.bilingual, "p1.s0", english="WRONG EDIT.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    _, paths = rerun(tmp_path, {"p1.s0": "WRONG EDIT."})
+    edit_cells(paths.bilingual, "p1.s0", english=machine("p1.s0"))  # the documented undo
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0, stderr
+    assert "withdrew the approval of p1.s0: the row is tarjama's English again" in stdout
+    assert "approved p1.s0" not in stdout
+    assert P1S0 not in dict(approvals(tmp_path / "out"))
+
+
+def v1_memory(path, rows):
+    """A memory as tarjama wrote it before approval histories and run ids (schema 1)."""
+    with sqlite3.connect(path) as db:
+        db.executescript("CREATE TABLE machine (key TEXT PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL, "
+                         "flags TEXT NOT NULL, term_hows TEXT NOT NULL, settings TEXT NOT NULL, created TEXT NOT NULL);"
+                         "CREATE TABLE approved (source TEXT PRIMARY KEY, source_text TEXT NOT NULL, target TEXT "
+                         "NOT NULL, origin TEXT NOT NULL, approved_at TEXT NOT NULL);"
+                         "PRAGMA user_version = 1;")
+        db.executemany("INSERT INTO approved VALUES (?, ?, ?, ?, ?)", rows)
+    db.close()
+
+
+def test_review3_5_an_editor_s_revision_over_a_schema_1_approval_of_this_file_is_approved(tmp_path, capsys,
+                                                                                          monkeypatch):
+    _, paths = published(tmp_path)
+    # The old code stored the file's path as typed (cwd-relative) and no run id.
+    edit_cells(paths.bilingual, "p1.s0", english="First revision.")
+    v1_memory(memory_of(tmp_path), [(normalise_source(P1S0), P1S0, "First revision.", "out/story.bilingual.md",
+                                     "2099-01-01T00:00:00+00:00")])
+    monkeypatch.chdir(tmp_path)
+    line = edit_cells(paths.bilingual, "p1.s0", english="Second revision.")
+    code, stdout, stderr = tm_import(capsys, Path("out/story.bilingual.md"))
+    assert code == 0, stderr
+    assert "approved p1.s0" in stdout
+    assert (f"out/story.bilingual.md:{line}: p1.s0 replaces the approval \u201cFirst revision.\u201d imported "
+            "earlier from out/story.bilingual.md") in stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Second revision."
+
+
+def test_review3_6_all_names_each_approval_it_replaces_and_no_warning_advises_it(tmp_path, capsys):
+    record, paths = published(tmp_path)
+    remember(memory_of(tmp_path), record)
+    approve_elsewhere(tmp_path, P2S0, "T2 translator p2.")
+    code, _stdout, stderr = tm_import(capsys, paths.bilingual, "--all")
+    assert code == 0, stderr
+    line = row_line(paths.bilingual, "p2.s0")
+    assert (f"warning: {paths.bilingual}:{line}: p2.s0 replaces the approval \u201cT2 translator p2.\u201d "
+            "(from /desk/translator.xlf") in stderr
+    # A withdrawn approval's English still in a file: the warning does not send the editor to --all.
+    edit_cells(paths.bilingual, "p1.s1", english="WRONG EDIT")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    assert main(["tm", "withdraw", str(paths.record), "--segment", "p1.s1"]) == 0
+    capsys.readouterr()
+    edit_cells(paths.bilingual, "p0.s0", english="A headline, edited.")
+    code, _stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "p1.s1 holds the English whose approval was withdrawn" in stderr
+    assert "--all" not in stderr and "--overwrite" in stderr
+
+
+def test_review3_8_a_tied_and_an_untied_copy_say_the_same_of_a_withdrawn_english(tmp_path, capsys):
+    record, paths = published(tmp_path)
+    remember(memory_of(tmp_path), record)
+    edit_cells(paths.bilingual, "p1.s0", english="E1 approved then withdrawn.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    assert main(["tm", "withdraw", str(paths.record), "--segment", "p1.s0"]) == 0
+    buffer = paths.bilingual.read_text(encoding="utf-8")
+    said = []
+    for tied in (True, False):
+        paths.bilingual.write_text(buffer, encoding="utf-8")
+        if not tied:
+            stripped(paths.bilingual)
+        other = "p2.s0" if tied else "p0.s0"
+        edit_cells(paths.bilingual, other, english=f"Another row edited ({tied}).")
+        capsys.readouterr()
+        code, stdout, stderr = tm_import(capsys, paths.bilingual)
+        assert code == 0 and f"approved {other}" in stdout, stderr
+        said.append([line.split(": ", 2)[2] for line in stderr.splitlines() if ": p1.s0 " in line])
+        assert P1S0 not in dict(approvals(tmp_path / "out"))
+    assert said[0] == said[1] and "p1.s0 holds the English whose approval was withdrawn" in said[0][0]
+
+
+def test_review3_9_tm_withdraw_names_what_is_wrong_with_the_path(tmp_path, capsys):
+    published(tmp_path)
+    for path, message in [(tmp_path / "nowhere" / "story.run.json", "no such file"),
+                          (tmp_path / "out", "is a folder: give NAME.run.json or NAME.bilingual.md"),
+                          (tmp_path / "out" / "story.en.md", "is neither an article's run record")]:
+        assert main(["tm", "withdraw", str(path), "--segment", "p1.s0"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}: {message}"), err
+        assert "not a run record" not in err
+
+
+def test_review3_iterative_editor_revising_the_same_buffer_is_approved_with_a_warning(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    run_id = json.loads(paths.record.read_text(encoding="utf-8"))["run_id"]
+    edit_cells(paths.bilingual, "p1.s0", english="First try.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    edit_cells(paths.bilingual, "p1.s0", english="Second try.")  # the same buffer, edited again
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 0 and "approved p1.s0" in stdout, stderr
+    assert (f"p1.s0 replaces the approval \u201cFirst try.\u201d imported earlier from a copy of run {run_id}'s "
+            "file") in stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Second try."

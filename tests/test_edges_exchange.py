@@ -620,3 +620,22 @@ def test_xliff_article_named_nothing_known_is_placed_by_its_arabic_with_a_warnin
         in err
     assert f"warning: {path}: units of article f2 cannot be placed" in err and "1 unit skipped" in err
     assert approved(out / ".tarjama" / "memory.sqlite") == {STORY[2][1]: "Renamed file."}
+
+
+def test_review3_10_an_approved_unit_of_the_article_xliff_carries_no_machine_flags(tmp_path, capsys):
+    out = tmp_path / "out"
+    write_record(out, "art", [("p0.s0", KREMLIN, "Machine.", ["output_truncated", "arabic_in_english"]),
+                              ("p0.s1", "وصل الوفد.", "Machine two.", ["output_truncated"])])
+    record = json.loads((out / "art.run.json").read_text(encoding="utf-8"))
+    record["segments"][0]["terms"] = [{"surface": "الكرملين", "target": "Kremlin", "hit": False}]
+    (out / "art.run.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    approve(out / ".tarjama" / "memory.sqlite", "The Kremlin said so.", "/desk/art.bilingual.md")
+    path = tmp_path / "art.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(out / "art.run.json"), "--out", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    approved_unit = text.split('<unit id="p0.s0"')[1].split("</unit>")[0]
+    machine_unit = text.split('<unit id="p0.s1"')[1].split("</unit>")[0]
+    assert "The Kremlin said so." in approved_unit
+    assert 'category="flags"' not in approved_unit and "output_truncated" not in approved_unit
+    assert "→ Kremlin" in approved_unit and "(missing)" not in approved_unit  # the term, tested on the approval
+    assert '<note category="flags">output_truncated</note>' in machine_unit  # the machine English keeps its flags

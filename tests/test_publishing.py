@@ -259,7 +259,8 @@ def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tm
     real_replace, order = os.replace, []
     monkeypatch.setattr(os, "replace", lambda src, dst: (order.append(Path(dst).name), real_replace(src, dst)))
     publish(record, out)
-    assert order[-1] == paths.record.name and len(order) == 4
+    assert order[-1] == paths.record.name and len(order) == 5  # the four outputs and the run remembered
+    assert f"{record.run_id}.json" in order
     assert not any(leftover.exists() for leftover in leftovers)
 
 
