@@ -250,7 +250,7 @@ def find_corrections(path: Path | str, *, everything: bool = False,
                      memory: TranslationMemory | None = None, overwrite: bool = False) -> list[Correction]:
     """The sentences an editor changed in a bilingual file, each tied to its segment id and published Arabic.
 
-    A file whose front matter's ``run_id`` names a remembered run (``OUT/.tarjama/runs/RUN_ID.json``, or the
+    A file whose front matter's ``run_id`` names a remembered run (``OUT/.tarjama/runs/NAME/RUN_ID.json``, or the
     record beside it) is *tied*: each row is compared with what that run published for its segment id (its
     *base*); a row whose Arabic is not that segment's published Arabic is refused. Any other file (no front
     matter, an unknown ``run_id``) is compared only with the Englishes ``memory`` knows for each row's Arabic;
@@ -333,7 +333,7 @@ def _published_by(bilingual: BilingualFile, record: PublishedRecord | None, path
     folders = [path.parent]
     if memory is not None and memory.path.parent.name == ".tarjama":
         folders.append(memory.path.parent.parent)
-    found = published_run(folders, bilingual.run_id)
+    found = published_run(folders, path.name.removesuffix(".bilingual.md"), bilingual.run_id)
     if found is None and record is not None and record.run_id == bilingual.run_id:
         # A run published before runs were remembered: its record. Its time is to the second: the end of it.
         created = record.data.get("created")

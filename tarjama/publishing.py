@@ -242,7 +242,7 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     stem = record.document.stem
     paths = output_paths(out_dir, stem)
     _refuse_changed_source(record)
-    _remove_leftovers(paths)
+    _remove_leftovers(paths, _published_run_path(out_dir, stem, "-").parent)
     edited = edited_bilingual(out_dir, stem)
     if edited is not None:
         raise RunError(f"an editor changed {edited.name} during or before this run and the changes are not in "
@@ -251,17 +251,31 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     bilingual = render_bilingual(record)
     mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
     run_record = render_run_record(record, bilingual)
-    published_run = _published_run_path(out_dir, json.loads(run_record)["run_id"])
+    published_run = _published_run_path(out_dir, stem, json.loads(run_record)["run_id"])
     published_run.parent.mkdir(parents=True, exist_ok=True)
     # The record goes in last: a record always describes the files beside it once it is there.
     write_atomically({paths.bilingual: bilingual, published_run: _published_run(run_record, record.run_id),
                       paths.english: render_english(record), paths.report: render_report(record),
                       paths.record: run_record})
+    _prune_published_runs(published_run.parent)
     return paths
 
 
-def _published_run_path(out_dir: Path, run_id: str) -> Path:
-    return Path(out_dir) / ".tarjama" / "runs" / f"{run_id}.json"
+# Runs remembered per article: enough for any buffer an editor may still have open. An older buffer's
+# file is judged against the memory alone (untied), which never approves machine English.
+KEPT_RUNS = 100
+
+
+def _published_run_path(out_dir: Path, stem: str, run_id: str) -> Path:
+    # One folder per article: its own publish (under its lock) clears its leftovers and prunes it.
+    return Path(out_dir) / ".tarjama" / "runs" / stem / f"{run_id}.json"
+
+
+def _prune_published_runs(folder: Path) -> None:
+    """Keep the newest :data:`KEPT_RUNS` runs of an article (called under the article's lock)."""
+    runs = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+    for old in runs[KEPT_RUNS:]:
+        old.unlink(missing_ok=True)
 
 
 def _published_run(run_record: str, run_id: str) -> str:
@@ -283,13 +297,13 @@ class PublishedRun:
     published_at: str | None
 
 
-def published_run(folders: Sequence[Path], run_id: str) -> PublishedRun | None:
-    """What run ``run_id`` published, looked up in the outputs ``folders``; ``None`` when none of them
-    remembers that run (an unknown run, or one published before runs were remembered)."""
+def published_run(folders: Sequence[Path], stem: str, run_id: str) -> PublishedRun | None:
+    """What run ``run_id`` of article ``stem`` published, looked up in the outputs ``folders``; ``None`` when
+    none of them remembers that run (an unknown run, or one published before runs were remembered)."""
     if not re.fullmatch(r"[\w.-]+", run_id):
         return None  # a run id from a file's front matter names a file: nothing but a plain name
     for folder in folders:
-        path = _published_run_path(folder, run_id)
+        path = _published_run_path(folder, stem, run_id)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             segments = {key: (value["source"], value["target"]) for key, value in data["segments"].items()}
@@ -344,12 +358,15 @@ def source_changed(source: Path, then: str = TRANSLATE_AGAIN) -> SourceChanged:
                          f"translated is in the memory; {then})", path=source)
 
 
-def _remove_leftovers(paths: Published) -> None:
-    """Staged and backup files of a run killed while swapping (``write_atomically``'s siblings)."""
+def _remove_leftovers(paths: Published, runs: Path) -> None:
+    """Staged and backup files of a run killed while swapping (``write_atomically``'s siblings), the
+    article's remembered runs included."""
     for path in (paths.bilingual, paths.english, paths.report, paths.record):
         for leftover in [*path.parent.glob(f".{glob.escape(path.name)}.*.tmp"),
                          *path.parent.glob(f".{glob.escape(path.name)}.*.bak")]:
             leftover.unlink(missing_ok=True)
+    for leftover in [*runs.glob(".*.tmp"), *runs.glob(".*.bak")]:
+        leftover.unlink(missing_ok=True)
 
 
 def _known_path(out_dir: Path, stem: str) -> Path:

@@ -253,7 +253,9 @@ def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tm
     record = make_record(read_article(sample_path), lambda s: "text")
     out = tmp_path / "out"
     paths = publish(record, out)
-    leftovers = [out / f".{paths.english.name}.x1.tmp", out / f".{paths.record.name}.x2.bak"]
+    runs = out / ".tarjama" / "runs" / record.document.stem
+    leftovers = [out / f".{paths.english.name}.x1.tmp", out / f".{paths.record.name}.x2.bak",
+                 runs / f".{record.run_id}.json.x3.tmp"]
     for leftover in leftovers:
         leftover.write_text("from a killed run", encoding="utf-8")
     real_replace, order = os.replace, []
@@ -262,6 +264,25 @@ def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tm
     assert order[-1] == paths.record.name and len(order) == 5  # the four outputs and the run remembered
     assert f"{record.run_id}.json" in order
     assert not any(leftover.exists() for leftover in leftovers)
+
+
+def test_only_the_newest_runs_of_an_article_are_remembered(tmp_path, sample_path, monkeypatch):
+    from dataclasses import replace
+
+    from tarjama import publishing
+
+    monkeypatch.setattr(publishing, "KEPT_RUNS", 2)
+    record = make_record(read_article(sample_path), lambda s: "text")
+    out = tmp_path / "out"
+    ids = [f"run-{n}" for n in range(4)]
+    for number, run_id in enumerate(ids):
+        publish(replace(record, run_id=run_id), out)
+        remembered = out / ".tarjama" / "runs" / record.document.stem / f"{run_id}.json"
+        os.utime(remembered, ns=(number * 10**9, number * 10**9))  # publish order, even on a coarse clock
+    kept = sorted(path.stem for path in (out / ".tarjama" / "runs" / record.document.stem).glob("*.json"))
+    assert kept == ids[-2:]
+    assert publishing.published_run([out], record.document.stem, ids[0]) is None
+    assert publishing.published_run([out], record.document.stem, ids[-1]) is not None
 
 
 def test_an_article_changed_during_its_run_is_not_published(tmp_path, sample_path):
