@@ -2,7 +2,8 @@
 
 Exports are XLIFF 2.0: the whole memory (one ``<file id="tarjama-memory">``) or articles (one
 ``<file id="NAME" original="NAME.txt">`` per article, one ``<unit id="p3.s1">`` per segment, its flags and
-glossary terms as notes). Approved English is ``state="final"``, the rest ``translated``.
+glossary terms as notes; the run of the record exported in the ``<file>``'s ``tarjama-run`` note). Approved
+English is ``state="final"``, the rest ``translated``.
 
 Import reads both versions; which units a person approved is decided by their states:
 

@@ -666,10 +666,10 @@ def test_final_1_a_translator_s_edit_never_silently_replaces_an_approval_made_si
     unit.target = "Translator's English."
     unit.xmlelement.set("state", "final")
     exported.write_bytes(bytes(store))
-    assert '<note category="tarjama-run">' in exported.read_text(encoding="utf-8")  # kept by the round trip
     capsys.readouterr()
     code, stdout, err = tm_import(capsys, exported, "--outputs", out)
     assert code == 2 and stdout == "", err
     assert "story p1.s0: the memory holds another approval, \u201cEditor's English.\u201d" in err
     assert "Translator's English." in err and "--overwrite" in err
     assert approved(out / ".tarjama" / "memory.sqlite")[P1S0] == "Editor's English."
+    assert '<note category="tarjama-run">' in exported.read_text(encoding="utf-8")  # kept by the round trip
