@@ -61,7 +61,8 @@ def decide(memory: TranslationMemory, source: str, offered: str, *, base: str | 
     remembered run: what that run published; a unit of tarjama's export: the exported English), else ``None``;
     ``written_at`` is when the file was written (ISO 8601; ``None``: unknown, every approval counts as made
     since). ``run_id`` is the run the bilingual file comes from and ``file_name`` its name (an approval of an
-    older memory, without a run id, from a file of that name is taken as a copy of this file's).
+    older memory, made before approvals carried run ids, from a file of that name is taken as a copy of this
+    file's; an approval of no run, from TMX, XLIFF or a file without run id, never is).
     ``overwrite`` makes the file's English win over approvals made since (the decision's message names each).
 
     Tied (``base`` known): the row as shown → ``UNCHANGED`` (``STALE``, warned, when an approval was made
@@ -151,11 +152,12 @@ def _newer(current: ApprovedEntry) -> str:
 
 
 def _same_file(current: ApprovedEntry, run_id: str | None, file_name: str | None) -> bool:
-    """Whether the current approval came from a copy of this file: the same run's file, or (an approval of an
-    older memory, without run id) a file of the same name."""
+    """Whether the current approval came from a copy of this file: the same run's file, or (a legacy approval,
+    made before approvals carried run ids) a file of the same name. An approval of no run (TMX, XLIFF, a file
+    without run id) is never a copy of this file."""
     if current.run_id is not None:
         return run_id is not None and current.run_id == run_id
-    return file_name is not None and Path(current.origin).name == file_name
+    return current.legacy and file_name is not None and Path(current.origin).name == file_name
 
 
 def _copy_of(current: ApprovedEntry) -> str:

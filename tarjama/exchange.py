@@ -289,7 +289,7 @@ def _judge(path: Path, *, everything: bool, memory: TranslationMemory | None, ov
             continue
         missing = tuple(dict.fromkeys(t for t in terms.get(_shown(source), ()) if not term_in_words(t, row.target)))
         edited.append(Correction(row.segment_id, source, row.target, row.line, missing))
-    return _Judged(_without_conflicts(edited, path), withdrawals, warnings, published is not None)
+    return _Judged(_without_conflicts(edited, withdrawals, path), withdrawals, warnings, published is not None)
 
 
 def _is_correction(row: EditedSentence, source: str, base: str | None, path: Path, run_id: str | None,
@@ -444,8 +444,9 @@ def _record_beside(path: Path, *, required: bool = True) -> PublishedRecord | No
     return read_run_record(record_path)
 
 
-def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
-    """Each sentence's correction once; one Arabic sentence cannot be approved with two Englishes."""
+def _without_conflicts(rows: list[Correction], withdrawals: list[Withdrawal], path: Path) -> list[Correction]:
+    """Each sentence's correction once; one Arabic sentence cannot be approved with two Englishes, nor approved
+    and withdrawn by the same file (tarjama's English put back in one row, an edit in another)."""
     first: dict[str, Correction] = {}
     for row in rows:
         earlier = first.setdefault(normalise_source(row.source), row)
@@ -453,6 +454,15 @@ def _without_conflicts(rows: list[Correction], path: Path) -> list[Correction]:
             raise InputError(f"{row.segment_id} repeats the Arabic of {earlier.segment_id} (line {earlier.line}) with "
                              "a different English: approvals are per sentence, so make the two the same",
                              path=path, line=row.line)
+    for withdrawal in withdrawals:
+        edit = first.get(normalise_source(withdrawal.source))
+        if edit is not None:
+            later, earlier_line = (withdrawal, edit.line) if withdrawal.line > edit.line else (edit, withdrawal.line)
+            other = edit.segment_id if later is withdrawal else withdrawal.segment_id
+            raise InputError(f"{later.segment_id} repeats the Arabic of {other} (line {earlier_line}) with a "
+                             "different English: one row puts tarjama's English back (withdrawing the approval), "
+                             "the other approves an edit; approvals are per sentence, so make the two the same",
+                             path=path, line=later.line)
     return list(first.values())
 
 
@@ -503,7 +513,9 @@ def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool 
     # Even with --all, an English the memory already approves is not approved (or counted) again.
     found = [c for c in judged.corrections
              if (current := memory.approved(c.source)) is None or not same_english(current.target, c.target)]
-    run_id = read_bilingual_file(path).run_id if judged.tied and not everything else None
+    # Every approval from a bilingual file carries the file's run id (with --all too): only legacy approvals,
+    # made before approvals carried one, are matched to a file by its name.
+    run_id = read_bilingual_file(path).run_id
     stored = (memory.approve([(c.source, c.target) for c in found], origin=origin_of(path), run_id=run_id)
               if found else 0)
     if judged.withdrawals:

@@ -42,6 +42,7 @@ SOURCE_LANGUAGE = "ar"
 TARGET_LANGUAGE = "en"
 MEMORY_FILE_ID = "tarjama-memory"  # the <file> of a memory-wide XLIFF export
 APPROVAL_NOTE = "approval"  # the note category an export uses to say which approval a final unit carries
+RUN_NOTE = "tarjama-run"  # the note category of an article's <file>: the run id of the record it was exported from
 _APPROVAL_NOTE_TEXT = re.compile(r"tarjama approval of (\S+)")
 EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
 _UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
@@ -78,6 +79,7 @@ class ExchangeUnit:
     article: str | None = None
     segment_id: str | None = None
     notes: tuple[str, ...] = ()
+    run_id: str | None = None  # the run an article's export was made from (its <file>'s tarjama-run note)
 
     @property
     def pair(self) -> str:
@@ -120,6 +122,7 @@ class ArticleExport:
     name: str
     original: str
     segments: tuple[ArticleSegment, ...]
+    run_id: str | None = None  # the run of the record exported: the import compares with what it published
 
 
 @dataclass
@@ -255,16 +258,17 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     origin = origin_of(exchange.path)
     pairs, withdrawn = [], []
     for unit in chosen:
-        record = records.get(unit.article) if unit.article else None
         base = _exported_english(unit, memory)
-        if base is None and record is not None and unit.segment_id in record:
-            base = record[unit.segment_id].target  # exported as the run published it
+        shown, written_at = _exported_from(unit, records, outputs, memory)
+        if base is None:
+            base = shown  # exported as the run published it
         label = _label(str(exchange.path), unit)
         if base is None and not overwrite and (kept := _foreign_kept(unit, memory)):
             summary.skipped["the memory's own approval kept"] += 1
             summary.warnings.append(f"{label}: {kept}")
             continue
-        decision = decide(memory, unit.source, unit.target, base=base, overwrite=overwrite)
+        # No run id: an XLIFF approval is never taken for a copy of the bilingual file of the run it came from.
+        decision = decide(memory, unit.source, unit.target, base=base, written_at=written_at, overwrite=overwrite)
         if decision.verdict == Verdict.UNCHANGED:
             summary.skipped["already approved" if decision.current else "unchanged"] += 1
         elif decision.verdict == Verdict.STALE:
@@ -288,6 +292,34 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     if withdrawn:
         memory.withdraw(withdrawn)
     return summary
+
+
+def _exported_from(unit: ExchangeUnit, records: dict[str, dict[str, PublishedSegment]], outputs: Path,
+                   memory: TranslationMemory) -> tuple[str | None, str | None]:
+    """The English an article's export showed for a unit (the run it was exported from published it) and when
+    that run was published (``None``: unknown, every approval counts as made since).
+
+    The export names its run (a ``tarjama-run`` note on its ``<file>``): what that remembered run published.
+    A run no longer remembered is the current record only when it is that run; otherwise nothing tells what
+    the export showed. An export without a run id (older files) is taken as showing the current record.
+    """
+    from tarjama.publishing import published_run
+
+    segments = records.get(unit.article) if unit.article else None
+    if segments is None or unit.segment_id is None:
+        return None, None
+    if unit.run_id is not None:
+        folders = [outputs]
+        if memory.path.parent.name == ".tarjama":
+            folders.append(memory.path.parent.parent)
+        run = published_run(folders, unit.article or "", unit.run_id)
+        if run is not None:
+            segment = run.segments.get(unit.segment_id)
+            return (segment[1] if segment else None), run.published_at
+        if read_run_record(outputs / f"{unit.article}.run.json").run_id != unit.run_id:
+            return None, None
+    segment = segments.get(unit.segment_id)
+    return (segment.target if segment else None), None
 
 
 def _foreign_kept(unit: ExchangeUnit, memory: TranslationMemory) -> str | None:
@@ -593,7 +625,7 @@ def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemo
             notes.append(_approval_note(approval))
         segments.append(ArticleSegment(segment.id, segment.source, target, approved, tuple(notes)))
     original = Path(record.source or f"{name}.txt").name
-    return ArticleExport(name, original, tuple(segments))
+    return ArticleExport(name, original, tuple(segments), record.run_id)
 
 
 def _term_hit(term: dict, approval: ApprovedEntry | None) -> bool:

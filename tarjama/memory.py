@@ -31,10 +31,12 @@ from tarjama.errors import InputError, RunError, TarjamaError
 from tarjama.outputs import is_read_only, write_error
 
 # 2: approval_history (every approval replaced or withdrawn). 3: each approval's run_id (the run whose bilingual
-# file it came from; NULL for TMX/XLIFF, --all and older approvals). A memory of schema 1 or 2 gains the empty
+# file it came from; NULL for TMX/XLIFF and files of no run). A memory of schema 1 or 2 gains the empty
 # table and the column on opening; an older tarjama refuses a newer memory ("of a newer tarjama") rather than
-# ignore what it holds.
+# ignore what it holds. The approvals a schema 1 or 2 memory held are marked as from before run ids (LEGACY_RUN in
+# their run_id): only those are matched to a file by its name; a NULL run_id is TMX/XLIFF or an untied file.
 SCHEMA_VERSION = 3
+LEGACY_RUN = "(before run ids)"  # never a run id: run ids are plain names (see publishing.published_run)
 _BUSY_TIMEOUT_MS = 60_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS machine (
@@ -112,7 +114,16 @@ class ApprovedEntry:
     target: str
     origin: str
     approved_at: str
-    run_id: str | None = None  # the run whose bilingual file it came from (None: TMX/XLIFF, --all, older memories)
+    run_id: str | None = None  # the run whose bilingual file it came from (None: TMX/XLIFF, a file of no run, legacy)
+    legacy: bool = False  # made before approvals carried run ids (a schema 1 or 2 memory): its run is unknown
+
+
+def _approval(row: tuple) -> ApprovedEntry:
+    """An ``approved`` or ``approval_history`` row (``_APPROVAL_COLUMNS``) decoded."""
+    source_text, target, origin, approved_at, run_id = row
+    if run_id == LEGACY_RUN:
+        return ApprovedEntry(source_text, target, origin, approved_at, None, legacy=True)
+    return ApprovedEntry(source_text, target, origin, approved_at, run_id)
 
 
 def _now() -> str:
@@ -163,8 +174,9 @@ class TranslationMemory:
                         self._db.execute(statement)
                 for table in ("approved", "approval_history"):
                     columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-                    if "run_id" not in columns:  # a memory of schema 1 or 2
+                    if "run_id" not in columns:  # a memory of schema 1 or 2: its approvals are legacy
                         self._db.execute(f"ALTER TABLE {table} ADD COLUMN run_id TEXT")
+                        self._db.execute(f"UPDATE {table} SET run_id = ?", (LEGACY_RUN,))
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.OperationalError as exc:
             self.close()
@@ -226,7 +238,7 @@ class TranslationMemory:
             return None
         row = self._db.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approved WHERE source = ?",
                                (normalise_source(source),)).fetchone()
-        return ApprovedEntry(*row) if row else None
+        return _approval(row) if row else None
 
     def past_approvals(self, source: str) -> list[ApprovedEntry]:
         """The approvals this source sentence had before its current one (replaced or withdrawn), newest first."""
@@ -234,7 +246,7 @@ class TranslationMemory:
             return []
         rows = self._db.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approval_history "
                                 "WHERE source = ? ORDER BY replaced_at DESC, rowid DESC", (normalise_source(source),))
-        return [ApprovedEntry(*row) for row in rows]
+        return [_approval(row) for row in rows]
 
     def known_english(self, source: str) -> set[str]:
         """Every English the memory holds for this source sentence: machine, current and past approvals."""
@@ -249,7 +261,7 @@ class TranslationMemory:
                 run_id: str | None = None) -> int:
         """Store approved ``(source, English)`` pairs; returns how many were stored.
 
-        ``run_id`` is the run whose bilingual file they come from (``None`` for TMX, XLIFF, ``--all``).
+        ``run_id`` is the run whose bilingual file they come from (``None`` for TMX, XLIFF, a file of no run).
         ``replace=False`` keeps existing approvals (a memory imported from elsewhere never overrides
         this newsroom's editors). A replaced approval is kept in the history (:meth:`past_approvals`);
         a pair whose English is already the approval's is not stored again.
@@ -295,7 +307,7 @@ class TranslationMemory:
 
     def all_approved(self) -> list[ApprovedEntry]:
         """Every approved pair, oldest first."""
-        return [ApprovedEntry(*row) for row in self._conn.execute(
+        return [_approval(row) for row in self._conn.execute(
             f"SELECT {_APPROVAL_COLUMNS} FROM approved ORDER BY approved_at, source")]
 
     def all_machine(self) -> list[MachineEntry]:

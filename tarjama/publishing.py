@@ -253,8 +253,9 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     run_record = render_run_record(record, bilingual)
     published_run = _published_run_path(out_dir, stem, json.loads(run_record)["run_id"])
     published_run.parent.mkdir(parents=True, exist_ok=True)
-    # The record goes in last: a record always describes the files beside it once it is there.
-    write_atomically({paths.bilingual: bilingual, published_run: _published_run(run_record, record.run_id),
+    # The run is remembered first (a new file): a bilingual file never names a run that is not remembered, even
+    # after a kill midway. The record goes in last: a record always describes the files beside it once it is there.
+    write_atomically({published_run: _published_run(run_record, record.run_id), paths.bilingual: bilingual,
                       paths.english: render_english(record), paths.report: render_report(record),
                       paths.record: run_record})
     _prune_published_runs(published_run.parent)

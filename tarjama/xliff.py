@@ -2,7 +2,8 @@
 
 Exports are XLIFF 2.0: the whole memory (one ``<file id="tarjama-memory">``) or articles (one
 ``<file id="NAME" original="NAME.txt">`` per article, one ``<unit id="p3.s1">`` per segment, its flags and
-glossary terms as notes). Approved English is ``state="final"``, the rest ``translated``.
+glossary terms as notes; the run of the record exported in the ``<file>``'s ``tarjama-run`` note). Approved
+English is ``state="final"``, the rest ``translated``.
 
 Import reads both versions; which units a person approved is decided by their states:
 
@@ -23,6 +24,7 @@ from tarjama.documents import read_input_bytes
 from tarjama.errors import InputError
 from tarjama.interchange import (
     MEMORY_FILE_ID,
+    RUN_NOTE,
     SEGMENT_ID,
     SOURCE_LANGUAGE,
     TARGET_LANGUAGE,
@@ -87,6 +89,8 @@ def write_article_xliff(articles: list[ArticleExport], source_lang: str = SOURCE
     root, ns = _root(source_lang, target_lang)
     for article in articles:
         file_element = ET.SubElement(root, f"{ns}file", id=article.name, original=article.original)
+        if article.run_id:  # which run the export shows, for the import to judge what the translator changed
+            _notes_element(file_element, ns, ((RUN_NOTE, article.run_id),))
         for segment in article.segments:
             unit = ET.SubElement(file_element, f"{ns}unit", id=segment.id)
             _notes_element(unit, ns, segment.notes)
@@ -151,6 +155,7 @@ def _read_2(path: Path, document: XMLDocument) -> ExchangeFile:
         count += len(unit_elements)
         article = _article(file_element, [unit.get("id") for unit in unit_elements])
         own = own or article is not None
+        run_id = _file_run(file_element) if article else None
         for unit in unit_elements:
             segments = [part for part in unit if local_name(part.tag) in ("segment", "ignorable")]
             pieces = _pieces(segments)
@@ -170,8 +175,17 @@ def _read_2(path: Path, document: XMLDocument) -> ExchangeFile:
                     source_lang=source_lang, target_lang=target_lang, approved=approved,
                     state=next((s for s in group_states if s not in _APPROVED_2), group_states[0]),
                     line=document.line(unit), article=article,
-                    segment_id=unit.get("id") if article else None, notes=_notes(unit)))
+                    segment_id=unit.get("id") if article else None, notes=_notes(unit), run_id=run_id))
     return ExchangeFile(path, "XLIFF 2.0", count, units, own=own)
+
+
+def _file_run(file_element: ET.Element) -> str | None:
+    """The run id a ``<file>`` of tarjama's article export names (its own ``tarjama-run`` note), if any."""
+    for notes in _children(file_element, "notes"):
+        for note in _children(notes, "note"):
+            if note.get("category") == RUN_NOTE and (text := collapse("".join(note.itertext()))):
+                return text
+    return None
 
 
 def _pieces(parts: list[ET.Element]) -> list[tuple[ET.Element, str, str]]:

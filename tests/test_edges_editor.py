@@ -11,7 +11,7 @@ from test_publishing import make_record
 from tarjama.cli import main
 from tarjama.documents import segment_text
 from tarjama.glossary import Glossary, GlossaryEntry
-from tarjama.memory import MachineEntry, normalise_source, open_memory
+from tarjama.memory import LEGACY_RUN, MachineEntry, normalise_source, open_memory
 from tarjama.publishing import edited_bilingual, output_paths, publish
 
 ARTICLE = ("عنوان عن الكرملين\n"
@@ -422,7 +422,7 @@ def test_a_schema_1_memory_keeps_its_approvals_and_gains_a_history(tmp_path, cap
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         history = db.execute("SELECT target, origin, run_id FROM approval_history").fetchall()
-        assert history == [("Old.", "editor", None)]
+        assert history == [("Old.", "editor", LEGACY_RUN)]  # from before run ids: only these match by file name
     db.close()
     with open_memory(path) as memory:
         assert memory.known_english(P2S0) == {"Old.", "New."}
@@ -663,3 +663,51 @@ def test_review3_iterative_editor_revising_the_same_buffer_is_approved_with_a_wa
     assert (f"p1.s0 replaces the approval \u201cFirst try.\u201d imported earlier from a copy of run {run_id}'s "
             "file") in stderr
     assert dict(approvals(tmp_path / "out"))[P1S0] == "Second try."
+
+
+# Final review: an edit and a withdrawal of one sentence, --all approvals, the XLIFF's run (see also test_publishing).
+
+REPEATED = "قال الكرملين إن موسكو رفضت التحذير."
+
+
+def test_final_2_an_edit_and_a_withdrawal_of_the_same_sentence_in_one_file_are_refused(tmp_path, capsys):
+    document = segment_text(f"{REPEATED}\nوصل الوفد إلى كابول صباح الأحد.\n{REPEATED}\n", tmp_path / "story.txt")
+    record = make_record(document, lambda s: machine(s.id))
+    paths = publish(record, tmp_path / "out")
+    remember(memory_of(tmp_path), record)
+    for segment_id in ("p0.s0", "p2.s0"):
+        edit_cells(paths.bilingual, segment_id, english="Approved once.")
+    assert tm_import(capsys, paths.bilingual)[0] == 0
+    paths = publish(make_record(document, lambda s: "Approved once." if s.text == REPEATED else machine(s.id)),
+                    tmp_path / "out")
+    first = edit_cells(paths.bilingual, "p0.s0", english="A new edit.")
+    second = edit_cells(paths.bilingual, "p2.s0", english=machine("p2.s0"))  # tarjama's English put back
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stdout == "", stderr
+    assert stderr.startswith(f"error: {paths.bilingual}:{second}: p2.s0 repeats the Arabic of p0.s0 (line {first})")
+    assert dict(approvals(tmp_path / "out"))[REPEATED] == "Approved once."
+
+
+def test_final_3_a_stale_buffer_never_replaces_a_colleague_s_newer_all_approval(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    buffer = paths.bilingual.read_text(encoding="utf-8")  # editor 1's buffer of run 1, left open
+    _, paths = published(tmp_path)  # run 2
+    edit_cells(paths.bilingual, "p1.s0", english="Colleague's English.")
+    assert tm_import(capsys, paths.bilingual, "--all")[0] == 0  # the colleague approves run 2's file as it is
+    paths.bilingual.write_text(buffer, encoding="utf-8")
+    line = edit_cells(paths.bilingual, "p1.s0", english="Editor's stale edit.")
+    code, stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2 and stdout == "", stderr
+    assert stderr.startswith(f"error: {paths.bilingual}:{line}: p1.s0: the memory holds another approval")
+    assert "--overwrite" in stderr
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Colleague's English."
+
+
+def test_final_3_an_exchange_approval_is_never_a_copy_of_a_file_of_the_same_name(tmp_path, capsys):
+    _, paths = published(tmp_path)
+    approve_elsewhere(tmp_path, P1S0, "Translator's English.", origin="/desk/story.bilingual.md")  # no run id
+    line = edit_cells(paths.bilingual, "p1.s0", english="Editor's English.")
+    code, _stdout, stderr = tm_import(capsys, paths.bilingual)
+    assert code == 2, stderr
+    assert stderr.startswith(f"error: {paths.bilingual}:{line}: p1.s0: the memory holds another approval")
+    assert dict(approvals(tmp_path / "out"))[P1S0] == "Translator's English."

@@ -639,3 +639,37 @@ def test_review3_10_an_approved_unit_of_the_article_xliff_carries_no_machine_fla
     assert 'category="flags"' not in approved_unit and "output_truncated" not in approved_unit
     assert "→ Kremlin" in approved_unit and "(missing)" not in approved_unit  # the term, tested on the approval
     assert '<note category="flags">output_truncated</note>' in machine_unit  # the machine English keeps its flags
+
+
+# Final review 1: the article XLIFF names the run it was exported from; the import compares with what that run
+# published, not with the current record.
+
+def test_final_1_a_translator_s_edit_never_silently_replaces_an_approval_made_since_the_export(tmp_path, capsys):
+    from test_edges_editor import ARTICLE, P1S0, edit_cells
+    from test_publishing import make_record
+    from translate.storage import xliff2
+
+    from tarjama.documents import segment_text
+    from tarjama.publishing import publish
+
+    out = tmp_path / "out"
+    document = segment_text(ARTICLE, tmp_path / "story.txt")
+    paths = publish(make_record(document, lambda s: f"Machine English of {s.id}."), out)
+    exported = tmp_path / "story.xlf"
+    assert main(["tm", "export", "--format", "xliff", "--article", str(paths.record), "--out", str(exported)]) == 0
+    edit_cells(paths.bilingual, "p1.s0", english="Editor's English.")  # the editor, after the export
+    assert main(["tm", "import", str(paths.bilingual)]) == 0
+    publish(make_record(document, lambda s: "Editor's English." if s.id == "p1.s0" else f"Machine English of {s.id}."),
+            out)  # a rerun publishes the approval
+    store = xliff2.Xliff2File.parsestring(exported.read_bytes())  # the translator, in a CAT tool
+    unit = next(u for u in store.units if u.getid() == "p1.s0")
+    unit.target = "Translator's English."
+    unit.xmlelement.set("state", "final")
+    exported.write_bytes(bytes(store))
+    capsys.readouterr()
+    code, stdout, err = tm_import(capsys, exported, "--outputs", out)
+    assert code == 2 and stdout == "", err
+    assert "story p1.s0: the memory holds another approval, \u201cEditor's English.\u201d" in err
+    assert "Translator's English." in err and "--overwrite" in err
+    assert approved(out / ".tarjama" / "memory.sqlite")[P1S0] == "Editor's English."
+    assert '<note category="tarjama-run">' in exported.read_text(encoding="utf-8")  # kept by the round trip

@@ -262,7 +262,9 @@ def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tm
     monkeypatch.setattr(os, "replace", lambda src, dst: (order.append(Path(dst).name), real_replace(src, dst)))
     publish(record, out)
     assert order[-1] == paths.record.name and len(order) == 5  # the four outputs and the run remembered
-    assert f"{record.run_id}.json" in order
+    # The run is remembered before the bilingual file naming it is swapped in: a kill between the two never
+    # leaves a file tied to a run that is not remembered.
+    assert order.index(f"{record.run_id}.json") < order.index(paths.bilingual.name)
     assert not any(leftover.exists() for leftover in leftovers)
 
 
