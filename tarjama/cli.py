@@ -474,6 +474,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _add_run_options(command: argparse.ArgumentParser) -> None:
+    """The model, glossary and decoding options that ``translate`` and ``serve`` share."""
+    command.add_argument("--model", default=DEFAULT_MODEL,
+                         help="registry name, Hugging Face id or local directory (default %(default)s)")
+    command.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
+    command.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")
+    command.add_argument("--strict-terms", action="store_true",
+                         help="guarantee every matched glossary term's English in its sentence")
+    command.add_argument("--backend", choices=BACKENDS, default="transformers",
+                         help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
+    command.add_argument("--beam-size", type=_positive_int, default=4,
+                         help="beam width (default %(default)s; 1 = greedy)")
+    command.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
+
+
 def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     from tarjama.inbox import DEFAULT_SETTLE_SECONDS
 
@@ -488,17 +503,7 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
                        help="take an article only once it has been unchanged this long, so that an upload still "
                             f"being copied is left for the next run (default: {DEFAULT_SETTLE_SECONDS:g})")
-    serve.add_argument("--model", default=DEFAULT_MODEL,
-                       help="registry name, Hugging Face id or local directory (default %(default)s)")
-    serve.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    serve.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms every run checks")
-    serve.add_argument("--strict-terms", action="store_true",
-                       help="guarantee every matched glossary term's English in its sentence")
-    serve.add_argument("--backend", choices=BACKENDS, default="transformers",
-                       help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    serve.add_argument("--beam-size", type=_positive_int, default=4,
-                       help="beam width (default %(default)s; 1 = greedy)")
-    serve.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
+    _add_run_options(serve)
     serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
     serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     serve.set_defaults(run=cmd_serve)
@@ -634,19 +639,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     translate = commands.add_parser("translate", help="translate an article and publish it")
     translate.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    translate.add_argument("--model", default=DEFAULT_MODEL,
-                           help=f"registry name, Hugging Face id or local directory (default {DEFAULT_MODEL})")
-    translate.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    translate.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")
+    _add_run_options(translate)
     translate.add_argument("--reference", type=Path,
                            help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
-    translate.add_argument("--strict-terms", action="store_true",
-                           help="guarantee every matched glossary term's English in its sentence")
-    translate.add_argument("--backend", choices=BACKENDS, default="transformers",
-                           help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    translate.add_argument("--beam-size", type=_positive_int, default=4,
-                           help="beam width (default %(default)s; 1 = greedy)")
-    translate.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
     translate.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     translate.add_argument("--memory", type=Path,

@@ -76,3 +76,19 @@ def cli_env(tmp_path_factory) -> dict[str, str]:
                 "TARJAMA_MODEL_STORE": str(tmp_path_factory.mktemp("model-store")),
                 "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONUNBUFFERED": "1"})
     return env
+
+
+@pytest.fixture(scope="module")
+def prefect_server(cli_env, monkeypatch_module):
+    """Prefect's own temporary server, started by the first flow call, in the session's Prefect home."""
+    from flows.settings import prefect_environment
+
+    monkeypatch_module.setenv("PREFECT_HOME", cli_env["PREFECT_HOME"])
+    for name, value in prefect_environment().items():
+        monkeypatch_module.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch

@@ -12,22 +12,6 @@ TITLE = "عنوان قصير"
 BODY = ["قال الكرملين إن الوضع هادئ.", "وصل الوفد إلى موسكو يوم الجمعة."]
 
 
-@pytest.fixture(scope="module")
-def prefect_server(cli_env, monkeypatch_module):
-    """Prefect's own temporary server, started by the first flow call, in the session's Prefect home."""
-    from flows.settings import prefect_environment
-
-    monkeypatch_module.setenv("PREFECT_HOME", cli_env["PREFECT_HOME"])
-    for name, value in prefect_environment().items():
-        monkeypatch_module.setenv(name, value)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
 def write_article(path, *lines, age=3600):
     """A short article, its modification time ``age`` seconds ago (settled, unless age is small)."""
     path.write_text("\n".join([TITLE, *(lines or BODY)]) + "\n", encoding="utf-8")
@@ -72,6 +56,7 @@ def test_temporary_upload_names_are_not_articles(tmp_path):
     assert [p.name for p in articles_in(tmp_path)] == ["folder.txt", "story.txt"]
 
 
+@pytest.mark.slow
 def test_an_article_removed_mid_run_is_not_published_and_is_logged_gone(prefect_server, tmp_path, tiny_marian,
                                                                          monkeypatch):
     from flows.translate import translate_folder

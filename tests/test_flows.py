@@ -8,22 +8,6 @@ import torch
 from tarjama.errors import InputError
 
 
-@pytest.fixture(scope="module")
-def prefect_server(cli_env, monkeypatch_module):
-    """Prefect's own temporary server, started by the first flow call, in the session's Prefect home."""
-    from flows.settings import prefect_environment
-
-    monkeypatch_module.setenv("PREFECT_HOME", cli_env["PREFECT_HOME"])
-    for name, value in prefect_environment().items():
-        monkeypatch_module.setenv(name, value)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
 @pytest.fixture
 def inbox(tmp_path, sample_path):
     folder = tmp_path / "inbox"
@@ -132,6 +116,7 @@ def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inb
     assert "| BLEU | – |" in artifact.data  # no reference given
 
 
+@pytest.mark.slow
 def test_articles_run_on_a_local_two_worker_dask_cluster(prefect_server, inbox, tmp_path, tiny_marian,
                                                           glossary_path):
     import os
