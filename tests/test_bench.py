@@ -46,6 +46,7 @@ def bench_json(tmp_path_factory):
     return json.loads(out.getvalue())
 
 
+@pytest.mark.slow
 def test_bench_json_has_the_contract_shape(bench_json):
     assert set(bench_json["backends"]) == {"transformers", "ctranslate2-float32", "ctranslate2-int8"}
     for figures in bench_json["backends"].values():

@@ -227,6 +227,7 @@ def test_beam_size_must_be_a_positive_number(sample_path, cli_env, beam):
     assert_one_line_error(run(["translate", sample_path, "--beam-size", beam], cli_env), "--beam-size")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["config-only", "truncated-weights"])
 def test_a_broken_model_directory_is_bad_input(tmp_path, sample_path, tiny_marian, cli_env, damage):
     import shutil

@@ -63,6 +63,7 @@ def test_strict_terms_on_ctranslate2(peaked_models, sample_path, glossary_path, 
     assert forced.text.index("Kremlin") < forced.text.index("Washington")
 
 
+@pytest.mark.slow
 def test_convert_and_translate_on_the_command_line(tmp_path, tiny_nllb, sample_path, glossary_path, cli_env):
     env = {**cli_env, "TARJAMA_MODEL_STORE": str(tmp_path / "store")}
     args = ["translate", sample_path, "--model", tiny_nllb, "--backend", "ctranslate2", "--glossary", glossary_path,

@@ -74,6 +74,7 @@ def tm_import(capsys, path, *more):
 
 # Defect 1: a buffer from an earlier run, saved without its front matter after a rerun changed the English.
 
+@pytest.mark.slow
 def test_a_stripped_buffer_of_an_earlier_run_approves_only_the_real_correction(tmp_path, sample_path, tiny_marian,
                                                                                  cli_env, capsys):
     article = tmp_path / "story.txt"
@@ -206,6 +207,7 @@ def test_tm_import_lists_the_approved_ids_and_warns_about_missing_terms(tmp_path
     assert "p1.s0" in warnings[0] and '"Moscow"' in warnings[0] and "Kremlin" not in warnings[0]
 
 
+@pytest.mark.slow
 def test_strict_terms_says_what_it_set_aside_and_shows_the_editor_s_english(tmp_path, tiny_marian, cli_env):
     article = tmp_path / "story.txt"
     article.write_text("عنوان\nقال الكرملين إن موسكو رفضت التحذير.\n", encoding="utf-8")
@@ -334,6 +336,7 @@ def test_putting_back_the_machine_english_withdraws_this_files_approval(tmp_path
         assert [e.target for e in memory.past_approvals(P2S0)] == ["WRONG EDIT"]
 
 
+@pytest.mark.slow
 def test_a_run_publishes_the_machine_english_after_a_withdrawal(tmp_path, sample_path, tiny_marian, cli_env):
     article = tmp_path / "story.txt"
     article.write_text("وصل الوفد إلى كابول.\n", encoding="utf-8")
@@ -524,6 +527,7 @@ def test_review3_1b_a_second_editor_s_old_buffer_neither_withdraws_nor_reverts(t
     assert dict(approvals(tmp_path / "out")) == {P1S0: "E2 correction by editor 2.", P2S0: "E1 edit of p2."}
 
 
+@pytest.mark.slow
 def test_review3_2_a_run_s_harvest_reports_its_warnings_and_approvals(tmp_path, tiny_marian, cli_env):
     article = tmp_path / "story.txt"
     article.write_text("قال الكرملين إن موسكو رفضت التحذير.\nوصل الوفد إلى كابول صباح الأحد.\n", encoding="utf-8")

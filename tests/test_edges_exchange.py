@@ -180,6 +180,7 @@ def test_xliff_from_translate_toolkit_imports(tmp_path, capsys):
 
 # 4 and 5. An article's XLIFF goes to a CAT tool and comes back approved; the next run publishes it.
 
+@pytest.mark.slow
 def test_article_xliff_round_trip_through_translate_toolkit(tmp_path, capsys, sample_path, tiny_marian,
                                                             glossary_path, cli_env):
     from translate.storage import xliff2

@@ -390,6 +390,7 @@ def _server_port(cmdline):
     return int(words[words.index("--port") + 1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the temporary server is tarjama's on Linux only")
 def test_ctrl_c_in_the_terminal_interrupts_translate_cleanly_and_stops_its_server(tmp_path, article, tiny_marian,
                                                                                  cli_env):

@@ -100,6 +100,7 @@ def test_translate_with_a_marian_model_and_a_reference(tmp_path, tiny_marian, sa
     assert flags.get("repetition", 0) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("architecture", "beam_size"), [("nllb", "1"), ("marian", "4")])
 def test_strict_terms_put_every_target_in(request, tmp_path, sample_path, glossary_path, cli_env, architecture,
                                           beam_size):

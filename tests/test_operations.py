@@ -33,6 +33,7 @@ def record_of(out, stem):
     return json.loads((out / f"{stem}.run.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_memory_figures_unchanged_rerun_and_one_edit(tmp_path, sample_path, tiny_marian, glossary_path, cli_env):
     article = tmp_path / "story.txt"
     article.write_text(sample_path.read_text(encoding="utf-8"), encoding="utf-8")
@@ -53,6 +54,7 @@ def test_memory_figures_unchanged_rerun_and_one_edit(tmp_path, sample_path, tiny
     assert (edited["translated"], edited["model_inputs"], edited["reused"]) == (1, 1, 27)
 
 
+@pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_outputs_and_the_next_run_resumes(tmp_path, sample_path, tiny_marian, cli_env):
     article = long_article(sample_path, tmp_path / "long.txt", copies=8)
     out = tmp_path / "out"
@@ -78,6 +80,7 @@ def test_a_run_killed_midway_leaves_no_outputs_and_the_next_run_resumes(tmp_path
     assert stats["translated"] < translatable
 
 
+@pytest.mark.slow
 def test_tm_import_and_export_on_the_command_line(tmp_path, sample_path, tiny_marian, cli_env):
     from translate.storage import tmx, xliff2
 
@@ -121,6 +124,7 @@ def wait_for(condition, seconds, what):
     pytest.fail(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_serve_runs_the_inbox_on_a_schedule_and_skips_unchanged_articles(tmp_path, tiny_marian, cli_env):
     import urllib.request
 

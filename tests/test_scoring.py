@@ -231,6 +231,7 @@ def test_default_results_path_names_what_was_run(model, source, backend, beam, e
         Path("outputs") / "eval" / expected
 
 
+@pytest.mark.slow
 def test_eval_does_not_replace_earlier_results_unless_told(tmp_path, tiny_marian, cli_env):
     src = {split: write_lines(tmp_path / f"ara_Arab.{split}", ["قال الكرملين إن الوضع هادئ.", "٢٠٢٤"])
            for split in ("dev", "devtest")}
