@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from tarjama.bench import BenchSettings, measure_text_speed
+from tarjama.dev.bench import BenchSettings, measure_text_speed
 
 
 def main() -> None:

@@ -5,7 +5,7 @@
 A tiny random Marian model (so the model's own time is small and the overhead shows) translates
 short articles cut from the sample, each in a fresh outputs folder, three ways, each in a process
 of its own with the model already loaded:
-- plain Python (``tarjama.runs.translate_and_publish``), the baseline;
+- plain Python (``tarjama.runs.article.translate_and_publish``), the baseline;
 - the flow with Prefect's temporary server, started by the first flow call of the process (what a
   one-off ``tarjama translate`` pays; the very first run on a machine also creates Prefect's
   database), later articles in the same process reusing it;
@@ -43,8 +43,8 @@ def _articles(folder: Path, count: int) -> list[Path]:
 
 def _worker(mode: str, model: str, articles: list[str], out: str) -> list[float]:
     """Seconds per article in this process, the model loaded beforehand."""
-    from tarjama.backends import load_translator
-    from tarjama.registry import resolve_model
+    from tarjama.translate.backends import load_translator
+    from tarjama.translate.registry import resolve_model
 
     load_translator(resolve_model(model), "transformers")
     if mode != "plain":
@@ -53,7 +53,7 @@ def _worker(mode: str, model: str, articles: list[str], out: str) -> list[float]
         configure_prefect()
         from flows.translate import translate_article
     else:
-        from tarjama.runs import translate_and_publish
+        from tarjama.runs.article import translate_and_publish
     seconds = []
     for n, article in enumerate(articles):
         target = Path(out) / f"{mode}-{n}"
@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 2 <= args.articles <= 8:
         parser.error("--articles: 2 to 8 (the first of a process pays the start-up; the sample has 24 paragraphs)")
-    from tarjama.random_models import build_random_marian
+    from tarjama.dev.random_models import build_random_marian
 
     with tempfile.TemporaryDirectory(prefix="tarjama-prefect-bench-") as name:
         folder = Path(name)

@@ -17,11 +17,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
-from tarjama.backends import DecodingOptions, load_translator
-from tarjama.documents import Document, articles_in, name_is_utf8, read_article
 from tarjama.errors import InputError, RunError, TarjamaError, printable
-from tarjama.glossary import Glossary, load_glossary
-from tarjama.inbox import (
+from tarjama.memory.store import default_memory_path
+from tarjama.publish.publisher import NEXT_RUN_TAKES_IT, Published, SourceChanged, SourceGone, source_changed
+from tarjama.publish.record import RunRecord
+from tarjama.publish.report import scores_markdown
+from tarjama.runs.article import (
+    TranslatedArticle,
+    WorkerResult,
+    build_record,
+    publish_locked,
+    translate_and_publish,
+    translate_with_memory,
+)
+from tarjama.runs.inbox import (
     ArticleOutcome,
     ArticleStatus,
     FileState,
@@ -32,21 +41,12 @@ from tarjama.inbox import (
     run_failures,
     triage,
 )
-from tarjama.matching import TermMatch, find_terms
-from tarjama.memory import default_memory_path
-from tarjama.publishing import NEXT_RUN_TAKES_IT, Published, SourceChanged, SourceGone, source_changed
-from tarjama.records import RunRecord
-from tarjama.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
-from tarjama.report import scores_markdown
-from tarjama.runs import (
-    TranslatedArticle,
-    WorkerResult,
-    build_record,
-    publish_locked,
-    translate_and_publish,
-    translate_with_memory,
-)
-from tarjama.scoring import corpus_scores, read_reference, sentence_chrf
+from tarjama.scores.scoring import corpus_scores, read_reference, sentence_chrf
+from tarjama.terms.glossary import Glossary, load_glossary
+from tarjama.terms.matching import TermMatch, find_terms
+from tarjama.text.articles import Document, articles_in, name_is_utf8, read_article
+from tarjama.translate.backends import DecodingOptions, load_translator
+from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from tarjama import __version__
-from tarjama.backends import BACKENDS
 from tarjama.errors import InputError, TarjamaError
-from tarjama.outputs import check_output_dir, check_outputs
-from tarjama.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.publish.outputs import check_output_dir, check_outputs
+from tarjama.translate.backends import BACKENDS
+from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
 from tarjama.wording import counted
 
 
@@ -33,7 +33,7 @@ def _print_json(data: object) -> None:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Print the article's paragraphs and segments."""
-    from tarjama.documents import read_article
+    from tarjama.text.articles import read_article
 
     document = read_article(args.path)
     if args.json:
@@ -47,9 +47,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 def cmd_terms(args: argparse.Namespace) -> int:
     """Print every glossary term found in the article."""
-    from tarjama.documents import read_article
-    from tarjama.glossary import load_glossary
-    from tarjama.matching import find_terms
+    from tarjama.terms.glossary import load_glossary
+    from tarjama.terms.matching import find_terms
+    from tarjama.text.articles import read_article
 
     glossary = load_glossary(args.glossary)
     matches = find_terms(read_article(args.path), glossary)
@@ -63,7 +63,7 @@ def cmd_terms(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score a line-aligned hypothesis file against one or more references, as sacrebleu does."""
-    from tarjama.scoring import corpus_scores, read_lines
+    from tarjama.scores.scoring import corpus_scores, read_lines
 
     hypotheses = read_lines(args.hyp, "hypothesis file")
     references = []
@@ -83,7 +83,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two runs of one article: deltas, paired bootstrap p-values, the paragraphs that moved most."""
-    from tarjama.compare import compare_runs
+    from tarjama.scores.compare import compare_runs
 
     comparison = compare_runs(args.run_a, args.run_b, seed=args.seed, samples=args.samples)
     if args.json:
@@ -96,12 +96,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Translate a line-aligned test set with a model and score it; save the results as JSON."""
     _quiet_model_libraries()
-    from tarjama.backends import DecodingOptions, load_translator
-    from tarjama.evaluation import default_results_path, evaluate
-    from tarjama.progress import progress_bar
-    from tarjama.publishing import write_atomically
-    from tarjama.registry import resolve_model
-    from tarjama.scoring import read_lines
+    from tarjama.publish.publisher import write_atomically
+    from tarjama.scores.evaluation import default_results_path, evaluate
+    from tarjama.scores.scoring import read_lines
+    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.progress import progress_bar
+    from tarjama.translate.registry import resolve_model
 
     sources = read_lines(args.src, "source file")
     references = read_lines(args.ref, "reference file")
@@ -131,7 +131,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
-    from tarjama.memory import default_memory_path
+    from tarjama.memory.store import default_memory_path
 
     if args.memory:
         return args.memory
@@ -140,7 +140,7 @@ def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
     """Store an editor's corrections (bilingual Markdown), or a TMX or XLIFF file's approved units."""
-    from tarjama.exchange import import_file
+    from tarjama.exchange.bilingual import import_file
 
     report = import_file(args.path, memory_path=args.memory, outputs=args.outputs, everything=args.all,
                          overwrite=args.overwrite)
@@ -152,7 +152,7 @@ def cmd_tm_import(args: argparse.Namespace) -> int:
 
 def cmd_tm_withdraw(args: argparse.Namespace) -> int:
     """Withdraw the approvals of an article's sentences, by segment id."""
-    from tarjama.exchange import withdraw_approvals
+    from tarjama.exchange.bilingual import withdraw_approvals
 
     print("\n".join(withdraw_approvals(args.path, args.segment, memory_path=args.memory)))
     return 0
@@ -160,7 +160,7 @@ def cmd_tm_withdraw(args: argparse.Namespace) -> int:
 
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
-    from tarjama.interchange import export
+    from tarjama.exchange.interchange import export
 
     if args.out is not None and args.out.is_dir():
         raise InputError("is a directory: --out names the file to write", path=args.out)
@@ -172,7 +172,7 @@ def cmd_tm_export(args: argparse.Namespace) -> int:
 
 def cmd_glossary_check(args: argparse.Namespace) -> int:
     """List a glossary's problems by line; exit 2 when it has errors (or warnings, with --strict)."""
-    from tarjama.glossary import check_glossary
+    from tarjama.terms.glossary import check_glossary
 
     checked = check_glossary(args.path)
     if args.json:
@@ -192,7 +192,7 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
 
 def cmd_glossary_import(args: argparse.Namespace) -> int:
     """Convert a TBX termbase (or any glossary) into the project's TSV."""
-    from tarjama.glossary import import_glossary
+    from tarjama.terms.glossary import import_glossary
 
     imported = import_glossary(args.path, skip_conflicts=args.skip_conflicts, tool=f"tarjama {__version__}")
     for problem in imported.report:
@@ -205,7 +205,7 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
 
 def _write_output(out: Path | None, text: str, summary: str) -> None:
     """``text`` to standard output, or atomically to ``out`` with a one-line summary on stderr."""
-    from tarjama.publishing import write_atomically
+    from tarjama.publish.publisher import write_atomically
 
     if out is None:
         sys.stdout.write(text)
@@ -231,11 +231,11 @@ def _quiet_model_libraries() -> None:
 def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
-    from tarjama.backends import load_translator
-    from tarjama.documents import check_name_utf8, read_article
-    from tarjama.glossary import load_glossary
-    from tarjama.registry import resolve_model
-    from tarjama.scoring import ReferenceScores, read_reference
+    from tarjama.scores.scoring import ReferenceScores, read_reference
+    from tarjama.terms.glossary import load_glossary
+    from tarjama.text.articles import check_name_utf8, read_article
+    from tarjama.translate.backends import load_translator
+    from tarjama.translate.registry import resolve_model
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     document = read_article(args.path)
@@ -276,7 +276,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
         if memory.get("approvals_set_aside"):
-            from tarjama.incremental import set_aside_summary
+            from tarjama.translate.incremental import set_aside_summary
 
             print(f"memory: {set_aside_summary(record)}", file=sys.stderr)
     reference_scores = ReferenceScores.from_record(record["scores"])
@@ -287,7 +287,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def _print_harvest(harvest: dict | None, bilingual: object) -> None:
     """What a run's harvest of the editor's bilingual file did, on stderr, as ``tm import`` tells it."""
-    from tarjama.exchange import withdrawn_lines
+    from tarjama.exchange.bilingual import withdrawn_lines
 
     if not harvest:
         return
@@ -303,11 +303,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
     _quiet_model_libraries()
     from flows.settings import configure_prefect
-    from tarjama.backends import check_model_loads
-    from tarjama.documents import check_name_utf8
-    from tarjama.glossary import load_glossary
-    from tarjama.memory import default_memory_path
-    from tarjama.registry import resolve_model
+    from tarjama.memory.store import default_memory_path
+    from tarjama.terms.glossary import load_glossary
+    from tarjama.text.articles import check_name_utf8
+    from tarjama.translate.backends import check_model_loads
+    from tarjama.translate.registry import resolve_model
 
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
     if not args.inbox.is_dir():
@@ -348,7 +348,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     translate_folder.serve(name=args.name, cron=args.cron, interval=args.interval, parameters=parameters,
                            print_starting_message=False, limit=1)
     # Prefect's serve returns on Ctrl-C (or SIGTERM) without a word.
-    from tarjama.inbox import take_interrupted
+    from tarjama.runs.inbox import take_interrupted
 
     article = take_interrupted(args.out)
     print(f"serve stopped: {article} was being translated and is not published; the next serve run takes it"
@@ -359,7 +359,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the backends on random models shaped like opus-mt-ar-en (about 3 minutes; no download)."""
     _quiet_model_libraries()
-    from tarjama.bench import run_bench
+    from tarjama.dev.bench import run_bench
 
     result = run_bench(args.threads, progress=lambda message: print(f"bench: {message}", file=sys.stderr))
     if args.json:
@@ -383,7 +383,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     """Show the registry and which models are in the local store (a table on a terminal, else TSV)."""
-    from tarjama.registry import load_registry, store_path_for
+    from tarjama.translate.registry import load_registry, store_path_for
 
     rows = [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
              "target_lang": s.target_lang, "licence": s.licence,
@@ -410,7 +410,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
     """Download a model into the local store."""
-    from tarjama.registry import pull_model
+    from tarjama.translate.registry import pull_model
 
     print(pull_model(args.name, args.revision))
     return 0
@@ -419,8 +419,8 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
 def cmd_models_convert(args: argparse.Namespace) -> int:
     """Convert a model to CTranslate2 (int8 by default) into the local store."""
     _quiet_model_libraries()
-    from tarjama.backends.ctranslate2_backend import convert
-    from tarjama.registry import resolve_model
+    from tarjama.translate.backends.ctranslate2_backend import convert
+    from tarjama.translate.registry import resolve_model
 
     print(convert(resolve_model(args.name, args.revision), args.quantization, args.out))
     return 0
@@ -429,9 +429,9 @@ def cmd_models_convert(args: argparse.Namespace) -> int:
 def cmd_models_random(args: argparse.Namespace) -> int:
     """Build a random-weight model for trying the pipeline offline (its output is gibberish)."""
     _quiet_model_libraries()
-    from tarjama.documents import read_text_file
-    from tarjama.glossary import load_glossary
-    from tarjama.random_models import build_random_marian, build_random_nllb
+    from tarjama.dev.random_models import build_random_marian, build_random_nllb
+    from tarjama.terms.glossary import load_glossary
+    from tarjama.text.articles import read_text_file
 
     if args.out.exists() and any(args.out.iterdir()):
         raise InputError("not empty: choose a new folder for the model", path=args.out)
@@ -490,7 +490,7 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_command(commands: argparse._SubParsersAction) -> None:
-    from tarjama.inbox import DEFAULT_SETTLE_SECONDS
+    from tarjama.runs.inbox import DEFAULT_SETTLE_SECONDS
 
     serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
     serve.add_argument("--inbox", type=Path, required=True,

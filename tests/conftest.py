@@ -51,7 +51,7 @@ def arabic_corpus() -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_marian(tmp_path_factory) -> Path:
-    from tarjama.random_models import build_random_marian
+    from tarjama.dev.random_models import build_random_marian
 
     return build_random_marian(tmp_path_factory.mktemp("models") / "tiny-marian", arabic_corpus(),
                                english_corpus())
@@ -59,7 +59,7 @@ def tiny_marian(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory) -> Path:
-    from tarjama.random_models import build_random_nllb
+    from tarjama.dev.random_models import build_random_nllb
 
     return build_random_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb", arabic_corpus() + english_corpus())
 

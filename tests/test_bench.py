@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from tarjama import bench, cli
-from tarjama.backends import DecodingOptions
-from tarjama.random_models import TINY
+from tarjama import cli
+from tarjama.dev import bench
+from tarjama.dev.random_models import TINY
+from tarjama.translate.backends import DecodingOptions
 
 TINY_BENCH = bench.BenchSettings(shape=TINY, vocab_size=800, batch=4, output_tokens=8, article_sentences=20,
                                  text_megabytes=0.05, glossary_entries=300)
@@ -25,7 +26,7 @@ def test_output_length_bounds_enter_the_record_only_when_set():
 
 
 def test_bench_sentences_are_distinct_whole_sentences():
-    from tarjama.documents import segment_text
+    from tarjama.text.articles import segment_text
 
     sentences = bench.bench_sentences(200)
     assert len(set(sentences)) == 200

@@ -289,7 +289,7 @@ def test_pull_with_downloads_switched_off_says_so(cli_env):
 
 
 def test_models_random_builds_a_loadable_model_once(tmp_path, cli_env):
-    from tarjama.registry import resolve_model
+    from tarjama.translate.registry import resolve_model
 
     out = tmp_path / "random-nllb"
     result = run(["models", "random", out, "--architecture", "nllb"], cli_env)

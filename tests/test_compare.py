@@ -12,9 +12,9 @@ from conftest import english_corpus
 from test_cli import assert_one_line_error, run
 from test_publishing import make_record
 
-from tarjama.documents import read_article
-from tarjama.publishing import render_run_record
-from tarjama.scoring import corpus_scores, sentence_chrf
+from tarjama.publish.publisher import render_run_record
+from tarjama.scores.scoring import corpus_scores, sentence_chrf
+from tarjama.text.articles import read_article
 
 SACREBLEU = str(Path(sys.executable).parent / "sacrebleu")
 REFERENCES = english_corpus()[:24]

@@ -6,13 +6,13 @@ import pytest
 from conftest import arabic_corpus, english_corpus
 from test_cli import assert_one_line_error, run
 
-from tarjama.backends import DecodingOptions, TermConstraint, load_translator
-from tarjama.documents import read_article
-from tarjama.glossary import load_glossary
-from tarjama.matching import find_terms
-from tarjama.pipeline import translate_segments
-from tarjama.random_models import build_random_marian, build_random_nllb
-from tarjama.registry import resolve_model
+from tarjama.dev.random_models import build_random_marian, build_random_nllb
+from tarjama.terms.glossary import load_glossary
+from tarjama.terms.matching import find_terms
+from tarjama.text.articles import read_article
+from tarjama.translate.backends import DecodingOptions, TermConstraint, load_translator
+from tarjama.translate.pipeline import translate_segments
+from tarjama.translate.registry import resolve_model
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def peaked_models(tmp_path_factory, store):
     """Random models with peaked outputs (no near-ties), converted to CTranslate2 float32."""
-    from tarjama.backends.ctranslate2_backend import convert
+    from tarjama.translate.backends.ctranslate2_backend import convert
 
     root = tmp_path_factory.mktemp("peaked")
     models = {"marian": build_random_marian(root / "marian", arabic_corpus(), english_corpus(), init_std=0.5),
@@ -101,7 +101,7 @@ def test_the_output_never_runs_past_the_models_positions(peaked_models, backend)
 
 
 def test_ctranslate2_shares_each_batch_among_one_thread_workers(peaked_models):
-    from tarjama.backends.ctranslate2_backend import split_threads
+    from tarjama.translate.backends.ctranslate2_backend import split_threads
 
     assert [split_threads(n) for n in (1, 2, 4, 8, 16)] == [(1, 1), (2, 1), (4, 1), (4, 2), (8, 2)]
     model = resolve_model(str(peaked_models["marian"]))

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from tarjama.documents import read_article
 from tarjama.errors import InputError
+from tarjama.text.articles import read_article
 
 
 def test_sample_has_24_paragraphs_and_28_sentences(sample_path):

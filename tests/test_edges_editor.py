@@ -9,10 +9,10 @@ from test_cli import run
 from test_publishing import make_record
 
 from tarjama.cli import main
-from tarjama.documents import segment_text
-from tarjama.glossary import Glossary, GlossaryEntry
-from tarjama.memory import MachineEntry, normalise_source, open_memory
-from tarjama.publishing import edited_bilingual, output_paths, publish
+from tarjama.memory.store import MachineEntry, normalise_source, open_memory
+from tarjama.publish.publisher import edited_bilingual, output_paths, publish
+from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.text.articles import segment_text
 
 ARTICLE = ("عنوان عن الكرملين\n"
            "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"
@@ -242,8 +242,8 @@ def test_every_published_arabic_reads_back_as_its_segment(tmp_path, sample_path,
     # The Arabic check must never refuse an untouched file: hostile text, marks and escapes round-trip.
     from test_publishing import HOSTILE
 
-    from tarjama.exchange import find_corrections
-    from tarjama.glossary import load_glossary
+    from tarjama.exchange.bilingual import find_corrections
+    from tarjama.terms.glossary import load_glossary
 
     text = sample_path.read_text(encoding="utf-8") + "\n".join(HOSTILE) + "\nقال \u200fالكرملين\u202b.\n"
     document = segment_text(text, tmp_path / "story.txt")
@@ -410,7 +410,7 @@ def test_a_changed_arabic_is_refused_showing_where_it_differs(tmp_path, capsys):
 
 
 def test_a_schema_1_memory_keeps_its_approvals_and_gains_a_history(tmp_path, capsys):
-    from tarjama.memory import LEGACY_RUN  # new with this test: imported here so the module loads on older code
+    from tarjama.memory.store import LEGACY_RUN  # new with this test: imported here so the module loads on older code
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:

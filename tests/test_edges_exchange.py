@@ -6,7 +6,7 @@ import pytest
 from test_cli import run
 
 from tarjama.cli import main
-from tarjama.memory import open_memory
+from tarjama.memory.store import open_memory
 
 TMX_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<tmx version="1.4"><header srclang="{src}" datatype="plaintext"/>\n<body>\n')
@@ -71,7 +71,7 @@ def test_tmx_without_arabic_to_english_is_an_error_naming_the_pairs(tmp_path, ca
 
 
 def test_tmx_of_machine_units_only_imports_nothing_and_says_why(tmp_path, capsys):
-    from tarjama.tmx import write_tmx as tarjama_tmx
+    from tarjama.exchange.tmx import write_tmx as tarjama_tmx
 
     path = tmp_path / "ours.tmx"
     path.write_text(tarjama_tmx([("قال الكرملين.", "machine english", "machine")]), encoding="utf-8")
@@ -293,7 +293,7 @@ def test_glossary_import_skip_conflicts_writes_the_rest_and_names_the_conflicts(
 # 7. A repeated TSV header is a warning with its line, not a term.
 
 def test_repeated_tsv_header_is_a_warning_not_a_term(tmp_path, capsys):
-    from tarjama.glossary import load_glossary
+    from tarjama.terms.glossary import load_glossary
 
     path = tmp_path / "g.tsv"
     path.write_text("source\ttarget\nالكرملين\tKremlin\n# second half\nsource\ttarget\tnote\nموسكو\tMoscow\n",
@@ -369,8 +369,8 @@ def test_article_export_of_an_outputs_folder_and_placement_of_each_unit(tmp_path
 def test_memory_xliff_back_from_the_cat_tool_replaces_approvals_a_foreign_tmx_does_not(tmp_path, capsys):
     from translate.storage import xliff2
 
-    from tarjama.memory import MachineEntry
-    from tarjama.tmx import write_tmx as tarjama_tmx
+    from tarjama.exchange.tmx import write_tmx as tarjama_tmx
+    from tarjama.memory.store import MachineEntry
 
     memory = tmp_path / "tm.sqlite"
     with open_memory(memory) as opened:
@@ -650,8 +650,8 @@ def test_final_1_a_translator_s_edit_never_silently_replaces_an_approval_made_si
     from test_publishing import make_record
     from translate.storage import xliff2
 
-    from tarjama.documents import segment_text
-    from tarjama.publishing import publish
+    from tarjama.publish.publisher import publish
+    from tarjama.text.articles import segment_text
 
     out = tmp_path / "out"
     document = segment_text(ARTICLE, tmp_path / "story.txt")

@@ -32,7 +32,7 @@ def statuses(out):
 
 def during_translation(monkeypatch, action):
     """Run ``action`` once, while the first article of the run is being translated (after it was read)."""
-    import tarjama.incremental as incremental
+    import tarjama.translate.incremental as incremental
 
     real = incremental.run_translation
     done = []
@@ -47,7 +47,7 @@ def during_translation(monkeypatch, action):
 
 
 def test_temporary_upload_names_are_not_articles(tmp_path):
-    from tarjama.documents import articles_in
+    from tarjama.text.articles import articles_in
 
     for name in ("~$story.txt", ".story.txt", ".story.txt.Xa81Qz", "#story.txt#", "story.txt.part",
                  "story.txt.crdownload", "story.txt~", "story.tmp", "story.txt"):
@@ -161,7 +161,7 @@ def test_an_unreadable_article_is_reported_once_and_does_not_fail_later_runs(pre
 
 
 def test_an_explicit_folder_run_and_real_failures_still_fail(prefect_server, tmp_path, tiny_marian, monkeypatch):
-    import tarjama.incremental as incremental
+    import tarjama.translate.incremental as incremental
     from flows.translate import translate_folder
     from tarjama.errors import InputError, RunError
 
@@ -314,7 +314,7 @@ def test_txt_entries_that_are_not_regular_files_are_reported_once_and_never_open
 
 
 def test_the_waiting_line_does_not_contradict_itself(tmp_path):
-    from tarjama.inbox import triage
+    from tarjama.runs.inbox import triage
 
     article = write_article(tmp_path / "upload.txt", age=0)
     stamp = time.time() - 5.95

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from test_cli import TARJAMA
 
-from tarjama import backends, publishing
 from tarjama.cli import main
 from tarjama.errors import InputError, RunError
-from tarjama.memory import MachineEntry, open_memory
-from tarjama.publishing import write_atomically
+from tarjama.memory.store import MachineEntry, open_memory
+from tarjama.publish import publisher as publishing
+from tarjama.publish.publisher import write_atomically
+from tarjama.translate import backends
 
 GLOSSARY = Path(__file__).parent.parent / "glossaries" / "news-ar-en.tsv"
 

@@ -11,9 +11,9 @@ from conftest import english_corpus
 from test_publishing import make_record
 
 from tarjama import cli
-from tarjama.documents import segment_text
-from tarjama.records import count_terms
-from tarjama.report import render_report, scores_markdown
+from tarjama.publish.record import count_terms
+from tarjama.publish.report import render_report, scores_markdown
+from tarjama.text.articles import segment_text
 
 ARTICLE = "عنوان قصير\nقال الكرملين إن الوضع هادئ.\nوصل الوفد إلى موسكو.\n"
 
@@ -163,7 +163,7 @@ def test_a_missing_model_directory_names_the_random_model_too(tmp_path, capsys, 
 
 def test_approvals_are_counted_apart_from_the_flags_in_the_run_record_and_front_matter():
     """Review 1, finding 9: scores.flags and the bilingual front matter count no approval as a flag."""
-    from tarjama.publishing import render_bilingual
+    from tarjama.publish.publisher import render_bilingual
 
     record = make_record(segment_text("عنوان\nقال الكرملين.\nوصل الوفد.\n", "a.txt"), lambda s: f"English {s.id}.")
     segments = tuple(replace(s, flags=("approved",)) if s.id in ("p1.s0", "p2.s0") else s for s in record.segments)

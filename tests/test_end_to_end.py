@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import run
 
-from tarjama.documents import read_article
+from tarjama.text.articles import read_article
 
 
 def paragraph_hypotheses(record):

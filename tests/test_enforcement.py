@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.backends import DecodingOptions, Hypothesis, TermConstraint, Translation, load_translator
-from tarjama.backends.forcing import ForcedTerm, TermForcing
-from tarjama.documents import segment_text
-from tarjama.enforcement import (
+from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.terms.matching import TermMatch, find_terms
+from tarjama.text.articles import segment_text
+from tarjama.translate.backends import DecodingOptions, Hypothesis, TermConstraint, Translation, load_translator
+from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
+from tarjama.translate.enforcement import (
     FORCED,
     HYPOTHESIS,
     INSIDE_WORD,
@@ -24,10 +26,8 @@ from tarjama.enforcement import (
     term_flags,
     term_in_words,
 )
-from tarjama.glossary import Glossary, GlossaryEntry
-from tarjama.matching import TermMatch, find_terms
-from tarjama.pipeline import translate_segments
-from tarjama.registry import ResolvedModel, resolve_model
+from tarjama.translate.pipeline import translate_segments
+from tarjama.translate.registry import ResolvedModel, resolve_model
 
 
 def term(target, start=0, source="س"):

@@ -21,7 +21,7 @@ def inbox(tmp_path, sample_path):
 def test_folder_flow_translates_every_article_with_one_model_load(prefect_server, inbox, tmp_path, tiny_marian,
                                                                    glossary_path, monkeypatch):
     from flows.translate import translate_folder
-    from tarjama.backends import transformers_backend
+    from tarjama.translate.backends import transformers_backend
 
     loads = []
     original_init = transformers_backend.TransformersTranslator.__init__
@@ -31,7 +31,7 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(transformers_backend.TransformersTranslator, "__init__", counting_init)
-    monkeypatch.setattr("tarjama.backends._loaded", {})
+    monkeypatch.setattr("tarjama.translate.backends._loaded", {})
     threads = torch.get_num_threads()
     try:
         published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path,
@@ -48,7 +48,7 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
 def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_input(
         prefect_server, inbox, tmp_path, tiny_marian, monkeypatch):
     import flows.translate as module
-    import tarjama.incremental as incremental
+    import tarjama.translate.incremental as incremental
 
     monkeypatch.setattr(module, "translate", module.translate.with_options(retry_delay_seconds=0))
     real = incremental.run_translation

@@ -11,16 +11,16 @@ import pytest
 from test_enforcement import ScriptedTranslator
 from test_publishing import make_record
 
-from tarjama.backends import DecodingOptions
-from tarjama.documents import segment_text
-from tarjama.exchange import corrections, harvest_corrections, read_bilingual
-from tarjama.glossary import Glossary, GlossaryEntry
-from tarjama.incremental import prepare
-from tarjama.matching import find_terms
-from tarjama.memory import TranslationMemory, normalise_source, open_memory, segment_key
-from tarjama.publishing import output_paths, publish
-from tarjama.tmx import read_tmx, write_tmx
-from tarjama.xliff import write_xliff
+from tarjama.exchange.bilingual import corrections, harvest_corrections, read_bilingual
+from tarjama.exchange.tmx import read_tmx, write_tmx
+from tarjama.exchange.xliff import write_xliff
+from tarjama.memory.store import TranslationMemory, normalise_source, open_memory, segment_key
+from tarjama.publish.publisher import output_paths, publish
+from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.terms.matching import find_terms
+from tarjama.text.articles import segment_text
+from tarjama.translate.backends import DecodingOptions
+from tarjama.translate.incremental import prepare
 
 ARTICLE = ("عنوان عن الكرملين\n"
            "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"
@@ -173,7 +173,7 @@ def test_concurrent_writers_never_corrupt_the_memory(tmp_path):
 def _publish_repeatedly(out_dir, label):
     document = segment_text(ARTICLE, Path(out_dir) / "story.txt")
     record = make_record(document, lambda s: f"{label} English of {s.id}.")
-    from tarjama.publishing import article_lock
+    from tarjama.publish.publisher import article_lock
 
     for _ in range(15):
         with article_lock(Path(out_dir), "story"):
@@ -216,7 +216,7 @@ def published_story(tmp_path, label="Machine"):
 
 
 def test_a_kill_while_publishing_is_not_mistaken_for_an_edit(tmp_path):
-    from tarjama.publishing import mark_known, render_bilingual
+    from tarjama.publish.publisher import mark_known, render_bilingual
 
     document, paths = published_story(tmp_path)
     newer = render_bilingual(make_record(document, lambda s: f"Newer English of {s.id}."))
@@ -299,13 +299,13 @@ def test_an_approved_correction_of_a_date_line_is_used(tmp_path):
 
 
 def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
-    from tarjama.inbox import up_to_date
+    from tarjama.runs.inbox import up_to_date
 
     _, paths = published_story(tmp_path)
     paths.bilingual.write_text(paths.bilingual.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
     record = json.loads(paths.record.read_text(encoding="utf-8"))
-    from tarjama.inbox import _recorded
+    from tarjama.runs.inbox import _recorded
 
     assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(record))
 
@@ -313,7 +313,7 @@ def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
 def test_imported_corrections_make_the_article_due_for_publishing_again(tmp_path):
     # The editor's approved English belongs in NAME.en.md: after `tm import` the next scheduled run
     # must republish, though neither the article nor the settings changed.
-    from tarjama.inbox import _recorded, up_to_date
+    from tarjama.runs.inbox import _recorded, up_to_date
 
     _, paths = published_story(tmp_path)
     (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
@@ -337,7 +337,7 @@ def edit_row(path, segment_id, english):
 
 def remember_machine(memory, record):
     """What a run's memory holds: each sentence's machine English."""
-    from tarjama.memory import MachineEntry
+    from tarjama.memory.store import MachineEntry
 
     memory.remember(MachineEntry(key=f"k{s.id}{s.target}", source=normalise_source(s.source), target=s.target,
                                  flags=(), term_hows=(), settings={}) for s in record.segments)
@@ -409,7 +409,7 @@ def test_tm_import_lets_the_next_run_publish_and_a_missing_record_protects_the_e
     import subprocess
 
     from tarjama.errors import RunError
-    from tarjama.publishing import edited_bilingual
+    from tarjama.publish.publisher import edited_bilingual
 
     document, paths = published_story(tmp_path)
     edit_row(paths.bilingual, "p2.s0", "Editor's English.")
@@ -442,7 +442,7 @@ def test_a_damaged_record_is_bad_input_not_a_crash(tmp_path):
 def test_a_memory_being_created_by_another_process_is_waited_for(tmp_path, monkeypatch):
     # While another process creates the file, SQLite answers the switch to WAL with "locked" at
     # once, whatever the busy timeout: the memory must wait as for any write, not fail the run.
-    import tarjama.memory
+    import tarjama.memory.store
 
     refusals = []
 
@@ -454,7 +454,7 @@ def test_a_memory_being_created_by_another_process_is_waited_for(tmp_path, monke
             return super().execute(sql, *args)
 
     real_connect = sqlite3.connect
-    monkeypatch.setattr(tarjama.memory.sqlite3, "connect",
+    monkeypatch.setattr(tarjama.memory.store.sqlite3, "connect",
                         lambda *args, **kwargs: real_connect(*args, factory=CreatingElsewhere, **kwargs))
     with open_memory(tmp_path / "tm.sqlite") as memory:
         assert memory.approve([("قال الكرملين.", "The Kremlin said.")], origin="editor") == 1
@@ -494,7 +494,7 @@ def test_without_a_record_the_memory_tells_the_edits(tmp_path):
 
 
 def test_a_byte_order_mark_does_not_hide_the_run_id(tmp_path):
-    from tarjama.exchange import read_bilingual_file
+    from tarjama.exchange.bilingual import read_bilingual_file
 
     _, paths = published_story(tmp_path)
     run_id = json.loads(paths.record.read_text(encoding="utf-8"))["run_id"]
@@ -505,7 +505,7 @@ def test_a_byte_order_mark_does_not_hide_the_run_id(tmp_path):
 def test_tm_import_into_another_memory_leaves_the_edit_for_the_folder_s_runs(tmp_path, cli_env):
     import subprocess
 
-    from tarjama.publishing import edited_bilingual
+    from tarjama.publish.publisher import edited_bilingual
 
     _, paths = published_story(tmp_path)
     edit_row(paths.bilingual, "p2.s0", "Editor's English.")

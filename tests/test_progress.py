@@ -1,7 +1,7 @@
 import io
 import sys
 
-from tarjama.progress import progress_bar
+from tarjama.translate.progress import progress_bar
 
 
 class Terminal(io.StringIO):

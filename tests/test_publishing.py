@@ -7,16 +7,16 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from tarjama.backends import DecodingOptions
-from tarjama.documents import read_article, segment_text
-from tarjama.enforcement import settle_terms, term_flags
 from tarjama.errors import RunError
-from tarjama.glossary import load_glossary
-from tarjama.matching import find_terms
-from tarjama.pipeline import SegmentTranslation
-from tarjama.publishing import output_paths, publish, render_bilingual, render_english, write_atomically
-from tarjama.records import RunRecord, build_segment_records, count_terms
-from tarjama.registry import ResolvedModel
+from tarjama.publish.publisher import output_paths, publish, render_bilingual, render_english, write_atomically
+from tarjama.publish.record import RunRecord, build_segment_records, count_terms
+from tarjama.terms.glossary import load_glossary
+from tarjama.terms.matching import find_terms
+from tarjama.text.articles import read_article, segment_text
+from tarjama.translate.backends import DecodingOptions
+from tarjama.translate.enforcement import settle_terms, term_flags
+from tarjama.translate.pipeline import SegmentTranslation
+from tarjama.translate.registry import ResolvedModel
 
 MODEL = ResolvedModel(name="test/model", path=__import__("pathlib").Path("/models/test"),
                       architecture="marian", source_lang="ar", target_lang="en")
@@ -271,7 +271,7 @@ def test_publish_swaps_the_record_in_last_and_clears_a_killed_run_s_leftovers(tm
 def test_only_the_newest_runs_of_an_article_are_remembered(tmp_path, sample_path, monkeypatch):
     from dataclasses import replace
 
-    from tarjama import publishing
+    from tarjama.publish import publisher as publishing
 
     monkeypatch.setattr(publishing, "KEPT_RUNS", 2)
     record = make_record(read_article(sample_path), lambda s: "text")
@@ -298,7 +298,7 @@ def test_an_article_changed_during_its_run_is_not_published(tmp_path, sample_pat
 
 
 def test_english_marks_only_whole_terms(tmp_path):
-    from tarjama.glossary import Glossary, GlossaryEntry
+    from tarjama.terms.glossary import Glossary, GlossaryEntry
 
     glossary = Glossary(path=Path("g.tsv"), sha256="0", entries=(GlossaryEntry("داعش", "ISIS"),))
     document = segment_text("عنوان\nقال مسؤولون إن داعش وراء الأزمة. وتبنى داعش الهجوم.\n", "a.txt")

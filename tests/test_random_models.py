@@ -1,4 +1,4 @@
-"""Tests for tarjama.random_models: offline random-weight Marian and NLLB checkpoints."""
+"""Tests for tarjama.dev.random_models: offline random-weight Marian and NLLB checkpoints."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from tarjama.random_models import (
+from tarjama.dev.random_models import (
     OPUS_MT_AR_EN,
     TINY,
     ModelShape,

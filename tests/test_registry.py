@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from tarjama.backends import DecodingOptions, load_translator
 from tarjama.errors import InputError, ModelNotAvailable
-from tarjama.registry import ARCHITECTURES, load_registry, resolve_model
+from tarjama.translate.backends import DecodingOptions, load_translator
+from tarjama.translate.registry import ARCHITECTURES, load_registry, resolve_model
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_directories_that_are_not_translation_models(tmp_path, config, message):
 
 
 def test_the_model_loads_once_per_process(tiny_marian, monkeypatch):
-    monkeypatch.setattr("tarjama.backends._loaded", {})
+    monkeypatch.setattr("tarjama.translate.backends._loaded", {})
     model = resolve_model(str(tiny_marian))
     translator = load_translator(model)
     assert load_translator(resolve_model(str(tiny_marian))) is translator
@@ -69,7 +69,7 @@ def test_the_model_loads_once_per_process(tiny_marian, monkeypatch):
 
 def test_length_sorted_batches_come_back_in_input_order(tiny_marian, monkeypatch):
     """With generate() echoing its input, every output must be its own input, whatever the batching."""
-    monkeypatch.setattr("tarjama.backends._loaded", {})
+    monkeypatch.setattr("tarjama.translate.backends._loaded", {})
     translator = load_translator(resolve_model(str(tiny_marian)))
     monkeypatch.setattr(translator._network, "generate",
                         lambda input_ids, **_: __import__("types").SimpleNamespace(sequences=input_ids))
@@ -85,9 +85,9 @@ def test_length_sorted_batches_come_back_in_input_order(tiny_marian, monkeypatch
 def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monkeypatch):
     # A new fine-tune copied over the old directory keeps its name and revision: the memory key,
     # the inbox's check and CTranslate2 conversions must still see that the model changed.
-    from tarjama.backends.ctranslate2_backend import convert, find_converted
-    from tarjama.inbox import fingerprint
-    from tarjama.incremental import run_settings
+    from tarjama.runs.inbox import fingerprint
+    from tarjama.translate.backends.ctranslate2_backend import convert, find_converted
+    from tarjama.translate.incremental import run_settings
 
     monkeypatch.setenv("TARJAMA_MODEL_STORE", str(tmp_path / "store"))
     model_dir = tmp_path / "model"
@@ -117,7 +117,7 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
         find_converted(after)
     assert find_converted(before) is not None  # the conversion itself is still there
     # A long-lived worker loads the new weights and lets the old ones go.
-    from tarjama.backends import loaded_models
+    from tarjama.translate.backends import loaded_models
 
     assert [k for k in loaded_models() if k[1] == str(model_dir)] == [
         ("transformers", str(model_dir), None, after.fingerprint, None)]

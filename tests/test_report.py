@@ -8,11 +8,11 @@ from html.parser import HTMLParser
 import pytest
 from test_publishing import HOSTILE, make_record
 
-from tarjama.documents import read_article, segment_text
-from tarjama.glossary import load_glossary
-from tarjama.publishing import publish
-from tarjama.report import render_report, scores_markdown
-from tarjama.scoring import corpus_scores, sentence_chrf
+from tarjama.publish.publisher import publish
+from tarjama.publish.report import render_report, scores_markdown
+from tarjama.scores.scoring import corpus_scores, sentence_chrf
+from tarjama.terms.glossary import load_glossary
+from tarjama.text.articles import read_article, segment_text
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "table", "tr", "th", "td", "div",
@@ -125,7 +125,7 @@ def test_report_renders_in_headless_chromium(tmp_path, sample_path, glossary_pat
 
 
 def test_editor_approved_sentences_are_not_counted_as_problems(sample_path):
-    from tarjama.records import count_terms
+    from tarjama.publish.record import count_terms
 
     record = make_record(segment_text("عنوان\nقال الكرملين.\nوصل الوفد.\n", "a.txt"), lambda s: f"English {s.id}.")
     segments = tuple(replace(s, flags=("approved",)) if s.id == "p1.s0" else s for s in record.segments)

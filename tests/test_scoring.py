@@ -10,8 +10,8 @@ from conftest import english_corpus
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import assert_one_line_error, run
 
-from tarjama.evaluation import default_results_path
-from tarjama.quality import (
+from tarjama.scores.evaluation import default_results_path
+from tarjama.scores.quality import (
     ARABIC_IN_ENGLISH,
     EMPTY_OUTPUT,
     LENGTH_RATIO,

@@ -1,8 +1,8 @@
 import pytest
 from casefiles import as_params, read_article_cases, read_cases
 
-from tarjama.documents import segment_text
-from tarjama.segmentation import paragraph_kind, paragraph_kinds, split_sentences
+from tarjama.text.articles import segment_text
+from tarjama.text.segmentation import paragraph_kind, paragraph_kinds, split_sentences
 
 
 @pytest.mark.parametrize("case", as_params(read_cases("segmentation.ar.txt")))

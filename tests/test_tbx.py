@@ -3,7 +3,7 @@ import time
 import pytest
 
 from tarjama.errors import InputError
-from tarjama.glossary import (
+from tarjama.terms.glossary import (
     CLITICS,
     ERROR,
     EXACT,
@@ -13,7 +13,7 @@ from tarjama.glossary import (
     check_glossary,
     load_glossary,
 )
-from tarjama.tbx import read_tbx
+from tarjama.terms.tbx import read_tbx
 
 V3_NS = "urn:iso:std:iso:30042:ed-2"
 

@@ -1,0 +1,1 @@
+"""Development tools: random-weight models for tests and the benchmark."""

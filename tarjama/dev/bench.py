@@ -1,0 +1,369 @@
+"""`tarjama bench`: the backends' speed on models shaped like Helsinki-NLP/opus-mt-ar-en, no download.
+
+Random weights with opus-mt-ar-en's architecture (6+6 layers, d_model 512, 8 heads, FFN 2048,
+vocabulary 62,834). The same batch goes through each backend's ``translate`` (tokenising,
+batching and decoding as in a real run) at a fixed output length, so the work is equal: beam 4 in
+a batch of 32 as in CTranslate2's own benchmark, and greedy decoding as a second figure. Each
+backend runs in a process of its own, so its peak memory is its own. Then a 200-sentence article
+goes through the whole pipeline on CTranslate2 int8, to measure the time spent outside the model,
+and the text steps (segmentation, glossary matching) are timed on 1 MB of Arabic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tarjama.dev.random_models import OPUS_MT_AR_EN, ModelShape
+from tarjama.translate.backends import available_cpus
+from tarjama.translate.registry import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from tarjama.terms.glossary import Glossary
+
+OPUS_MT_AR_EN_VOCAB = 62_834  # Helsinki-NLP/opus-mt-ar-en config.json: vocab_size
+SAMPLE = PROJECT_ROOT / "samples" / "crocus-city-hall.ar.txt"
+GLOSSARY = PROJECT_ROOT / "glossaries" / "news-ar-en.tsv"
+MODEL_FOLDER = "opus-mt-ar-en-random"
+# name: (backend, quantization of its CTranslate2 conversion)
+BACKENDS = {"transformers": ("transformers", None), "ctranslate2-float32": ("ctranslate2", "float32"),
+            "ctranslate2-int8": ("ctranslate2", "int8")}
+PIPELINE_BACKEND = "ctranslate2-int8"  # its process goes on to the article, with the model loaded
+TARGETS = {"ctranslate2_int8_speedup_beam4": 4.0, "outside_model_share": 0.03,
+           "segmentation_mb_per_s": 1.0, "matching_mb_per_s": 1.0}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What the bench translates; the defaults are the issue's (the tests use a tiny shape)."""
+
+    shape: ModelShape = OPUS_MT_AR_EN
+    vocab_size: int = OPUS_MT_AR_EN_VOCAB
+    batch: int = 32
+    output_tokens: int = 48
+    article_sentences: int = 200
+    text_megabytes: float = 1.0
+    glossary_entries: int = 10_000
+
+    def to_json(self) -> dict:
+        """The settings as the bench's JSON reports them."""
+        return {"model": "random weights, Helsinki-NLP/opus-mt-ar-en architecture"
+                if self.shape == OPUS_MT_AR_EN else f"random weights, d_model {self.shape.d_model}",
+                "vocab_size": self.vocab_size, "layers": [self.shape.encoder_layers, self.shape.decoder_layers],
+                "d_model": self.shape.d_model, "batch": self.batch, "output_tokens": self.output_tokens,
+                "article_sentences": self.article_sentences, "text_megabytes": self.text_megabytes,
+                "glossary_entries": self.glossary_entries}
+
+
+def bench_sentences(count: int) -> list[str]:
+    """``count`` distinct Arabic sentences of the sample's longer ones (numbered once they repeat)."""
+    from tarjama.text.articles import read_article
+
+    # Whole sentences only (a title has no full stop and would merge with the next when joined).
+    texts = [s.text for s in read_article(SAMPLE).segments
+             if len(s.text.split()) >= 8 and s.text.rstrip("»\"”").endswith((".", "!", "؟", "?"))]
+    sentences = []
+    for n in range(count):
+        text, lap = texts[n % len(texts)], n // len(texts)
+        if lap:  # a repeated sentence would come from the memory, not the model
+            end = len(text.rstrip(".!؟?"))
+            text = f"{text[:end]} ({lap}){text[end:]}"
+        sentences.append(text)
+    return sentences
+
+
+def build_models(folder: Path, settings: BenchSettings) -> Path:
+    """The random opus-mt-ar-en-shaped Marian model, converted to CTranslate2 float32 and int8.
+
+    Each conversion goes in a model store of its own (``store-float32``, ``store-int8``), so the
+    backend finds exactly the one being measured.
+    """
+    from tarjama.dev.random_models import build_random_marian
+    from tarjama.translate.backends.ctranslate2_backend import convert
+    from tarjama.translate.registry import resolve_model
+
+    english = ["The Kremlin said on Friday that the attack near Moscow killed many people.",
+               "Investigators in Russia and the United States shared warnings before the concert."] * 10
+    model_dir = build_random_marian(folder / MODEL_FOLDER, bench_sentences(40), english,
+                                    vocab_size=settings.vocab_size, shape=settings.shape)
+    model = resolve_model(str(model_dir))
+    for quantization in ("float32", "int8"):
+        with _model_store(folder / f"store-{quantization}"):
+            convert(model, quantization)
+    return model_dir
+
+
+@contextmanager
+def _model_store(path: Path) -> Iterator[None]:
+    previous = os.environ.get("TARJAMA_MODEL_STORE")
+    os.environ["TARJAMA_MODEL_STORE"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TARJAMA_MODEL_STORE", None)
+        else:
+            os.environ["TARJAMA_MODEL_STORE"] = previous
+
+
+class _Stopwatch:
+    """Adds up the time spent in the functions it wraps."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def wrap(self, function: Callable) -> Callable:
+        def timed(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+        return timed
+
+
+def _engine_stopwatch(translator: object) -> _Stopwatch:
+    """Time the engine call inside a backend: what is left is the backend's own tokenising and batching."""
+    stopwatch = _Stopwatch()
+    if translator.backend == "transformers":
+        network = translator._network  # a benchmark looks inside on purpose
+        network.generate = stopwatch.wrap(network.generate)
+    else:
+        engine = translator._translator
+        translator._translator = _TimedEngine(engine, stopwatch)
+    return stopwatch
+
+
+class _TimedEngine:
+    """A ``ctranslate2.Translator`` stand-in that times ``translate_batch`` (the C++ object is read-only)."""
+
+    def __init__(self, engine: object, stopwatch: _Stopwatch) -> None:
+        self._engine = engine
+        self.translate_batch = stopwatch.wrap(engine.translate_batch)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+
+def measure_backend(name: str, folder: Path, threads: int, settings: BenchSettings) -> dict:
+    """Target tokens per second through the backend, at beam 4 and greedy, on one batch at fixed length."""
+    import ctranslate2  # noqa: F401 - every library in every worker: the memory baseline is the same
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.registry import resolve_model
+
+    backend, quantization = BACKENDS[name]
+    if quantization:
+        os.environ["TARJAMA_MODEL_STORE"] = str(folder / f"store-{quantization}")
+    libraries_mb = _resident_mb()
+    started = time.perf_counter()
+    translator = load_translator(resolve_model(str(folder / MODEL_FOLDER)), backend, threads=threads)
+    figures: dict = {"load_seconds": round(time.perf_counter() - started, 2)}
+    sources = bench_sentences(settings.batch)
+    lengths = translator.count_tokens(sources)
+    engine = _engine_stopwatch(translator)
+    # This VM's speed drifts by ±15% between runs: the beam-4 figure (the target's) is the best of two.
+    for label, beam, repeats in (("beam4", 4, 2), ("greedy", 1, 1)):
+        fixed = {"min_output_tokens": settings.output_tokens, "max_output_tokens": settings.output_tokens}
+        options = DecodingOptions(beam_size=beam, max_batch_sentences=settings.batch,
+                                  max_batch_tokens=settings.batch * max(lengths), **fixed)
+        translator.translate(sources[:2], DecodingOptions(beam_size=beam, max_output_tokens=4))  # warm-up
+        seconds = engine_seconds = math.inf
+        for _ in range(repeats):
+            engine.seconds = 0.0
+            started = time.perf_counter()
+            translations = translator.translate(sources, options)
+            elapsed = time.perf_counter() - started
+            if elapsed < seconds:
+                seconds, engine_seconds = elapsed, engine.seconds
+        tokens = sum(t.tokens for t in translations)
+        figures[label] = {"tokens_per_s": round(tokens / seconds, 1), "target_tokens": tokens,
+                          "seconds": round(seconds, 3), "engine_tokens_per_s": round(tokens / engine_seconds, 1),
+                          "runs": repeats}
+    figures["tokens_per_s"] = figures["beam4"]["tokens_per_s"]
+    figures["threads"] = {"workers": getattr(translator, "workers", 1),
+                          "per_worker": getattr(translator, "threads_per_worker", threads)}
+    figures["source_tokens_mean"] = round(sum(lengths) / len(lengths), 1)
+    figures["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # The peak less what Python and the libraries hold before the model loads: the model's own share.
+    figures["model_memory_mb"] = round(figures["peak_memory_mb"] - libraries_mb, 1)
+    return figures
+
+
+def _resident_mb() -> float:
+    """This process's resident memory now, in MB (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure_pipeline(folder: Path, threads: int, settings: BenchSettings) -> dict:
+    """An article through the whole pipeline (memory, terms, records, publishing) on CTranslate2 int8.
+
+    The model is already loaded, as in a scheduled run's process (its load time is the backend's
+    ``load_seconds``).
+    """
+    from tarjama.runs.article import translate_and_publish
+    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.registry import resolve_model
+
+    os.environ["TARJAMA_MODEL_STORE"] = str(folder / "store-int8")
+    model_dir = folder / MODEL_FOLDER
+    translator = load_translator(resolve_model(str(model_dir)), "ctranslate2", threads=threads)
+    inside, engine = _Stopwatch(), _engine_stopwatch(translator)
+    translator.translate = inside.wrap(translator.translate)  # type: ignore[method-assign]
+    sentences = bench_sentences(settings.article_sentences)
+    article = folder / "article.ar.txt"
+    paragraphs = [" ".join(sentences[n:n + 5]) for n in range(0, len(sentences), 5)]
+    article.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    # A real run's output is as long as the sentence; a random model would run to the budget instead.
+    options = DecodingOptions(beam_size=4, max_output_tokens=settings.output_tokens)
+    started = time.perf_counter()
+    result = translate_and_publish(article, str(model_dir), folder / "out", glossary=GLOSSARY,
+                                   backend="ctranslate2", threads=threads, options=options)
+    total = time.perf_counter() - started
+    record = json.loads(result.published.record.read_text(encoding="utf-8"))
+    return {"sentences": len(record["segments"]), "model_inputs": record["memory"]["model_inputs"],
+            "terms_matched": record["scores"]["terms_matched"], "seconds": round(total, 3),
+            "model_seconds": round(inside.seconds, 3), "engine_seconds": round(engine.seconds, 3),
+            "outside_model_share": round((total - inside.seconds) / total, 4),
+            "outside_engine_share": round((total - engine.seconds) / total, 4)}
+
+
+def measure_text_speed(settings: BenchSettings) -> dict:
+    """Segmentation and glossary matching on the sample repeated to ~1 MB, with a 10,000-entry glossary."""
+    from tarjama.terms.matching import TermMatcher, find_terms_in_segment
+    from tarjama.text.articles import segment_text
+
+    sample = SAMPLE.read_text(encoding="utf-8")
+    text = sample * max(1, round(settings.text_megabytes * 1_000_000 / len(sample.encode())))
+    megabytes = len(text.encode()) / 1_000_000
+    glossary = synthetic_glossary(settings.glossary_entries)
+    started = time.perf_counter()
+    document = segment_text(text, "bench.txt")
+    segmenting = time.perf_counter() - started
+    started = time.perf_counter()
+    matcher = TermMatcher(glossary.entries)
+    building = time.perf_counter() - started
+    started = time.perf_counter()
+    matches = sum(len(find_terms_in_segment(segment, matcher)) for segment in document.segments)
+    matching = time.perf_counter() - started
+    return {"megabytes": round(megabytes, 3), "glossary_entries": len(glossary.entries),
+            "segments": len(document.segments), "matches": matches,
+            "segmentation_mb_per_s": round(megabytes / segmenting, 2), "matcher_build_s": round(building, 3),
+            "matching_mb_per_s": round(megabytes / matching, 2)}
+
+
+def synthetic_glossary(size: int, seed: int = 0) -> Glossary:
+    """The newsroom glossary padded with random Arabic terms (1-3 words, a third with the article)."""
+    from tarjama.terms.glossary import Glossary, GlossaryEntry, load_glossary
+
+    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوية"
+    real = load_glossary(GLOSSARY)
+    rng = random.Random(seed)
+    entries, seen = list(real.entries), {e.source for e in real.entries}
+    while len(entries) < size:
+        words = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 7))) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 1 / 3:
+            words[0] = "ال" + words[0]
+        source = " ".join(words)
+        if source not in seen:
+            seen.add(source)
+            entries.append(GlossaryEntry(source, f"term {len(entries)}"))
+    return Glossary(path=Path("synthetic.tsv"), sha256="", entries=tuple(entries))
+
+
+def cpu_features() -> dict:
+    """What decides CTranslate2's int8 speed: AVX-512 and VNNI instructions (AVX2 alone gains less)."""
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    return {"cpus": available_cpus(), "avx2": "avx2" in flags, "avx512": "avx512f" in flags,
+            "vnni": bool(flags & {"avx512_vnni", "avx_vnni"})}
+
+
+def _in_subprocess(*args: str) -> dict:
+    completed = subprocess.run([sys.executable, "-m", "tarjama.dev.bench", *args], capture_output=True, text=True,
+                               check=False)
+    if completed.returncode:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"bench step {' '.join(args[:2])} failed:\n{tail}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run_bench(threads: int | None = None, settings: BenchSettings | None = None,
+              progress: Callable[[str], None] | None = None) -> dict:
+    """Build the models, measure every backend in its own process, then the pipeline and the text steps."""
+    settings = settings or BenchSettings()
+    threads = threads or available_cpus()
+    say = progress or (lambda _message: None)
+    started = time.perf_counter()
+    encoded = json.dumps({**settings.to_json(), "shape": asdict(settings.shape)})
+    with tempfile.TemporaryDirectory(prefix="tarjama-bench-") as name:
+        folder = Path(name)
+        say("building the random model and its CTranslate2 conversions")
+        build_models(folder, settings)
+        backends = {}
+        for backend in BACKENDS:
+            last = backend == PIPELINE_BACKEND
+            say(f"measuring {backend}" + (f", then a {settings.article_sentences}-sentence article through the "
+                                          "pipeline" if last else ""))
+            backends[backend] = _in_subprocess("--worker", backend, str(folder), str(threads), encoded)
+        pipeline = backends[PIPELINE_BACKEND].pop("pipeline")
+    say("timing segmentation and glossary matching")
+    text = measure_text_speed(settings)
+    base = backends["transformers"]
+    speedup = {name: {label: round(b[label]["tokens_per_s"] / base[label]["tokens_per_s"], 2)
+                      for label in ("beam4", "greedy")} for name, b in backends.items()}
+    engine_speedup = {name: round(b["beam4"]["engine_tokens_per_s"] / base["beam4"]["engine_tokens_per_s"], 2)
+                      for name, b in backends.items()}
+    measured = {"ctranslate2_int8_speedup_beam4": speedup["ctranslate2-int8"]["beam4"],
+                "outside_model_share": pipeline["outside_model_share"],
+                "segmentation_mb_per_s": text["segmentation_mb_per_s"],
+                "matching_mb_per_s": text["matching_mb_per_s"]}
+    targets = {key: {"value": value, "target": TARGETS[key],
+                     "met": value <= TARGETS[key] if key == "outside_model_share" else value >= TARGETS[key]}
+               for key, value in measured.items()}
+    return {"backends": backends, "speedup": speedup, "engine_speedup_beam4": engine_speedup,
+            "pipeline": pipeline, "text": text, "targets": targets,
+            "settings": {**settings.to_json(), "threads": threads}, "cpu": cpu_features(),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _settings_from_json(encoded: str) -> BenchSettings:
+    data = json.loads(encoded)
+    return BenchSettings(shape=ModelShape(**data["shape"]), vocab_size=data["vocab_size"], batch=data["batch"],
+                         output_tokens=data["output_tokens"], article_sentences=data["article_sentences"])
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    _step, name, folder_name, thread_count, settings_json = sys.argv[1:6]
+    chosen = _settings_from_json(settings_json)
+    figures = measure_backend(name, Path(folder_name), int(thread_count), chosen)
+    if name == PIPELINE_BACKEND:
+        figures["pipeline"] = measure_pipeline(Path(folder_name), int(thread_count), chosen)
+    print(json.dumps(figures))

@@ -1,0 +1,1 @@
+"""Memory: the translation memory store and the policy that decides editors' approvals."""

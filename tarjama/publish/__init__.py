@@ -1,0 +1,1 @@
+"""Publish: the run record, bilingual and English Markdown, the reviewer report, atomic outputs and locks."""

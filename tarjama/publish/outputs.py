@@ -1,0 +1,95 @@
+"""Where a run writes: checked before any work, and the system's refusals told in the user's words.
+
+An outputs folder ``OUT`` holds the published files and ``OUT/.tarjama`` (the translation memory,
+the article locks in ``locks/``, the hashes of rendered files in ``rendered/``). Each must be a
+folder that can be written, on a file system that is not mounted read-only; a run checks all of
+it before it loads a model, so that a wrong ``--out`` costs no work.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from tarjama.errors import InputError, RunError, TarjamaError
+from tarjama.text.articles import file_kind
+
+STATE_FOLDER = ".tarjama"
+STATE_SUBFOLDERS = ("locks", "rendered")
+
+# The user's to fix (another folder, a remount, a chmod); the rest is the machine's (exit 1).
+_USER_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                errno.ENAMETOOLONG, errno.ELOOP}
+_REASONS = {
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.ENOTDIR: "the path goes through a file, not a folder",
+}
+
+
+def reason(exc: OSError) -> str:
+    """What went wrong, in the words of ``_REASONS`` where they say more than ``strerror``."""
+    return _REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
+def write_error(exc: OSError, path: Path | str, doing: str = "cannot write") -> TarjamaError:
+    """The domain error for a failed write: exit 2 when the user can fix it, 1 when the machine failed."""
+    kind = InputError if exc.errno in _USER_ERRNOS else RunError
+    return kind(f"{doing}: {reason(exc)}", path=path)
+
+
+def is_read_only(path: Path | str) -> bool:
+    """Whether the file system holding ``path`` (which exists) is mounted read-only."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def check_output_dir(path: Path | str) -> None:
+    """Fail before any work when outputs could not be written in the folder ``path`` (made if missing)."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError("cannot write outputs here: the path goes through a file", path=existing)
+    # access(2) answers "no" on a read-only mount too: tell that apart, it is fixed elsewhere.
+    if is_read_only(existing):
+        raise InputError("cannot write outputs here: read-only file system", path=existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("cannot write outputs here: permission denied", path=existing)
+
+
+def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None:
+    """Check the whole outputs layout (``OUT``, ``OUT/.tarjama`` and its subfolders) and the memory.
+
+    ``memory`` is the translation memory the run will use, if any: it must be a valid memory, or a
+    file that can be created.
+    """
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir)
+    state = out_dir / STATE_FOLDER
+    for folder in (state, *(state / name for name in STATE_SUBFOLDERS)):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                kind = file_kind(folder)
+                raise InputError(f"is {kind}, not a folder: tarjama keeps its translation memory and locks "
+                                 f"in {STATE_FOLDER}/; move {'the file' if kind == 'a file' else 'it'} aside",
+                                 path=folder)
+            check_output_dir(folder)
+    if memory is not None:
+        check_memory_location(memory)
+
+
+def check_memory_location(path: Path | str) -> None:
+    """The memory file can be used: a valid memory, or a new file in a folder that can be written."""
+    from tarjama.memory.store import check_memory
+
+    path = Path(path)
+    check_output_dir(path.parent)
+    if path.exists() or path.is_symlink():
+        check_memory(path)

@@ -1,0 +1,488 @@
+"""Publishing a run: bilingual Markdown for editors, English Markdown, the JSON run record.
+
+Source and model text are untrusted: every piece is escaped so that it can neither inject HTML
+nor change the Markdown structure, and bidi overrides cannot reorder what surrounds them.
+All files of a run are written to temporary files first and renamed into place together.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tarjama.errors import RunError
+from tarjama.publish.outputs import write_error
+from tarjama.publish.record import RunRecord, SegmentRecord
+from tarjama.translate.enforcement import target_pattern
+
+# Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
+_UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|#~])")
+_LINE_START_MARKER = re.compile(r"^([-+=])|^(\d+)([.)])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
+
+FLAG_LABELS = {
+    "term_missed": "glossary term missing",
+    "term_forced": "glossary term forced into the decoding: check the sentence",
+    "term_replaced": "glossary term placed after translation: check where it went",
+    "term_inside_word": "glossary term only inside a longer word (as ISIS in crisis)",
+    "split_for_length": "translated in pieces (long sentence)",
+    "output_truncated": "output may be cut short",
+    "copied": "copied (no words to translate)",
+    "empty_output": "no English came out",
+    "arabic_in_english": "Arabic left in the English",
+    "repetition": "repeated words: the model may be looping",
+    "number_mismatch": "numbers differ from the Arabic",
+    "length_ratio": "unusually long or short English",
+    "approved": "approved by an editor",
+    "approval_set_aside": "the editor's approved English lacks a glossary term: translated again (--strict-terms)",
+}
+
+
+def inline(text: str) -> str:
+    """Escape untrusted text for use inside a Markdown line or table cell."""
+    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return "".join(_HTML.get(ch, ch) for ch in text)
+
+
+def block(text: str) -> str:
+    """Escape untrusted text that starts a Markdown line (a paragraph or heading text)."""
+    return _LINE_START_MARKER.sub(lambda m: "\\" + m.group(0) if m.group(1) else m.group(2) + "\\" + m.group(3),
+                                  inline(text).strip())
+
+
+def arabic(text: str) -> str:
+    """Arabic text as an inline right-to-left span."""
+    return f'<span dir="rtl" lang="ar">{inline(text)}</span>'
+
+
+def _attribute(text: str) -> str:
+    # Raw inside an HTML tag: quotes must not end the value, and | would still split a table cell.
+    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
+    return html.escape(text, quote=True).replace("|", "&#124;")
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> str:
+    """``text`` escaped, with each ``(start, end, title, hit)`` span in a ``<mark>`` (missed: class "missed")."""
+    pieces, position = [], 0
+    for start, end, title, hit in sorted(spans):
+        if start < position:
+            continue
+        css = "" if hit else ' class="missed"'
+        pieces += [inline(text[position:start]),
+                   f'<mark{css} title="{_attribute(title)}">{inline(text[start:end])}</mark>']
+        position = end
+    pieces.append(inline(text[position:]))
+    return "".join(pieces)
+
+
+def arabic_with_terms(segment: SegmentRecord) -> str:
+    """The segment's Arabic, right to left, its glossary terms marked with their English as a tooltip."""
+    spans = [(t.match.start - segment.start, t.match.end - segment.start, t.match.target, t.hit)
+             for t in segment.terms]
+    return f'<span dir="rtl" lang="ar">{_marked(segment.source, spans)}</span>'
+
+
+def english_with_terms(segment: SegmentRecord) -> str:
+    """The segment's English with every occurrence of its terms' targets marked."""
+    spans = [(found.start(), found.end(), "glossary: " + target, True)
+             for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True)
+             for found in target_pattern(target).finditer(segment.target)]  # "ISIS" is not marked in "crisis"
+    return _marked(segment.target, spans)
+
+
+def _yaml_scalar(value: object) -> str:
+    # JSON scalars are valid YAML and quote everything that could end the front matter; \u escapes
+    # keep markup out for renderers that show front matter as text.
+    return json.dumps(value, ensure_ascii=False).translate(_MARKUP_ESCAPES)
+
+
+def _front_matter(fields: Mapping[str, object]) -> list[str]:
+    lines = ["---"]
+    for key, value in fields.items():
+        if isinstance(value, Mapping):
+            lines.append(f"{key}:")
+            lines.extend(f"  {sub}: {_yaml_scalar(v)}" for sub, v in value.items())
+        else:
+            lines.append(f"{key}: {_yaml_scalar(value)}")
+    return [*lines, "---"]
+
+
+APPROVED_NOTE = "✓ approved by an editor"
+
+
+def _notes(segment: SegmentRecord) -> str:
+    notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags if flag != "approved"]
+    if segment.set_aside is not None:  # name the missing terms and show what the editor wrote
+        aside = segment.set_aside
+        notes = [n for n in notes if n != FLAG_LABELS["approval_set_aside"]]
+        noun = "term" if len(aside.missing_terms) == 1 else "terms"
+        notes.append(f"the editor's approved English lacks the glossary {noun} {', '.join(aside.missing_terms)}: "
+                     f"set aside under --strict-terms and translated again; the editor's English: "
+                     f"“{aside.target}”")
+    missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
+    if missed:
+        notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]
+        notes.append("glossary term missing: " + ", ".join(missed))
+    warning = "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
+    if "approved" in segment.flags:
+        return f"{APPROVED_NOTE} {warning}".strip()
+    return warning
+
+
+def _table(segments: list[SegmentRecord]) -> list[str]:
+    rows = ["| Segment | العربية | English | Notes |", "| --- | --- | --- | --- |"]
+    rows += [f"| {s.id} | {arabic_with_terms(s)} | {english_with_terms(s)} | {_notes(s)} |" for s in segments]
+    return rows
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _terms_table(record: RunRecord) -> list[str]:
+    """Per-term figures: how often each term was found, how often its target made it, consistency."""
+    rows = ["| العربية | English | Found | With target | Consistency |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {arabic(t.source)} | {inline(t.target)} | {t.occurrences} | {t.hits} | {_percent(t.consistency)} |"
+             for t in record.scores.terms]
+    return rows
+
+
+def render_bilingual(record: RunRecord) -> str:
+    """Side-by-side Markdown: each Arabic sentence, right to left, beside its English."""
+    english = record.paragraph_english()
+    title = english[0] if english else ""
+    scores = record.scores.to_json()
+    fields: dict[str, object] = {
+        "title": title,
+        "source": str(record.document.path),
+        "model": record.model.name,
+        "backend": record.backend,
+        "glossary": str(record.glossary.path) if record.glossary else None,
+        "glossary_sha256": record.glossary.sha256 if record.glossary else None,
+        "strict_terms": record.strict_terms,
+        "date": record.created,
+        "run_id": record.run_id,  # ties an edited copy to its run record (see exchange.corrections)
+        "scores": {k: v for k, v in scores.items() if k != "signatures"},
+    }
+    article = [s for s in record.segments if s.kind != "related"]
+    related = [s for s in record.segments if s.kind == "related"]
+    lines = [*_front_matter(fields), "", f"# {block(title)}", ""]
+    lines += ["## Article", "", *_table(article), ""]
+    if related:
+        lines += ["## Related links (website teasers, not part of the article)", "", *_table(related), ""]
+    if record.scores.terms:
+        scores = record.scores
+        lines += ["## Glossary terms", "",
+                  f"Marked in the table above. {scores.terms_hit} of {scores.terms_matched} occurrences have their "
+                  f"English target ({_percent(scores.term_success_rate)}); consistency "
+                  f"{_percent(scores.term_consistency)}.", "", *_terms_table(record), ""]
+    return "\n".join(lines)
+
+
+def render_english(record: RunRecord) -> str:
+    """The English article alone: title as heading, body paragraphs, teasers left out."""
+    english = record.paragraph_english()
+    lines = []
+    for paragraph, text in zip(record.document.paragraphs, english, strict=True):
+        if paragraph.kind == "title":
+            lines += [f"# {block(text)}", ""]
+        elif paragraph.kind != "related" and text:
+            lines += [block(text), ""]
+    return "\n".join(lines)
+
+
+def render_run_record(record: RunRecord, bilingual: str | None = None) -> str:
+    """The run record as indented JSON; with the bilingual file's text, its SHA-256 (to see editors' changes)."""
+    data = record.to_json()
+    if bilingual is not None:
+        data["bilingual_sha256"] = hashlib.sha256(bilingual.encode("utf-8")).hexdigest()
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class Published:
+    """Paths of a run's output files."""
+
+    bilingual: Path
+    english: Path
+    record: Path
+    report: Path
+
+
+def output_paths(out_dir: Path, stem: str) -> Published:
+    """Where a run of the article ``stem`` writes (contract: ``NAME.bilingual.md`` and so on)."""
+    return Published(bilingual=out_dir / f"{stem}.bilingual.md", english=out_dir / f"{stem}.en.md",
+                     record=out_dir / f"{stem}.run.json", report=out_dir / f"{stem}.report.html")
+
+
+def publish(record: RunRecord, out_dir: Path) -> Published:
+    """Write the files of a run atomically: all of them, or none.
+
+    Refuses to overwrite a bilingual file an editor changed whose corrections were not harvested
+    (see :func:`edited_bilingual`): an editor's work is never lost.
+    """
+    from tarjama.publish.report import render_report
+
+    out_dir = Path(out_dir)
+    stem = record.document.stem
+    paths = output_paths(out_dir, stem)
+    _refuse_changed_source(record)
+    _remove_leftovers(paths, _published_run_path(out_dir, stem, "-").parent)
+    edited = edited_bilingual(out_dir, stem)
+    if edited is not None:
+        raise RunError(f"an editor changed {edited.name} during or before this run and the changes are not in "
+                       f"the translation memory: run `tarjama tm import {edited}` (or run again with the memory "
+                       "on), then translate again", path=edited)
+    bilingual = render_bilingual(record)
+    mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
+    run_record = render_run_record(record, bilingual)
+    published_run = _published_run_path(out_dir, stem, json.loads(run_record)["run_id"])
+    published_run.parent.mkdir(parents=True, exist_ok=True)
+    # The run is remembered first (a new file): a bilingual file never names a run that is not remembered, even
+    # after a kill midway. The record goes in last: a record always describes the files beside it once it is there.
+    write_atomically({published_run: _published_run(run_record, record.run_id), paths.bilingual: bilingual,
+                      paths.english: render_english(record), paths.report: render_report(record),
+                      paths.record: run_record})
+    _prune_published_runs(published_run.parent)
+    return paths
+
+
+# Runs remembered per article: enough for any buffer an editor may still have open. An older buffer's
+# file is judged against the memory alone (untied), which never approves machine English.
+KEPT_RUNS = 100
+
+
+def _published_run_path(out_dir: Path, stem: str, run_id: str) -> Path:
+    # One folder per article: its own publish (under its lock) clears its leftovers and prunes it.
+    return Path(out_dir) / ".tarjama" / "runs" / stem / f"{run_id}.json"
+
+
+def _prune_published_runs(folder: Path) -> None:
+    """Keep the newest :data:`KEPT_RUNS` runs of an article (called under the article's lock)."""
+    runs = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+    for old in runs[KEPT_RUNS:]:
+        old.unlink(missing_ok=True)
+
+
+def _published_run(run_record: str, run_id: str) -> str:
+    """What each segment of a run showed (``{segment id: {source, target}}``) and when: kept for every run, so
+    that an editor's copy of any run's bilingual file is judged against what that run wrote."""
+    from datetime import UTC, datetime
+
+    segments = json.loads(run_record)["segments"]
+    return json.dumps({"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                       "segments": {s["id"]: {"source": s["source"], "target": s["target"]} for s in segments}},
+                      ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """What a run published: each segment id's ``(Arabic, English)``, and when (ISO 8601; ``None`` unknown)."""
+
+    segments: dict[str, tuple[str, str]]
+    published_at: str | None
+
+
+def published_run(folders: Sequence[Path], stem: str, run_id: str) -> PublishedRun | None:
+    """What run ``run_id`` of article ``stem`` published, looked up in the outputs ``folders``; ``None`` when
+    none of them remembers that run (an unknown run, or one published before runs were remembered)."""
+    if not re.fullmatch(r"[\w.-]+", run_id):
+        return None  # a run id from a file's front matter names a file: nothing but a plain name
+    for folder in folders:
+        path = _published_run_path(folder, stem, run_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            segments = {key: (value["source"], value["target"]) for key, value in data["segments"].items()}
+            published_at = data.get("published_at")
+            return PublishedRun(segments, published_at if isinstance(published_at, str) else None)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return None
+
+
+def check_source(record: RunRecord) -> None:
+    """Refuse a run of a file gone (:class:`SourceGone`) or changed (:class:`SourceChanged`) since it was read."""
+    _refuse_changed_source(record, missing_ok=False)
+
+
+class SourceGone(RunError):
+    """The article was removed while it was being translated: nothing is published."""
+
+
+class SourceChanged(RunError):
+    """The article changed while it was being translated: nothing is published."""
+
+
+def _refuse_changed_source(record: RunRecord, *, missing_ok: bool = True) -> None:
+    """Publish only what the article says now: not a half-uploaded file, nor text a newer run replaced.
+
+    With ``missing_ok=False`` (every run of a file: ``check_source``, called by ``runs.publish_locked``), an
+    article that is gone is not published either; records of text that never was a file publish as they are.
+    """
+    source = Path(record.document.path)
+    try:
+        current = hashlib.sha256(source.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        if missing_ok:
+            return
+        raise SourceGone(f"{source.name} was removed while it was being translated: not published (what was "
+                         "translated is in the memory; outputs of earlier runs are left as they were)",
+                         path=source) from None
+    except OSError:
+        return  # unreadable now: what was read was whole when it was read
+    if record.document.sha256 and current != record.document.sha256:
+        raise source_changed(source)
+
+
+TRANSLATE_AGAIN = "translate it again"
+NEXT_RUN_TAKES_IT = "the next run takes it"  # what an inbox run says: it takes the changed article by itself
+
+
+def source_changed(source: Path, then: str = TRANSLATE_AGAIN) -> SourceChanged:
+    """The error of an article that changed while it was being translated; ``then`` says what happens next."""
+    return SourceChanged(f"{source.name} changed while it was being translated: not published (what was "
+                         f"translated is in the memory; {then})", path=source)
+
+
+def _remove_leftovers(paths: Published, runs: Path) -> None:
+    """Staged and backup files of a run killed while swapping (``write_atomically``'s siblings), the
+    article's remembered runs included."""
+    for path in (paths.bilingual, paths.english, paths.report, paths.record):
+        for leftover in [*path.parent.glob(f".{glob.escape(path.name)}.*.tmp"),
+                         *path.parent.glob(f".{glob.escape(path.name)}.*.bak")]:
+            leftover.unlink(missing_ok=True)
+    for leftover in [*runs.glob(".*.tmp"), *runs.glob(".*.bak")]:
+        leftover.unlink(missing_ok=True)
+
+
+def _known_path(out_dir: Path, stem: str) -> Path:
+    return Path(out_dir) / ".tarjama" / "rendered" / f"{stem}.sha256"
+
+
+def mark_known(out_dir: Path, stem: str, content: bytes) -> None:
+    """Remember a bilingual file's hash as tarjama's own (rendered, or harvested): not an unsaved edit."""
+    path = _known_path(out_dir, stem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="ascii") as stream:
+        stream.write(hashlib.sha256(content).hexdigest() + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
+    """The article's bilingual file if someone changed it since tarjama wrote or harvested it, else ``None``."""
+    paths = output_paths(Path(out_dir), stem)
+    if not paths.bilingual.is_file():
+        return None
+    known = set()
+    known_path = _known_path(out_dir, stem)
+    if known_path.is_file():
+        known.update(known_path.read_text(encoding="ascii", errors="replace").split())
+    try:
+        written = json.loads(paths.record.read_text(encoding="utf-8")).get("bilingual_sha256")
+    except (OSError, ValueError, AttributeError):
+        written = None  # no record (deleted, or only the Markdown copied back): an unknown file is an edit
+    if written:
+        known.add(written)
+    current = hashlib.sha256(paths.bilingual.read_bytes()).hexdigest()
+    return paths.bilingual if current not in known else None
+
+
+@contextmanager
+def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
+    """Hold the article's lock (a file lock under ``out_dir/.tarjama/locks``): runs publish one at a time."""
+    folder = Path(out_dir) / ".tarjama" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{stem}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@cache
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(contents: Mapping[Path, str]) -> None:
+    """Write files all-or-nothing: stage each beside its target, then swap them all in.
+
+    If a swap fails, the files already swapped are put back as they were, so a failed run leaves
+    neither half-written files nor a mix of old and new outputs. A failure of the system (a full
+    disk, a read-only mount) is raised as the domain error that names the file and the cause.
+    """
+    staged: list[tuple[Path, Path]] = []
+    swapped: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
+    current: Path | None = None
+    try:
+        for path, text in contents.items():
+            current = path
+            staged.append((_stage(path, text), path))
+        for temporary, path in staged:
+            current = path
+            backup = None
+            if path.exists():
+                # A second name for the old file, not a move: the published name never goes missing.
+                backup = _sibling(path, ".bak")
+                backups.append(backup)
+                backup.unlink()
+                try:
+                    os.link(path, backup)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(path, backup)
+            swapped.append((path, backup))
+            os.replace(temporary, path)
+    except BaseException as exc:
+        for path, backup in reversed(swapped):
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and current is not None:
+            raise write_error(exc, current, "not written (the earlier outputs are as they were)") from exc
+        raise
+    finally:
+        for leftover in [temporary for temporary, _ in staged] + backups:
+            leftover.unlink(missing_ok=True)
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
+    return Path(name)
+
+
+def _stage(path: Path, text: str) -> Path:
+    """``text`` in a new temporary file beside ``path``; a failed write (disk full) leaves no such file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _sibling(path, ".tmp")
+    try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from other users
+        with temporary.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary

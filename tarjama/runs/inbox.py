@@ -1,0 +1,359 @@
+"""Scheduled inbox runs: which articles to take now, and a log of what each run did.
+
+An inbox run takes an article only when it is settled (unchanged for the settle time), new or changed
+since its outputs were published, and readable; it remembers articles that cannot be read, so that
+one bad file is reported once instead of failing every run. Nothing here imports Prefect: the flows
+in ``flows/translate.py`` call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from tarjama.errors import InputError, printable
+from tarjama.publish.publisher import Published, edited_bilingual, output_paths, write_atomically
+from tarjama.text.articles import ARTICLE, check_regular_file, file_kind, name_is_utf8, read_article
+from tarjama.translate.registry import ResolvedModel
+
+LOG_NAME = "inbox-log.jsonl"
+UNREADABLE_NAME = "inbox-unreadable.json"
+# What `tarjama serve` waits, by default, after an article's last change before a run takes it: long
+# enough for an upload that pauses for a moment, short next to a schedule of minutes.
+DEFAULT_SETTLE_SECONDS = 30.0
+
+
+class ArticleStatus(StrEnum):
+    """What a run did with one article of the inbox."""
+
+    TRANSLATED = "translated"  # published
+    SKIPPED = "skipped"  # outputs up to date, or input already reported as unreadable and unchanged since
+    WAITING = "waiting"  # changed less than the settle time ago: the next run looks again
+    FAILED = "failed"  # could not be translated or published (the reason is logged)
+    GONE = "gone"  # removed from the inbox before its outputs were published: nothing published
+    CHANGED = "changed"  # changed while it was translated: nothing published, the next run takes it
+
+
+@dataclass(frozen=True)
+class ArticleOutcome:
+    """What became of one article of a folder run, for the inbox log and the terminal."""
+
+    article: Path
+    status: ArticleStatus = ArticleStatus.TRANSLATED
+    published: Published | None = None
+    error: str | None = None  # why it failed
+    reason: str | None = None  # why it was skipped, left waiting, or not published
+    seconds: float | None = None
+    flow_run_id: str | None = None  # the article's own flow run, where it had one
+    known_bad: bool = False  # bad input of the article itself (not of the glossary, model or machine)
+
+    @property
+    def skipped(self) -> bool:
+        """True when the run left the article alone because nothing was to be done."""
+        return self.status is ArticleStatus.SKIPPED
+
+    @property
+    def failed(self) -> bool:
+        """True when the article failed (bad input of its own included)."""
+        return self.status is ArticleStatus.FAILED
+
+    def to_json(self) -> dict:
+        """The article's entry in the inbox log."""
+        entry: dict = {"article": printable(self.article), "status": str(self.status), "error": self.error}
+        if self.reason:
+            entry["reason"] = self.reason
+        if self.seconds is not None:
+            entry["seconds"] = round(self.seconds, 3)
+        if self.published is not None:
+            entry["outputs"] = {"bilingual": str(self.published.bilingual), "english": str(self.published.english),
+                                "record": str(self.published.record), "report": str(self.published.report)}
+        if self.flow_run_id:
+            entry["flow_run_id"] = self.flow_run_id
+        return entry
+
+    def table_row(self) -> dict:
+        """The article's row in the run's Prefect table artifact (flat: one value a cell)."""
+        return {"article": printable(self.article.name), "status": str(self.status),
+                "seconds": None if self.seconds is None else round(self.seconds, 1),
+                "english": str(self.published.english) if self.published else "",
+                "note": self.error or self.reason or ""}
+
+    def line(self) -> str:
+        """One line for the operator's terminal: article, status, seconds, output or reason."""
+        seconds = f" in {self.seconds:.1f} s" if self.seconds is not None and self.status in (
+            ArticleStatus.TRANSLATED, ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.CHANGED) else ""
+        detail = (f" → {self.published.english}" if self.published is not None
+                  else f": {self.error}" if self.error else f" ({self.reason})" if self.reason else "")
+        return f"{printable(self.article.name)}: {self.status}{seconds}{detail}"
+
+
+def run_failures(outcomes: Iterable[ArticleOutcome], *, only_changed: bool) -> list[ArticleOutcome]:
+    """The articles that make a folder run fail (after every other article is dealt with).
+
+    Every failure, except in an inbox run (``only_changed``) bad input of an article's own: that is
+    reported once and skipped until the file changes, and must not fail every later scheduled run.
+    Waiting, gone and changed articles are not failures: the next run looks at them again.
+    """
+    return [o for o in outcomes if o.failed and not (only_changed and o.known_bad)]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(article: Path, model: ResolvedModel, backend: str, beam_size: int, strict_terms: bool,
+                glossary: Path | None) -> dict:
+    """What an article's outputs depend on: its bytes and the run's settings."""
+    return {"source_sha256": _sha256(article), "model": model.name, "revision": model.revision,
+            "model_fingerprint": model.fingerprint, "backend": backend, "beam_size": beam_size,
+            "strict_terms": strict_terms,
+            "glossary_sha256": _sha256(glossary) if glossary else None}
+
+
+def _recorded(record: dict) -> dict:
+    glossary = record.get("glossary") or {}
+    return {"source_sha256": record.get("source_sha256"), "model": record["model"].get("name"),
+            "revision": record["model"].get("revision"), "model_fingerprint": record["model"].get("fingerprint"),
+            "backend": record["model"].get("backend"),
+            "beam_size": record["decoding"].get("beam_size"), "strict_terms": record.get("strict_terms"),
+            "glossary_sha256": glossary.get("sha256")}
+
+
+def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
+    """True when the article's published outputs come from these very bytes and settings."""
+    paths = output_paths(out_dir, article.stem)
+    if not all(p.is_file() for p in (paths.bilingual, paths.english, paths.record, paths.report)):
+        return False
+    if edited_bilingual(out_dir, article.stem) is not None:
+        return False  # an editor's corrections are waiting to be approved and published
+    try:
+        record = json.loads(paths.record.read_text(encoding="utf-8"))
+        # Another bilingual file than the record's: corrections imported since (their English is not
+        # published yet), or a run killed between its renames. Either way, publish again.
+        return _recorded(record) == wanted and record.get("bilingual_sha256") == _sha256(paths.bilingual)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False  # unreadable or foreign record: translate again
+
+
+def is_current(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
+               strict_terms: bool, glossary: Path | None) -> bool:
+    """Whether the article's outputs already come from its current text and these settings.
+
+    An article or glossary that cannot be read now counts as not current: its own run then fails
+    and is logged with the reason, instead of the whole inbox run stopping here.
+    """
+    try:
+        return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What ``stat`` says of a file: enough to see that it changed (a chmod or a replacing rename included)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path, *, follow_symlinks: bool = True) -> FileState:
+        """The file's state now (``OSError`` when it cannot be stat'ed, ``FileNotFoundError`` when gone)."""
+        st = os.stat(path, follow_symlinks=follow_symlinks)
+        return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns, inode=st.st_ino)
+
+    def to_json(self) -> dict:
+        """The state as JSON."""
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "ctime_ns": self.ctime_ns, "inode": self.inode}
+
+
+@dataclass
+class UnreadableArticles:
+    """Articles of an inbox that could not be read, as they were when reported (``OUT/.tarjama/``).
+
+    A scheduled run reports such an article once and then skips it until the file changes (its size,
+    modification or change time, or inode), so that one bad upload does not fail every later run.
+    """
+
+    path: Path
+    entries: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, out_dir: Path) -> UnreadableArticles:
+        """The list kept beside the outputs; an unreadable or foreign list counts as empty (so rereported)."""
+        path = Path(out_dir) / ".tarjama" / UNREADABLE_NAME
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        if not isinstance(entries, dict):
+            entries = {}
+        return cls(path, {key: value for key, value in entries.items() if isinstance(value, dict)})
+
+    @staticmethod
+    def _key(article: Path) -> str:
+        return printable(Path(article).absolute())
+
+    def reported(self, article: Path, state: FileState) -> dict | None:
+        """The earlier report of this very file (unchanged since), else ``None``."""
+        entry = self.entries.get(self._key(article))
+        return entry if entry is not None and entry.get("state") == state.to_json() else None
+
+    def remember(self, article: Path, state: FileState, error: str) -> None:
+        """Note that the article, in this state, cannot be read (saved at once)."""
+        self.entries[self._key(article)] = {"state": state.to_json(), "error": error,
+                                            "reported": datetime.now(UTC).isoformat(timespec="seconds")}
+        self.save()
+
+    def keep_only(self, articles: Iterable[Path]) -> None:
+        """Forget articles no longer in the inbox, or readable again (saved if anything changed)."""
+        keys = {self._key(article) for article in articles}
+        if set(self.entries) - keys:
+            self.entries = {key: value for key, value in self.entries.items() if key in keys}
+            self.save()
+
+    def save(self) -> None:
+        """Write the list atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically({self.path: json.dumps(self.entries, ensure_ascii=False, indent=2) + "\n"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a run takes an article now: ``status`` is ``None`` to translate it, else what to log."""
+
+    status: ArticleStatus | None = None
+    reason: str | None = None
+    error: str | None = None
+    state: FileState | None = None
+    known_bad: bool = False
+
+    @property
+    def take(self) -> bool:
+        """True when the article is to be translated now."""
+        return self.status is None
+
+    def outcome(self, article: Path, seconds: float | None = None) -> ArticleOutcome:
+        """What to log of an article the run did not take."""
+        return ArticleOutcome(article, self.status or ArticleStatus.FAILED, error=self.error, reason=self.reason,
+                              seconds=seconds, known_bad=self.known_bad)
+
+
+def unsettled_for(state: FileState, settle_seconds: float, now_ns: int | None = None) -> float:
+    """Seconds the article must still stay unchanged before a run takes it (0 when settled)."""
+    if settle_seconds <= 0:
+        return 0.0
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return max(0.0, settle_seconds - (now_ns - state.mtime_ns) / 1e9)
+
+
+def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, beam_size: int,
+           strict_terms: bool, glossary: Path | None, only_changed: bool, settle_seconds: float,
+           unreadable: UnreadableArticles | None = None) -> Verdict:
+    """Decide what a run does with one article of the inbox, before any model work.
+
+    In this order: gone (listed, then removed), waiting (changed less than ``settle_seconds`` ago),
+    skipped (already reported as unreadable and unchanged since; or, with ``only_changed``, outputs
+    up to date), failed (the article itself cannot be read or is not an article, is not a regular file, or
+    has a name that is not UTF-8: ``known_bad``; such an entry is never opened), else taken.
+    """
+    try:
+        state = FileState.of(article)
+    except FileNotFoundError:
+        try:  # a symbolic link to nothing is reported as such (below), not as gone every run
+            state = FileState.of(article, follow_symlinks=False)
+        except FileNotFoundError:
+            return Verdict(ArticleStatus.GONE, reason="removed from the inbox before this run took it")
+    except OSError as exc:
+        return Verdict(ArticleStatus.FAILED, error=f"{printable(article)}: cannot read file: {exc.strerror}",
+                       known_bad=True)
+    remaining = unsettled_for(state, settle_seconds)
+    if remaining > 0:
+        # Rounded down: never "changed 6 s ago" beside "taken once unchanged for 6 s".
+        changed = math.floor(max(0.0, settle_seconds - remaining) * 10) / 10
+        return Verdict(ArticleStatus.WAITING, state=state,
+                       reason=f"changed {changed:.1f} s ago; taken once unchanged for {settle_seconds:g} s")
+    if unreadable is not None and (earlier := unreadable.reported(article, state)) is not None:
+        return Verdict(ArticleStatus.SKIPPED, state=state, known_bad=True,
+                       reason=f"unreadable, reported {earlier.get('reported')}: {earlier.get('error')}; "
+                              "skipped until the file changes")
+    problem = _not_an_article_file(article)
+    if problem is not None:
+        return Verdict(ArticleStatus.FAILED, state=state, error=problem, known_bad=True)
+    if only_changed and is_current(article, out_dir, model, backend, beam_size, strict_terms, glossary):
+        return Verdict(ArticleStatus.SKIPPED, state=state, reason="up to date")
+    try:
+        read_article(article)
+    except InputError as exc:
+        return Verdict(ArticleStatus.FAILED, state=state, error=exc.describe(), known_bad=True)
+    return Verdict(state=state)
+
+
+def _not_an_article_file(article: Path) -> str | None:
+    """Why this inbox entry can never be read as an article (without opening it), else ``None``."""
+    if not name_is_utf8(article):
+        # Its name could not go into a Prefect run name, a log line or a JSON file: it is not taken at all.
+        return f"{printable(article)}: its name is not valid UTF-8: rename it"
+    try:
+        check_regular_file(article, ARTICLE)
+    except InputError as exc:
+        return exc.describe()
+    except FileNotFoundError:
+        return f"{printable(article)}: is {file_kind(article)}, not a regular file" if article.is_symlink() else None
+    except OSError:
+        return None  # read_article says why
+    return None
+
+
+BUSY_NAME = "inbox-busy.json"
+
+
+def _busy_path(out_dir: Path) -> Path:
+    return Path(out_dir) / ".tarjama" / BUSY_NAME
+
+
+def note_busy(out_dir: Path, article: Path | None) -> None:
+    """Note the article a run is translating now (``None``: none); left behind by a run that is stopped midway."""
+    path = _busy_path(out_dir)
+    if article is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically({path: json.dumps({"article": printable(article)}, ensure_ascii=False) + "\n"})
+
+
+def take_interrupted(out_dir: Path) -> str | None:
+    """The article a stopped run was translating (its outputs were not published), forgotten once told."""
+    path = _busy_path(out_dir)
+    try:
+        article = json.loads(path.read_text(encoding="utf-8")).get("article")
+    except (OSError, ValueError, AttributeError):
+        return None
+    path.unlink(missing_ok=True)
+    return article if isinstance(article, str) else None
+
+
+def log_run(out_dir: Path, entries: Sequence[dict], **run: object) -> Path:
+    """Append one line for this run to ``OUT/.tarjama/inbox-log.jsonl``: when, the run, each article's fate.
+
+    ``run`` adds fields about the run itself (its flow run id and name, its start and seconds).
+    """
+    path = Path(out_dir) / ".tarjama" / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"finished": datetime.now(UTC).isoformat(timespec="seconds"), **run,
+                       "articles": list(entries)}, ensure_ascii=False) + "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, line.encode("utf-8"))  # one write: concurrent runs never mix their lines
+    finally:
+        os.close(descriptor)
+    return path

@@ -1,0 +1,1 @@
+"""Scores: sacrebleu metrics, term figures, quality flags, run comparison and test-set evaluation."""

@@ -1,0 +1,1 @@
+"""Text: Arabic folding, sentence segmentation, articles and the input files they come from."""

@@ -1,0 +1,1 @@
+"""Translate: models and backends, batching, the pipeline, term enforcement and memory-aware translation."""

@@ -1,0 +1,254 @@
+"""The CTranslate2 backend: a converted MarianMT or NLLB model, int8 or float32, on the CPU.
+
+CTranslate2 has no per-step logits hook, so glossary terms are forced through target prefixes: the
+output so far up to the term's place (a word boundary), then the term's tokens, and the model
+continues from there; one such round per missing term.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from tarjama.errors import InputError, ModelNotAvailable
+from tarjama.translate.backends import (
+    DecodingOptions,
+    Hypothesis,
+    ProgressCallback,
+    TermConstraint,
+    Translation,
+    available_cpus,
+)
+from tarjama.translate.batching import plan_batches
+from tarjama.translate.enforcement import term_in_words
+from tarjama.translate.registry import ResolvedModel, store_dir
+
+QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
+MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from
+_WEIGHTS = re.compile(r".*\.(safetensors|bin|pt|h5|msgpack)$|^pytorch_model.*")
+
+
+def converted_path(model: ResolvedModel, quantization: str) -> Path:
+    """Where ``models convert`` puts the CTranslate2 version of ``model`` in the local store."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model.name.strip("/")).strip("_") or "model"
+    digest = hashlib.sha256(str(model.path.resolve()).encode()).hexdigest()[:8]
+    return store_dir() / "ctranslate2" / f"{safe}-{digest}-{quantization}"
+
+
+def convert(model: ResolvedModel, quantization: str = "int8", out_dir: Path | None = None) -> Path:
+    """Convert a transformers MarianMT/NLLB model to CTranslate2, tokenizer files included."""
+    import ctranslate2
+
+    if quantization not in QUANTIZATIONS:
+        raise InputError(f"unknown quantization '{quantization}' (choose from {', '.join(QUANTIZATIONS)})")
+    out_dir = out_dir or converted_path(model, quantization)
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        ctranslate2.converters.TransformersConverter(str(model.path)).convert(
+            str(staging), quantization=quantization, force=True)
+    except Exception as exc:  # noqa: BLE001 - converters fail in many library-specific ways
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"cannot convert the model ({type(exc).__name__}: {exc})".splitlines()[0],
+                         path=model.path) from None
+    tokenizer = staging / "tokenizer"
+    tokenizer.mkdir()
+    for item in model.path.iterdir():
+        if item.is_file() and not _WEIGHTS.match(item.name):
+            shutil.copy2(item, tokenizer / item.name)
+    (staging / MARKER).write_text(json.dumps({"model": model.to_json(), "quantization": quantization},
+                                             indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(staging, out_dir)  # a half-converted model is never seen under the final name
+    return out_dir
+
+
+def find_converted(model: ResolvedModel) -> Path:
+    """A converted version of ``model``: the directory itself if converted, else the store's (int8 first)."""
+    if (model.path / "model.bin").is_file() and (model.path / MARKER).is_file():
+        return model.path
+    for quantization in ("int8", "int8_float32", "float32", "int16", "float16"):
+        candidate = converted_path(model, quantization)
+        if (candidate / "model.bin").is_file():
+            if _converted_from(candidate) not in (None, model.fingerprint):
+                raise ModelNotAvailable(
+                    f"the CTranslate2 version of {model.name} was converted from an earlier copy of the model: run "
+                    f"`tarjama models convert {model.name}{_quantization_option(quantization)}` again")
+            return candidate
+    raise ModelNotAvailable(
+        f"no CTranslate2 version of {model.name}: run `tarjama models convert {model.name}` "
+        "(add --quantization float32 for full precision)")
+
+
+def _converted_from(folder: Path) -> str | None:
+    """The fingerprint of the model a conversion was made from (``None`` for conversions made before it was kept)."""
+    try:
+        return json.loads((folder / MARKER).read_text(encoding="utf-8"))["model"].get("fingerprint")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def _quantization_option(quantization: str) -> str:
+    return "" if quantization == "int8" else f" --quantization {quantization}"
+
+
+def split_threads(threads: int) -> tuple[int, int]:
+    """CPU threads as (workers, threads per worker): each batch is shared out among the workers.
+
+    On this project's 2-core machines two one-thread workers beat one two-thread worker by about a
+    quarter at beam 4 (BENCHMARKS.md): small matrices keep a second intra-op thread half idle.
+    Beyond four threads each worker gets two, so the sub-batches do not become too small (an odd
+    count leaves one thread unused: CTranslate2 gives every worker the same number).
+    """
+    workers = threads if threads <= 4 else threads // 2
+    return workers, threads // workers
+
+
+class CTranslate2Translator:
+    """Translates with ``ctranslate2.Translator`` and the model's own Hugging Face tokenizer."""
+
+    backend = "ctranslate2"
+
+    def __init__(self, model: ResolvedModel, *, threads: int | None = None) -> None:
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        self.model = model
+        self.workers, self.threads_per_worker = split_threads(threads or available_cpus())
+        self.path = find_converted(model)
+        marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
+        self.quantization = marker["quantization"]
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(self.path / "tokenizer")
+            self._translator = ctranslate2.Translator(
+                str(self.path), device="cpu", compute_type="default", inter_threads=self.workers,
+                intra_threads=self.threads_per_worker)
+        except Exception as exc:  # noqa: BLE001 - a broken folder fails in many library-specific ways
+            raise InputError(f"cannot load the converted model ({type(exc).__name__}: {exc})".splitlines()[0],
+                             path=self.path) from None
+        self._prefix: list[str] = []
+        if model.architecture == "nllb":
+            self._tokenizer.src_lang = model.source_lang
+            self._prefix = [model.target_lang]
+        positions = self._tokenizer.model_max_length or 512
+        self._max_positions = min(positions, 512) if positions > 100_000 else positions
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The model's position limit: longer inputs are split by the pipeline."""
+        return self._max_positions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Source token counts, special tokens included."""
+        return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
+
+    def _target_tokens(self, text: str) -> list[str]:
+        ids = self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+        return self._tokenizer.convert_ids_to_tokens(ids)
+
+    def _decode(self, tokens: Sequence[str]) -> str:
+        ids = self._tokenizer.convert_tokens_to_ids(list(tokens))
+        return self._tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate in length-sorted batches (results in input order), forcing terms by prefixes."""
+        # Tokenized once: the lengths plan the batches and the same tokens go to the engine.
+        sources = [self._tokenizer.convert_ids_to_tokens(ids)
+                   for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
+        lengths = [len(tokens) for tokens in sources]
+        n_best = max(1, min(n_best, options.beam_size))
+        results: list[Translation | None] = [None] * len(texts)
+        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
+                                  max_tokens=options.max_batch_tokens):
+            # The decoding length counts NLLB's language code; the options count the words after it.
+            budget = options.output_budget(max(lengths[i] for i in batch)) + len(self._prefix)
+            wanted = [list(constraints[i]) if constraints else [] for i in batch]
+            # Forced terms come on top of what the model would write; positions still cap it all.
+            budget += max((sum(len(self._target_tokens(c.text)) for c in w) for w in wanted), default=0)
+            budget = min(self._max_positions - 1, budget)
+            batch_sources = [sources[i] for i in batch]
+            outputs = self._run(batch_sources, [list(self._prefix) for _ in batch], options, budget, n_best)
+            forced = self._force(batch_sources, outputs, wanted, options, budget)
+            for position, index in enumerate(batch):
+                hypotheses, tokens = outputs[position]
+                results[index] = Translation(
+                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
+                    score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
+                    forced=frozenset(forced[position]))
+            if progress is not None:
+                progress(len(batch))
+        return [result for result in results if result is not None]
+
+    def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
+             n_best: int) -> list[tuple[list[Hypothesis], list[str]]]:
+        """One CTranslate2 call; per source its hypotheses and the best one's target tokens (no prefix code)."""
+        raw = self._translator.translate_batch(
+            sources, max_batch_size=math.ceil(len(sources) / self.workers), target_prefix=[p or None for p in prefixes],
+            beam_size=options.beam_size, num_hypotheses=n_best, return_scores=True,
+            max_decoding_length=budget,
+            min_decoding_length=min(options.min_output_tokens + len(self._prefix), budget)
+            if options.min_output_tokens else 0,
+            max_input_length=0)  # as transformers' max_length less its start token
+        out = []
+        for result in raw:
+            hypotheses = []
+            for tokens, score in zip(result.hypotheses, result.scores, strict=True):
+                body = tokens[len(self._prefix):]
+                hypotheses.append(Hypothesis(self._decode(body), float(score),
+                                             truncated=len(tokens) >= budget))
+            out.append((hypotheses, result.hypotheses[0][len(self._prefix):]))
+        return out
+
+    def _force(self, sources: list[list[str]], outputs: list[tuple[list[Hypothesis], list[str]]],
+               wanted: list[list[TermConstraint]], options: DecodingOptions, budget: int) -> list[set[str]]:
+        """Put each missing term at its place by decoding again from a prefix that ends with it.
+
+        One round per term, in the order of their places; each round is one engine call for every
+        sentence of the batch that still misses a term, so all the workers take part. ``outputs``
+        is updated in place; returns each sentence's forced terms.
+        """
+        pending = [sorted(w, key=lambda c: c.earliest_step) for w in wanted]
+        fixed = [0] * len(sources)  # tokens decided by earlier rounds: a later term goes after them
+        forced: list[set[str]] = [set() for _ in sources]
+        while True:
+            round_: list[tuple[int, list[str], str]] = []
+            for position, constraints in enumerate(pending):
+                while constraints:
+                    constraint = constraints.pop(0)
+                    prefix = self._forcing_prefix(outputs[position][1], constraint, fixed[position])
+                    if prefix is not None:
+                        round_.append((position, prefix, constraint.text))
+                        break
+            if not round_:
+                return forced
+            # The term itself always fits, within the model's positions.
+            room = min(self._max_positions - 1, max(budget, *(len(prefix) + 1 for _, prefix, _ in round_)))
+            results = self._run([sources[p] for p, _, _ in round_], [prefix for _, prefix, _ in round_], options,
+                                room, 1)
+            for (position, prefix, text), result in zip(round_, results, strict=True):
+                outputs[position] = result
+                fixed[position] = len(prefix) - len(self._prefix)
+                forced[position].add(text)
+
+    def _forcing_prefix(self, tokens: list[str], constraint: TermConstraint, fixed: int) -> list[str] | None:
+        """The target prefix that puts ``constraint`` at its place, or None if it needs no forcing."""
+        if term_in_words(constraint.text, self._decode(tokens)):
+            return None
+        term = self._target_tokens(constraint.text)
+        if not term or self._tokenizer.unk_token in term:
+            return None  # cannot be spelt: left to the last-resort placement
+        start = min(max(constraint.earliest_step, fixed), len(tokens))
+        # The next word boundary, or the place itself when the rest is one run of word pieces.
+        cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)
+        prefix = self._prefix + [t for t in tokens[:cut] if t != "</s>"] + term
+        if len(prefix) + 1 > self._max_positions - 1:
+            return None  # no room left in the model's positions: last-resort placement
+        return prefix

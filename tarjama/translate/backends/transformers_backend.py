@@ -1,0 +1,218 @@
+"""The transformers backend: MarianMT and NLLB (M2M100) in PyTorch."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from tarjama.errors import InputError
+from tarjama.translate.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
+from tarjama.translate.batching import plan_batches
+from tarjama.translate.enforcement import term_in_words
+from tarjama.translate.registry import ResolvedModel
+
+if TYPE_CHECKING:
+    import torch
+
+
+class TransformersTranslator:
+    """Translates with ``AutoModelForSeq2SeqLM`` loaded from a local directory."""
+
+    backend = "transformers"
+
+    def __init__(self, model: ResolvedModel, *, threads: int | None = None) -> None:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = model
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model.path)
+            self._network = AutoModelForSeq2SeqLM.from_pretrained(model.path).eval()
+        except Exception as exc:  # noqa: BLE001 - a broken model folder fails in many library-specific ways
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise InputError(f"cannot load the model ({reason})", path=model.path) from None
+        self._generate_kwargs: dict = {}
+        if model.architecture == "nllb":
+            self._tokenizer.src_lang = model.source_lang
+            target_id = self._tokenizer.convert_tokens_to_ids(model.target_lang)
+            if target_id is None or target_id == self._tokenizer.unk_token_id:
+                raise InputError(f"the tokenizer has no language code '{model.target_lang}'", path=model.path)
+            self._generate_kwargs["forced_bos_token_id"] = target_id
+        # Output steps before the model chooses freely: the decoder start, and NLLB's language code.
+        self._first_free_step = 1 + ("forced_bos_token_id" in self._generate_kwargs)
+        positions = getattr(self._network.config, "max_position_embeddings", None) or 512
+        self._max_positions = min(positions, self._tokenizer.model_max_length or positions)
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The model's position limit: longer inputs would be cut, so the pipeline splits them."""
+        return self._max_positions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Source token counts, special tokens included."""
+        if not texts:
+            return []
+        return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate in length-sorted batches; results come back in input order."""
+        import torch
+
+        lengths = self.count_tokens(texts)
+        too_long = [n for n in lengths if n > self._max_positions]
+        if too_long:
+            raise ValueError(f"input of {too_long[0]} tokens exceeds the model's {self._max_positions}")
+        n_best = max(1, min(n_best, options.beam_size))
+        forcings = self._forcings(constraints, len(texts))
+        results: list[Translation | None] = [None] * len(texts)
+        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
+                                  max_tokens=options.max_batch_tokens):
+            # The budget counts NLLB's language code; the options count the words after it.
+            language_code = self._first_free_step - 1
+            budget = options.output_budget(max(lengths[i] for i in batch)) + language_code
+            batch_forcings = [forcings[i] for i in batch]
+            # Forced terms come on top of what the model would write; positions still cap it all.
+            budget += max((sum(len(t.tokens) for t in f.terms) for f in batch_forcings if f), default=0)
+            budget = min(self._max_positions - 1, budget)
+            kwargs = dict(self._generate_kwargs)
+            if any(batch_forcings):
+                for forcing in batch_forcings:
+                    if forcing is not None:  # free steps: max_length less the decoder's fixed prefix
+                        forcing.max_new_tokens = budget + 1 - self._first_free_step
+                kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
+                    batch_forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
+            encoded = self._tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                                      truncation=False)
+            with torch.inference_mode():
+                # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
+                # No forced end token at the budget: a cut-off sentence keeps its last word (and is flagged).
+                output = self._network.generate(
+                    **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
+                    num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
+                    min_new_tokens=min(options.min_output_tokens + language_code, budget)
+                    if options.min_output_tokens else None,
+                    output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
+            sequence_scores = getattr(output, "sequences_scores", None)
+            for position, index in enumerate(batch):
+                rows = range(position * n_best, (position + 1) * n_best)
+                hypotheses = [Hypothesis(
+                    text=self._tokenizer.decode(output.sequences[row], skip_special_tokens=True).strip(),
+                    score=float(sequence_scores[row]) if sequence_scores is not None else 0.0,
+                    truncated=self._ran_out(output.sequences[row], budget)) for row in rows]
+                best = output.sequences[rows[0]]
+                forcing = batch_forcings[position]
+                results[index] = Translation(
+                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=self._length(best),
+                    score=hypotheses[0].score if sequence_scores is not None else None,
+                    alternatives=tuple(hypotheses[1:]),
+                    forced=forcing.forced_terms(best[self._first_free_step:].tolist()) if forcing else frozenset())
+            if progress is not None:
+                progress(len(batch))
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
+        return [result for result in results if result is not None]
+
+    def _forcings(self, constraints: Sequence[Sequence[TermConstraint]] | None, count: int
+                  ) -> list[TermForcing | None]:
+        if constraints is None:
+            return [None] * count
+        if len(constraints) != count:
+            raise ValueError(f"{len(constraints)} constraint lists for {count} texts")
+        forcings: list[TermForcing | None] = []
+        for wanted in constraints:
+            terms = []
+            for constraint in dict.fromkeys(wanted):
+                tokens = self._target_tokens(constraint.text)
+                # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
+                if tokens and self._tokenizer.unk_token_id not in tokens:
+                    terms.append(ForcedTerm(constraint.text, tuple(tokens), constraint.earliest_step))
+            forcings.append(TermForcing(tuple(sorted(terms, key=lambda t: t.earliest_step)), max_new_tokens=0,
+                                        met_in_text=self._decoded_contains) if terms else None)
+        return forcings
+
+    def _target_tokens(self, text: str) -> list[int]:
+        return list(self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
+
+    def _decoded_contains(self, generated: Sequence[int], text: str) -> bool:
+        return term_in_words(text, self._tokenizer.decode(generated, skip_special_tokens=True))
+
+    @cached_property
+    def _word_starts(self) -> list[bool]:
+        """For each token id, whether it begins a word (a forced term may start before it)."""
+        size = self._network.config.vocab_size
+        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(size, len(self._tokenizer)))))
+        starts = [piece.startswith("▁") or not any(ch.isalnum() for ch in piece) for piece in pieces]
+        return starts + [False] * (size - len(starts))
+
+    @cached_property
+    def _end_ids(self) -> frozenset[int]:
+        eos = self._network.generation_config.eos_token_id
+        return frozenset(eos if isinstance(eos, list) else [eos])
+
+    def _length(self, sequence: torch.Tensor) -> int:
+        special = {self._tokenizer.pad_token_id, *self._end_ids}
+        return sum(1 for t in sequence[self._first_free_step:].tolist() if t not in special)
+
+    def _ran_out(self, sequence: torch.Tensor, budget: int) -> bool:
+        produced = [int(t) for t in sequence[1:] if int(t) != self._tokenizer.pad_token_id]
+        return len(produced) >= budget and (not produced or produced[-1] not in self._end_ids)
+
+
+_BANNED_BUT_FORCED = -20.0  # log-probability for a forced token another processor had ruled out
+
+
+class _ForcingProcessor(LogitsProcessor):
+    """Applies each sentence's :class:`TermForcing` decisions to the scores of its beams."""
+
+    def __init__(self, forcings: list[TermForcing | None], num_beams: int, first_free_step: int,
+                 end_ids: frozenset[int], word_starts: list[bool]) -> None:
+        self._forcings = forcings
+        self._num_beams = num_beams
+        self._first_free_step = first_free_step
+        self._end_ids = sorted(end_ids)
+        self._word_starts = word_starts
+        self._mask: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """Force or forbid tokens row by row; rows of unconstrained sentences are left alone."""
+        if input_ids.shape[1] < self._first_free_step:
+            return scores
+        preferred = scores.argmax(dim=-1).tolist()
+        for row in range(input_ids.shape[0]):
+            forcing = self._forcings[row // self._num_beams]
+            if forcing is None:
+                continue
+            token = preferred[row]
+            decision = forcing.next_token(input_ids[row, self._first_free_step:].tolist(), token,
+                                          at_word_start=self._word_starts[token], is_end=token in self._end_ids)
+            if decision.force is not None:
+                # The model's own score, so that beams compare fairly; a floor if a processor banned it.
+                kept = float(scores[row, decision.force])
+                scores[row, :] = -math.inf
+                scores[row, decision.force] = kept if math.isfinite(kept) else _BANNED_BUT_FORCED
+            else:
+                if decision.word_break:
+                    scores[row, ~self._word_start_mask(scores)] = -math.inf
+                if not decision.allow_end:
+                    scores[row, self._end_ids] = -math.inf
+        return scores
+
+    def _word_start_mask(self, scores: torch.FloatTensor) -> torch.Tensor:
+        if self._mask is None:
+            import torch
+
+            size = scores.shape[-1]
+            starts = (self._word_starts + [False] * size)[:size]
+            self._mask = torch.tensor(starts, dtype=torch.bool, device=scores.device)
+            self._mask[self._end_ids] = True
+        return self._mask

@@ -1,0 +1,166 @@
+"""Translating an article through the translation memory: only what is new goes to the model.
+
+Each sentence is, in order of preference, an editor's approved English (used as is, never changed),
+an earlier run's translation under the same key (see :mod:`tarjama.memory.store`), or translated now.
+Under ``--strict-terms`` an approved English that lacks one of the sentence's glossary terms is set
+aside for that run (the contract puts every term in), flagged, and kept in the memory.
+Sentences are translated in chunks and each chunk is committed to the memory at once, so a run
+killed midway loses at most one chunk of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from tarjama.memory.store import MachineEntry, TranslationMemory, normalise_source, segment_key
+from tarjama.terms.matching import TermMatch
+from tarjama.text.articles import Segment
+from tarjama.text.segmentation import is_translatable
+from tarjama.translate.backends import DecodingOptions, ProgressCallback, Translator
+from tarjama.translate.enforcement import APPROVED, TermOutcome, outcome_how, target_in_translation, term_flags
+from tarjama.translate.pipeline import COPIED, SegmentTranslation, SetAsideApproval, plan_translation, run_translation
+
+APPROVED_FLAG = "approved"  # an editor's approved English, reused as is
+SET_ASIDE_FLAG = "approval_set_aside"  # strict mode: an approved English without a term, translated again
+
+
+@dataclass
+class MemoryStats:
+    """What a run took from the memory and what it sent to the model."""
+
+    approved: int = 0
+    approvals_set_aside: int = 0  # strict mode only: approved Englishes missing a glossary term
+    reused: int = 0
+    translated: int = 0
+    model_inputs: int = 0  # pieces sent to the model in the first pass (long sentences are cut)
+
+    def to_json(self, path: str) -> dict:
+        """The run record's ``memory`` object."""
+        return {"path": path, "approved": self.approved, "approvals_set_aside": self.approvals_set_aside,
+                "reused": self.reused, "translated": self.translated, "model_inputs": self.model_inputs}
+
+
+def run_settings(translator: Translator, options: DecodingOptions, strict_terms: bool) -> dict:
+    """Everything besides the sentence and its terms that a machine translation depends on."""
+    # Batch sizes change the speed, not the English: they stay out of the key.
+    decoding = {k: v for k, v in options.to_json().items() if not k.startswith("max_batch_")}
+    return {"model": translator.model.name, "revision": translator.model.revision,
+            "model_fingerprint": translator.model.fingerprint, "backend": translator.backend,
+            "quantization": getattr(translator, "quantization", None), "decoding": decoding,
+            "strict_terms": strict_terms}
+
+
+@dataclass
+class IncrementalTranslation:
+    """An article's sentences sorted into approved, remembered and still to translate."""
+
+    segments: tuple[Segment, ...]
+    matches_in: dict[str, list[TermMatch]]
+    translator: Translator
+    options: DecodingOptions
+    strict_terms: bool
+    memory: TranslationMemory | None
+    done: dict[str, SegmentTranslation] = field(default_factory=dict)
+    pending: list[Segment] = field(default_factory=list)
+    set_aside: set[str] = field(default_factory=set)  # segment ids whose approval strict mode could not use
+    set_aside_approvals: dict[str, SetAsideApproval] = field(default_factory=dict)  # by segment id
+    stats: MemoryStats = field(default_factory=MemoryStats)
+
+    @property
+    def pending_inputs(self) -> int:
+        """How many model inputs the pending sentences make (the progress bar's total)."""
+        return len(plan_translation(self.pending, self.translator, self.options).units)
+
+    def run(self, progress: ProgressCallback | None = None, chunk_size: int | None = None
+            ) -> list[SegmentTranslation]:
+        """Translate the pending sentences chunk by chunk, committing each chunk; all results in order."""
+        size = chunk_size or self.options.max_batch_sentences
+        settings = run_settings(self.translator, self.options, self.strict_terms)
+        for start in range(0, len(self.pending), size):
+            chunk = self.pending[start:start + size]
+            plan = plan_translation(chunk, self.translator, self.options)
+            matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]
+            translated = run_translation(plan, self.translator, self.options, progress, matches,
+                                         strict_terms=self.strict_terms)
+            self.stats.translated += sum(1 for t in translated if t.origin == "model")
+            self.stats.model_inputs += len(plan.units)
+            if self.memory is not None:
+                by_id = {s.id: s for s in chunk}
+                self.memory.remember(
+                    MachineEntry(key=self._key(by_id[t.segment_id], settings), source=normalise_source(
+                        by_id[t.segment_id].text), target=t.target, flags=t.flags,
+                        term_hows=tuple(o.how for o in t.terms), settings=settings)
+                    for t in translated if t.origin == "model")
+            self.done.update((t.segment_id, t) for t in translated)
+        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, SET_ASIDE_FLAG),
+                        set_aside=self.set_aside_approvals.get(s.id)) if s.id in self.set_aside
+                else self.done[s.id] for s in self.segments]
+
+    def _key(self, segment: Segment, settings: dict) -> str:
+        return segment_key(segment.text, settings, [(m.source, m.target) for m in self.matches_in.get(segment.id, [])])
+
+
+def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translator: Translator,
+            options: DecodingOptions, *, strict_terms: bool, memory: TranslationMemory | None
+            ) -> IncrementalTranslation:
+    """Look every sentence up in the memory; what is not found is left pending for :meth:`run`."""
+    matches_in: dict[str, list[TermMatch]] = {}
+    for match in matches:
+        matches_in.setdefault(match.segment, []).append(match)
+    work = IncrementalTranslation(tuple(segments), matches_in, translator, options, strict_terms, memory)
+    settings = run_settings(translator, options, strict_terms)
+    for segment in segments:
+        found = None
+        if memory is not None:  # an editor may correct a date or a number too
+            found = _approved(segment, matches_in.get(segment.id, []), memory)
+            if found is not None and strict_terms and any(o.how != APPROVED for o in found.terms):
+                # The contract's strict mode puts every term in; the approval stays in the memory, and the
+                # bilingual file shows the editor what was set aside and why.
+                missing = tuple(dict.fromkeys(o.match.target for o in found.terms if o.how != APPROVED))
+                work.set_aside_approvals[segment.id] = SetAsideApproval(found.target, missing)
+                found = None
+                work.set_aside.add(segment.id)
+                work.stats.approvals_set_aside += 1
+            if found is None and is_translatable(segment.text):
+                found = _remembered(segment, matches_in.get(segment.id, []), memory, work._key(segment, settings))
+        if found is None:
+            work.pending.append(segment)
+            continue
+        work.done[segment.id] = found
+        if found.origin == "approved":
+            work.stats.approved += 1
+        else:
+            work.stats.reused += 1
+    return work
+
+
+def _approved(segment: Segment, matches: list[TermMatch], memory: TranslationMemory) -> SegmentTranslation | None:
+    entry = memory.approved(segment.text)
+    if entry is None:
+        return None
+    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target),
+                            outcome_how(m.target, entry.target, APPROVED)) for m in matches]
+    return SegmentTranslation(segment.id, entry.target, 0, (APPROVED_FLAG, *term_flags(outcomes)), tuple(outcomes),
+                              origin="approved")
+
+
+def _remembered(segment: Segment, matches: list[TermMatch], memory: TranslationMemory, key: str
+                ) -> SegmentTranslation | None:
+    entry = memory.machine(key)
+    if entry is None or len(entry.term_hows) != len(matches) or COPIED in entry.flags:
+        return None
+    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target), how)
+                for m, how in zip(matches, entry.term_hows, strict=True)]
+    return SegmentTranslation(segment.id, entry.target, 0, entry.flags, tuple(outcomes), origin="memory")
+
+
+def set_aside_summary(record: dict) -> str:
+    """One line for a run record's approvals set aside under ``--strict-terms``: how many, which, and why."""
+    segments = [s for s in record.get("segments", ()) if SET_ASIDE_FLAG in s.get("flags", ())]
+    count = (record.get("memory") or {}).get("approvals_set_aside", len(segments))
+    which = "; ".join(
+        f"{s['id']} (lacks {', '.join(s.get('set_aside_approval', {}).get('missing_terms', ())) or 'a term'})"
+        for s in segments)
+    return (f"{count} editor approval{'s' if count != 1 else ''} set aside under --strict-terms (translated again "
+            f"with the glossary terms; the approvals stay in the memory): {which}")

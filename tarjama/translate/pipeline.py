@@ -1,0 +1,242 @@
+"""From segments to English: what is sent to the model, in what pieces, and what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tarjama.terms.matching import TermMatch
+from tarjama.text.articles import Segment
+from tarjama.text.segmentation import is_translatable
+from tarjama.translate.backends import DecodingOptions, ProgressCallback, TermConstraint, Translator
+from tarjama.translate.enforcement import (
+    FORCED,
+    HYPOTHESIS,
+    MISSED,
+    MODEL,
+    TermOutcome,
+    choose_hypothesis,
+    settle_terms,
+    term_flags,
+    term_in_words,
+)
+
+# Where a sentence too long for the model may be cut, best first: after a clause mark, then a space.
+_CLAUSE_MARKS = "،؛;:,"
+_ARABIC_TO_LATIN = str.maketrans(
+    {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)},
+     "،": ",", "؛": ";", "؟": "?", "٫": ".", "٬": ",", "٪": "%"}
+)
+
+# Segment flags (the run record's ``flags``).
+COPIED = "copied"  # no letters (numbers, punctuation): copied, never sent to the model
+SPLIT_FOR_LENGTH = "split_for_length"  # too long for the model: translated in pieces, joined back
+OUTPUT_TRUNCATED = "output_truncated"  # the model hit its output budget before ending a piece
+
+
+@dataclass(frozen=True)
+class SetAsideApproval:
+    """Strict mode: the editor's approved English of a sentence, not used because it lacks glossary terms."""
+
+    target: str
+    missing_terms: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        """The run record's ``set_aside_approval`` object of a segment."""
+        return {"target": self.target, "missing_terms": list(self.missing_terms)}
+
+
+@dataclass(frozen=True)
+class SegmentTranslation:
+    """The English of one segment, what happened on the way, and how its glossary terms fared."""
+
+    segment_id: str
+    target: str
+    pieces: int
+    flags: tuple[str, ...] = ()
+    terms: tuple[TermOutcome, ...] = ()
+    origin: str = "model"  # model, copied, memory (an earlier run's) or approved (an editor's)
+    set_aside: SetAsideApproval | None = None  # strict mode: the approval this English replaced
+
+
+def split_for_model(text: str, count_tokens: Callable[[Sequence[str]], list[int]], max_tokens: int
+                    ) -> list[str]:
+    """Cut ``text`` into pieces of at most ``max_tokens`` tokens; joined by spaces they give it back."""
+    if count_tokens([text])[0] <= max_tokens:
+        return [text]
+    cut = _best_cut(text)
+    left, right = text[:cut].rstrip(), text[cut:].lstrip()
+    if not left or not right:
+        # One unbreakable run longer than the limit: cut it in the middle, losing nothing.
+        middle = max(1, len(text) // 2)
+        left, right = text[:middle], text[middle:]
+    return split_for_model(left, count_tokens, max_tokens) + split_for_model(right, count_tokens, max_tokens)
+
+
+def _best_cut(text: str) -> int:
+    """The split point nearest the middle: after a clause mark if there is one, else at a space."""
+    middle = len(text) / 2
+    for candidates in (
+        [i + 1 for i, ch in enumerate(text[:-1]) if ch in _CLAUSE_MARKS and text[i + 1].isspace()],
+        [i for i, ch in enumerate(text) if ch.isspace()],
+    ):
+        if candidates:
+            return min(candidates, key=lambda i: abs(i - middle))
+    return 0
+
+
+def copy_untranslatable(text: str) -> str:
+    """English form of a segment without letters: Western digits and Latin punctuation."""
+    return text.translate(_ARABIC_TO_LATIN)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What the model translates: a segment, or a part of a long one; ``start`` is its offset in the file."""
+
+    segment_id: str
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class TranslationPlan:
+    """What goes to the model: each translatable segment's pieces, in reading order."""
+
+    segments: tuple[Segment, ...]
+    pieces_of: dict[str, tuple[Piece, ...]]
+
+    @property
+    def units(self) -> list[Piece]:
+        """The model's inputs, in reading order."""
+        return [piece for pieces in self.pieces_of.values() for piece in pieces]
+
+
+def _pieces(segment: Segment, texts: list[str]) -> tuple[Piece, ...]:
+    pieces, position = [], 0
+    for text in texts:
+        start = segment.text.index(text, position)
+        pieces.append(Piece(segment.id, text, segment.start + start))
+        position = start + len(text)
+    return tuple(pieces)
+
+
+def plan_translation(segments: Sequence[Segment], translator: Translator, options: DecodingOptions
+                     ) -> TranslationPlan:
+    """Cut long segments into pieces the model can take; leave letterless segments out."""
+    max_tokens = min(options.max_source_tokens, translator.max_source_tokens)
+    return TranslationPlan(
+        segments=tuple(segments),
+        pieces_of={s.id: _pieces(s, split_for_model(s.text, translator.count_tokens, max_tokens))
+                   for s in segments if is_translatable(s.text)},
+    )
+
+
+@dataclass
+class _PieceResult:
+    text: str
+    truncated: bool
+    tokens: int
+    how: dict[TermMatch, str]
+
+
+def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict[Piece, list[TermMatch]]:
+    """Each piece's glossary terms: a term belongs to the piece where it starts."""
+    by_piece: dict[Piece, list[TermMatch]] = {}
+    for match in matches:
+        pieces = plan.pieces_of.get(match.segment)
+        if not pieces:
+            continue
+        piece = next(p for p in reversed(pieces) if p.start <= match.start)
+        by_piece.setdefault(piece, []).append(match)
+    return by_piece
+
+
+def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], translator: Translator,
+                options: DecodingOptions, progress: ProgressCallback | None) -> list[_PieceResult]:
+    """Translate every piece; where it has terms, take the beam alternative with the most hits."""
+    n_best = options.beam_size if terms and options.term_rerank_margin > 0 else 1
+    translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best)
+    results = []
+    for piece, translation in zip(units, translated, strict=True):
+        matches = terms.get(piece, [])
+        choice = choose_hypothesis(translation, [m.target for m in matches], options.term_rerank_margin)
+        how = {}
+        for match in matches:
+            if not term_in_words(match.target, choice.text):
+                how[match] = MISSED  # inside a longer word counts as missing: strict mode forces it
+            elif term_in_words(match.target, translation.text):
+                how[match] = MODEL
+            else:
+                how[match] = HYPOTHESIS
+        results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, how))
+    return results
+
+
+def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], results: list[_PieceResult],
+                   translator: Translator, options: DecodingOptions) -> None:
+    """Strict mode: decode again, with forced terms, every piece whose English lacks one of its terms."""
+    redo = [i for i, piece in enumerate(units) if MISSED in results[i].how.values()]
+    if not redo:
+        return
+    constraints = []
+    for i in redo:
+        piece, expected_tokens = units[i], max(1, results[i].tokens)
+        # Every term of the piece is constrained, so that forcing one cannot push another out.
+        constraints.append([
+            TermConstraint(m.target, int(expected_tokens * (m.start - piece.start) / len(piece.text)))
+            for m in sorted(terms[piece], key=lambda m: m.start)])
+    forced = translator.translate([units[i].text for i in redo], options, constraints=constraints)
+    for i, translation in zip(redo, forced, strict=True):
+        how = {}
+        for match in terms[units[i]]:
+            if match.target in translation.forced and term_in_words(match.target, translation.text):
+                how[match] = FORCED
+            elif term_in_words(match.target, translation.text):
+                how[match] = MODEL
+            else:
+                how[match] = MISSED
+        results[i] = _PieceResult(translation.text, translation.truncated, translation.tokens, how)
+
+
+def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
+                    progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
+                    *, strict_terms: bool = False) -> list[SegmentTranslation]:
+    """Translate the plan's pieces (``progress`` counts pieces), join them back per segment, settle terms."""
+    units = plan.units
+    terms = _terms_by_piece(plan, matches)
+    results = _first_pass(units, terms, translator, options, progress)
+    if strict_terms:
+        _force_missing(units, terms, results, translator, options)
+    by_segment: dict[str, list[_PieceResult]] = {}
+    for piece, result in zip(units, results, strict=True):
+        by_segment.setdefault(piece.segment_id, []).append(result)
+    matches_in: dict[str, list[TermMatch]] = {}
+    for match in matches:
+        matches_in.setdefault(match.segment, []).append(match)
+    translations = []
+    for segment in plan.segments:
+        pieces = by_segment.get(segment.id)
+        origin = "model"
+        if pieces is None:
+            english, flags, how, origin = copy_untranslatable(segment.text), [COPIED], {}, "copied"
+        else:
+            english = " ".join(p.text for p in pieces).strip()
+            flags = [SPLIT_FOR_LENGTH] if len(pieces) > 1 else []
+            if any(p.truncated for p in pieces):
+                flags.append(OUTPUT_TRUNCATED)
+            how = {match: h for p in pieces for match, h in p.how.items()}
+        english, outcomes = settle_terms(english, matches_in.get(segment.id, []), strict=strict_terms,
+                                         how_in_pieces=how, segment_start=segment.start,
+                                         segment_length=len(segment.text))
+        translations.append(SegmentTranslation(segment.id, english, len(pieces or ()),
+                                               tuple(flags + term_flags(outcomes)), tuple(outcomes), origin))
+    return translations
+
+
+def translate_segments(segments: Sequence[Segment], translator: Translator, options: DecodingOptions,
+                       progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
+                       *, strict_terms: bool = False) -> list[SegmentTranslation]:
+    """Translate every segment, in order; long ones in pieces, letterless ones copied."""
+    return run_translation(plan_translation(segments, translator, options), translator, options, progress,
+                           matches, strict_terms=strict_terms)
