@@ -42,11 +42,14 @@ from tarjama.runs.inbox import (
     triage,
 )
 from tarjama.scores.scoring import corpus_scores, read_reference, sentence_chrf
-from tarjama.terms.glossary import Glossary, load_glossary
+from tarjama.terms.entries import Glossary
+from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
-from tarjama.text.articles import Document, articles_in, name_is_utf8, read_article
-from tarjama.translate.backends import DecodingOptions, load_translator
+from tarjama.text.articles import Document, articles_in, read_article
+from tarjama.text.inputs import name_is_utf8
+from tarjama.translate.backends import load_translator
 from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
+from tarjama.translate.types import DecodingOptions
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner

@@ -16,8 +16,8 @@ from typing import NoReturn
 from tarjama import __version__
 from tarjama.errors import InputError, TarjamaError
 from tarjama.publish.outputs import check_output_dir, check_outputs
-from tarjama.translate.backends import BACKENDS
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
 
 
@@ -96,12 +96,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Translate a line-aligned test set with a model and score it; save the results as JSON."""
     _quiet_model_libraries()
-    from tarjama.publish.publisher import write_atomically
+    from tarjama.files import write_atomically
     from tarjama.scores.evaluation import default_results_path, evaluate
     from tarjama.scores.scoring import read_lines
-    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.backends import load_translator
     from tarjama.translate.progress import progress_bar
     from tarjama.translate.registry import resolve_model
+    from tarjama.translate.types import DecodingOptions
 
     sources = read_lines(args.src, "source file")
     references = read_lines(args.ref, "reference file")
@@ -205,7 +206,7 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
 
 def _write_output(out: Path | None, text: str, summary: str) -> None:
     """``text`` to standard output, or atomically to ``out`` with a one-line summary on stderr."""
-    from tarjama.publish.publisher import write_atomically
+    from tarjama.files import write_atomically
 
     if out is None:
         sys.stdout.write(text)
@@ -233,7 +234,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     _quiet_model_libraries()
     from tarjama.scores.scoring import ReferenceScores, read_reference
     from tarjama.terms.glossary import load_glossary
-    from tarjama.text.articles import check_name_utf8, read_article
+    from tarjama.text.articles import read_article
+    from tarjama.text.inputs import check_name_utf8
     from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
 
@@ -305,7 +307,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.settings import configure_prefect
     from tarjama.memory.store import default_memory_path
     from tarjama.terms.glossary import load_glossary
-    from tarjama.text.articles import check_name_utf8
+    from tarjama.text.inputs import check_name_utf8
     from tarjama.translate.backends import check_model_loads
     from tarjama.translate.registry import resolve_model
 
@@ -431,7 +433,7 @@ def cmd_models_random(args: argparse.Namespace) -> int:
     _quiet_model_libraries()
     from tarjama.dev.random_models import build_random_marian, build_random_nllb
     from tarjama.terms.glossary import load_glossary
-    from tarjama.text.articles import read_text_file
+    from tarjama.text.inputs import read_text_file
 
     if args.out.exists() and any(args.out.iterdir()):
         raise InputError("not empty: choose a new folder for the model", path=args.out)

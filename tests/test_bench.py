@@ -7,7 +7,7 @@ import pytest
 from tarjama import cli
 from tarjama.dev import bench
 from tarjama.dev.random_models import TINY
-from tarjama.translate.backends import DecodingOptions
+from tarjama.translate.types import DecodingOptions
 
 TINY_BENCH = bench.BenchSettings(shape=TINY, vocab_size=800, batch=4, output_tokens=8, article_sentences=20,
                                  text_megabytes=0.05, glossary_entries=300)

@@ -10,9 +10,10 @@ from tarjama.dev.random_models import build_random_marian, build_random_nllb
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import find_terms
 from tarjama.text.articles import read_article
-from tarjama.translate.backends import DecodingOptions, TermConstraint, load_translator
+from tarjama.translate.backends import load_translator
 from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.registry import resolve_model
+from tarjama.translate.types import DecodingOptions, TermConstraint
 
 
 @pytest.fixture(scope="module")

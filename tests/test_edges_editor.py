@@ -11,7 +11,7 @@ from test_publishing import make_record
 from tarjama.cli import main
 from tarjama.memory.store import MachineEntry, normalise_source, open_memory
 from tarjama.publish.publisher import edited_bilingual, output_paths, publish
-from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.text.articles import segment_text
 
 ARTICLE = ("عنوان عن الكرملين\n"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from test_cli import TARJAMA
 
+from tarjama import files
 from tarjama.cli import main
 from tarjama.errors import InputError, RunError
+from tarjama.files import write_atomically
 from tarjama.memory.store import MachineEntry, open_memory
-from tarjama.publish import publisher as publishing
-from tarjama.publish.publisher import write_atomically
 from tarjama.translate import backends
 
 GLOSSARY = Path(__file__).parent.parent / "glossaries" / "news-ar-en.tsv"
@@ -254,7 +254,7 @@ def test_a_write_on_a_read_only_file_system_says_so(tmp_path, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(publishing.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     target = tmp_path / "a.md"
     with pytest.raises(InputError, match="read-only file system") as raised:
         write_atomically({target: "text"})

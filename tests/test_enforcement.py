@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.terms.english import term_in_words
+from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import segment_text
-from tarjama.translate.backends import DecodingOptions, Hypothesis, TermConstraint, Translation, load_translator
+from tarjama.translate.backends import load_translator
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.enforcement import (
     FORCED,
@@ -24,10 +25,10 @@ from tarjama.translate.enforcement import (
     place_term,
     settle_terms,
     term_flags,
-    term_in_words,
 )
 from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.registry import ResolvedModel, resolve_model
+from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
 
 
 def term(target, start=0, source="س"):

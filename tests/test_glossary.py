@@ -3,10 +3,10 @@ from casefiles import CASES, as_params, read_cases
 from test_cli import run
 
 from tarjama.errors import InputError
+from tarjama.terms.english import target_in_translation
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatcher, find_terms
 from tarjama.text.articles import read_article
-from tarjama.translate.enforcement import target_in_translation
 
 
 def write(tmp_path, text, name="g.tsv"):

@@ -16,11 +16,11 @@ from tarjama.exchange.tmx import read_tmx, write_tmx
 from tarjama.exchange.xliff import write_xliff
 from tarjama.memory.store import TranslationMemory, normalise_source, open_memory, segment_key
 from tarjama.publish.publisher import output_paths, publish
-from tarjama.terms.glossary import Glossary, GlossaryEntry
+from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.terms.matching import find_terms
 from tarjama.text.articles import segment_text
-from tarjama.translate.backends import DecodingOptions
 from tarjama.translate.incremental import prepare
+from tarjama.translate.types import DecodingOptions
 
 ARTICLE = ("عنوان عن الكرملين\n"
            "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"

@@ -1,9 +1,9 @@
 import pytest
 
 from tarjama.text.articles import segment_text
-from tarjama.translate.backends import DecodingOptions, Translation
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.pipeline import COPIED, SPLIT_FOR_LENGTH, plan_translation, split_for_model, translate_segments
+from tarjama.translate.types import DecodingOptions, Translation
 
 
 def count_words(texts):

@@ -8,15 +8,16 @@ import yaml
 from markdown_it import MarkdownIt
 
 from tarjama.errors import RunError
-from tarjama.publish.publisher import output_paths, publish, render_bilingual, render_english, write_atomically
+from tarjama.files import write_atomically
+from tarjama.publish.publisher import output_paths, publish, render_bilingual, render_english
 from tarjama.publish.record import RunRecord, build_segment_records, count_terms
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import find_terms
 from tarjama.text.articles import read_article, segment_text
-from tarjama.translate.backends import DecodingOptions
 from tarjama.translate.enforcement import settle_terms, term_flags
 from tarjama.translate.pipeline import SegmentTranslation
 from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.types import DecodingOptions
 
 MODEL = ResolvedModel(name="test/model", path=__import__("pathlib").Path("/models/test"),
                       architecture="marian", source_lang="ar", target_lang="en")
@@ -298,7 +299,7 @@ def test_an_article_changed_during_its_run_is_not_published(tmp_path, sample_pat
 
 
 def test_english_marks_only_whole_terms(tmp_path):
-    from tarjama.terms.glossary import Glossary, GlossaryEntry
+    from tarjama.terms.entries import Glossary, GlossaryEntry
 
     glossary = Glossary(path=Path("g.tsv"), sha256="0", entries=(GlossaryEntry("داعش", "ISIS"),))
     document = segment_text("عنوان\nقال مسؤولون إن داعش وراء الأزمة. وتبنى داعش الهجوم.\n", "a.txt")

@@ -4,8 +4,9 @@ import shutil
 import pytest
 
 from tarjama.errors import InputError, ModelNotAvailable
-from tarjama.translate.backends import DecodingOptions, load_translator
+from tarjama.translate.backends import load_translator
 from tarjama.translate.registry import ARCHITECTURES, load_registry, resolve_model
+from tarjama.translate.types import DecodingOptions
 
 
 @pytest.fixture

@@ -3,16 +3,8 @@ import time
 import pytest
 
 from tarjama.errors import InputError
-from tarjama.terms.glossary import (
-    CLITICS,
-    ERROR,
-    EXACT,
-    WARNING,
-    GlossaryEntry,
-    GlossaryProblem,
-    check_glossary,
-    load_glossary,
-)
+from tarjama.terms.entries import CLITICS, ERROR, EXACT, WARNING, GlossaryEntry, GlossaryProblem
+from tarjama.terms.glossary import check_glossary, load_glossary
 from tarjama.terms.tbx import read_tbx
 
 V3_NS = "urn:iso:std:iso:30042:ed-2"

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tarjama.dev.random_models import OPUS_MT_AR_EN, ModelShape
-from tarjama.translate.backends import available_cpus
+from tarjama.translate.backends.base import available_cpus
 from tarjama.translate.registry import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from tarjama.terms.glossary import Glossary
+    from tarjama.terms.entries import Glossary
 
 OPUS_MT_AR_EN_VOCAB = 62_834  # Helsinki-NLP/opus-mt-ar-en config.json: vocab_size
 SAMPLE = PROJECT_ROOT / "samples" / "crocus-city-hall.ar.txt"
@@ -163,8 +163,9 @@ def measure_backend(name: str, folder: Path, threads: int, settings: BenchSettin
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
+    from tarjama.translate.types import DecodingOptions
 
     backend, quantization = BACKENDS[name]
     if quantization:
@@ -222,8 +223,9 @@ def measure_pipeline(folder: Path, threads: int, settings: BenchSettings) -> dic
     ``load_seconds``).
     """
     from tarjama.runs.article import translate_and_publish
-    from tarjama.translate.backends import DecodingOptions, load_translator
+    from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
+    from tarjama.translate.types import DecodingOptions
 
     os.environ["TARJAMA_MODEL_STORE"] = str(folder / "store-int8")
     model_dir = folder / MODEL_FOLDER
@@ -274,7 +276,8 @@ def measure_text_speed(settings: BenchSettings) -> dict:
 
 def synthetic_glossary(size: int, seed: int = 0) -> Glossary:
     """The newsroom glossary padded with random Arabic terms (1-3 words, a third with the article)."""
-    from tarjama.terms.glossary import Glossary, GlossaryEntry, load_glossary
+    from tarjama.terms.entries import Glossary, GlossaryEntry
+    from tarjama.terms.glossary import load_glossary
 
     letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوية"
     real = load_glossary(GLOSSARY)

@@ -20,8 +20,8 @@ from tarjama.errors import InputError
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.memory.store import TranslationMemory, normalise_source, same_english
 from tarjama.record.reader import SEGMENT_ID, PublishedRecord, read_run_record
-from tarjama.text.articles import read_input_bytes, read_text_file
-from tarjama.translate.enforcement import term_in_words
+from tarjama.terms.english import term_in_words
+from tarjama.text.inputs import read_input_bytes, read_text_file
 
 if TYPE_CHECKING:
     from tarjama.publish.publisher import PublishedRun

@@ -2,8 +2,8 @@
 
 Each file format has its own module behind the same small interface: :mod:`tarjama.exchange.tmx` (TMX, memories)
 and :mod:`tarjama.exchange.xliff` (XLIFF 1.2 and 2.0, documents in translation) read a file into an
-:class:`ExchangeFile` of :class:`ExchangeUnit` and write text from the memory or from run records. This module
-holds what they share (inline codes, language codes) and the policy: which units an import approves
+:class:`~tarjama.exchange.units.ExchangeFile` of units and write text from the memory or from run records
+(what they share is in :mod:`tarjama.exchange.units`). This module holds the policy: which units an import approves
 (:func:`import_exchange_file`) and what an export contains (:func:`export_memory`, :func:`export_articles`).
 
 The policy: only Arabic→English units come in, and only those a person approved (a TMX from elsewhere is
@@ -18,7 +18,6 @@ by article and segment id and refused (with a warning) when their Arabic is no l
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -26,103 +25,32 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 
 from tarjama.errors import InputError
+from tarjama.exchange.tmx import read_tmx_file, write_tmx
+from tarjama.exchange.units import APPROVAL_NOTE, ArticleExport, ArticleSegment, ExchangeFile, ExchangeUnit
+from tarjama.exchange.xliff import read_xliff, write_article_xliff, write_xliff
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.memory.store import ApprovedEntry, TranslationMemory, normalise_source, open_memory, same_english
 from tarjama.record.reader import (
-    SEGMENT_ID,  # noqa: F401  (the format modules import it from here)
     PublishedRecord,
     PublishedSegment,
     read_run_record,
 )
-from tarjama.text.xmlsafe import local_name
-from tarjama.translate.enforcement import term_in_words
+from tarjama.terms.english import term_in_words
 from tarjama.wording import counted
 
-SOURCE_LANGUAGE = "ar"
-TARGET_LANGUAGE = "en"
-MEMORY_FILE_ID = "tarjama-memory"  # the <file> of a memory-wide XLIFF export
-APPROVAL_NOTE = "approval"  # the note category an export uses to say which approval a final unit carries
-RUN_NOTE = "tarjama-run"  # the note category of an article's <file>: the run id of the record it was exported from
 _APPROVAL_NOTE_TEXT = re.compile(r"tarjama approval of (\S+)")
 EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
 _UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
 
-# Characters XML 1.0 cannot carry at all.
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-# Inline markup whose content is text of the sentence (TMX <hi>, XLIFF 1.2 <g>/<mrk>, XLIFF 2.0 <pc>/<mrk>);
-# every other inline element is a code standing for formatting, not text.
-_TEXT_CONTAINERS = frozenset({"hi", "g", "mrk", "pc"})
-# Code types meaning a break: TMX 1.4 ``type`` and XLIFF 1.2 ``ctype`` (lb, pb, cb), XLIFF 2.0 ``subType``.
-_BREAK_TYPES = frozenset({"lb", "pb", "cb", "x-lb", "x-linebreak", "linebreak", "xlf:lb", "xlf:pb"})
-# Native code that is a break: a literal newline or tab, its escapes, an HTML/RTF line or block break.
-_BREAK_CODE = re.compile(r"(?:\\[nrt]|\\par|\\line|\\tab|&#(?:9|10|13|x9|xa|xd);"
-                         r"|<\s*/?\s*(?:br|p|div|li|tr|td|th|h[1-6]|hr)\b[^>]*>)+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ExchangeUnit:
-    """One source sentence with one translation, as a CAT tool's file holds it.
-
-    ``approved`` says whether a person approved it (``state`` is the file's own word for it, shown when the
-    unit is skipped); ``article`` and ``segment_id`` place a unit of an XLIFF written per article.
-    """
-
-    source: str
-    target: str
-    source_lang: str
-    target_lang: str
-    approved: bool
-    state: str
-    line: int | None = None
-    article: str | None = None
-    segment_id: str | None = None
-    notes: tuple[str, ...] = ()
-    run_id: str | None = None  # the run an article's export was made from (its <file>'s tarjama-run note)
-
-    @property
-    def pair(self) -> str:
-        """The language pair by primary language, ``ar→en``."""
-        return f"{primary_language(self.source_lang) or '?'}→{primary_language(self.target_lang) or '?'}"
-
-    @property
-    def arabic_to_english(self) -> bool:
-        """Whether this unit translates Arabic into English (any region: ar-SA, ar_EG, en-GB…)."""
-        return (primary_language(self.source_lang), primary_language(self.target_lang)) == (
-            SOURCE_LANGUAGE, TARGET_LANGUAGE)
 
 
-@dataclass(frozen=True)
-class ExchangeFile:
-    """A CAT tool's file read: its format, how many units it holds, and each source–translation pair."""
-
-    path: Path
-    format: str
-    units_read: int
-    units: list[ExchangeUnit]
-    own: bool = False  # the file holds a tarjama export; the import decides own or foreign per unit, not by this
 
 
-@dataclass(frozen=True)
-class ArticleSegment:
-    """A segment of a published article, as an XLIFF export carries it."""
-
-    id: str
-    source: str
-    target: str
-    approved: bool
-    notes: tuple[tuple[str, str], ...] = ()  # (category, text)
 
 
-@dataclass(frozen=True)
-class ArticleExport:
-    """An article's segments, from its run record, for one ``<file>`` of an XLIFF export."""
 
-    name: str
-    original: str
-    segments: tuple[ArticleSegment, ...]
-    run_id: str | None = None  # the run of the record exported: the import compares with what it published
 
 
 @dataclass
@@ -159,57 +87,14 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key} {count}" for key, count in counter.most_common())
 
 
-def primary_language(code: str | None) -> str:
-    """``ar`` for ``ar``, ``ar-SA``, ``ar_EG`` and ``AR``."""
-    return (code or "").strip().replace("_", "-").split("-")[0].lower()
 
 
-def collapse(text: str) -> str:
-    """Whitespace as a sentence has it: single spaces, none at the ends."""
-    return " ".join(text.split())
 
 
-def inline_text(element: ET.Element) -> str:
-    """The text of a ``seg``, ``source`` or ``target``, inline codes resolved (whitespace not yet collapsed).
-
-    Text inside markup that carries text (``<hi>``, ``<g>``, ``<mrk>``, ``<pc>``) is kept. A code standing for
-    a line break or tab (by its type, its ``equiv`` text, or native content such as ``\\n``, ``&#9;`` or
-    ``<br/>``) becomes a space, so the words on either side stay apart; any other code vanishes without a
-    space, as the formatting it stands for does (``<b>K</b>remlin`` is one word).
-    """
-    parts = [element.text or ""]
-    for child in element:
-        name = local_name(child.tag)
-        if name in _TEXT_CONTAINERS:
-            parts.append(inline_text(child))
-        elif name == "cp":  # XLIFF 2.0: a character XML cannot carry
-            parts.append(_code_point(child.get("hex", "")))
-        elif _is_break(child):
-            parts.append(" ")
-        parts.append(child.tail or "")
-    return "".join(parts)
 
 
-def _code_point(hex_value: str) -> str:
-    try:
-        character = chr(int(hex_value, 16))
-    except (ValueError, OverflowError):
-        return ""
-    if character.isspace():
-        return " "
-    return "" if XML_ILLEGAL.match(character) else character
 
 
-def _is_break(code: ET.Element) -> bool:
-    kinds = {code.get(name, "").strip().lower() for name in ("type", "ctype", "subType")}
-    if kinds & _BREAK_TYPES:
-        return True
-    for name in ("equiv", "equiv-text", "equivStart", "disp"):
-        value = code.get(name)
-        if value and (not value.strip() or _BREAK_CODE.fullmatch(value.strip())):
-            return True
-    native = "".join(code.itertext())
-    return bool(native) and (not native.strip() or bool(_BREAK_CODE.fullmatch(native.strip())))
 
 
 def is_exchange_file(path: Path) -> bool:
@@ -221,12 +106,8 @@ def read_exchange_file(path: Path | str) -> ExchangeFile:
     """A TMX or XLIFF file read by its format's module."""
     path = Path(path)
     if path.suffix.lower() == ".tmx":
-        from tarjama.exchange.tmx import read_tmx_file
-
         return read_tmx_file(path)
     if path.suffix.lower() in (".xlf", ".xliff"):
-        from tarjama.exchange.xliff import read_xliff
-
         return read_xliff(path)
     if path.suffix.lower() in _UNREAD_SUFFIXES:
         raise InputError(f"{path.suffix} keeps its approvals in the vendor's own markup, which is not read: export "
@@ -554,10 +435,8 @@ def export_memory(memory_path: Path, file_format: str, *, approved_only: bool = 
         triples = memory_triples(memory, approved_only=approved_only)
         approvals = [memory.approved(source) if status == "approved" else None for source, _, status in triples]
     if file_format == "tmx":
-        from tarjama.exchange.tmx import write_tmx
 
         return write_tmx(triples), len(triples)
-    from tarjama.exchange.xliff import write_xliff
 
     notes = [(_approval_note(approval),) if approval else () for approval in approvals]
     return write_xliff(triples, notes=notes), len(triples)
@@ -587,7 +466,6 @@ def export_articles(paths: Iterable[Path], memory_path: Path | None = None,
     shows the context and the import can place it. The English is the memory's approval where there is one
     (the run may predate it), else the published English.
     """
-    from tarjama.exchange.xliff import write_article_xliff
 
     records = article_records(paths)
     articles = []

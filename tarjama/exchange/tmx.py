@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tarjama import __version__
 from tarjama.errors import InputError
-from tarjama.exchange.interchange import (
+from tarjama.exchange.units import (
     SOURCE_LANGUAGE,
     TARGET_LANGUAGE,
     XML_ILLEGAL,
@@ -24,7 +24,7 @@ from tarjama.exchange.interchange import (
     inline_text,
     primary_language,
 )
-from tarjama.text.articles import read_input_bytes
+from tarjama.text.inputs import read_input_bytes
 from tarjama.text.xmlsafe import local_name, parse_document
 
 STATUS_PROPERTY = "x-tarjama-status"  # tarjama's own: approved or machine

@@ -21,10 +21,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tarjama.errors import InputError
-from tarjama.exchange.interchange import (
+from tarjama.exchange.units import (
     MEMORY_FILE_ID,
     RUN_NOTE,
-    SEGMENT_ID,
     SOURCE_LANGUAGE,
     TARGET_LANGUAGE,
     XML_ILLEGAL,
@@ -35,7 +34,8 @@ from tarjama.exchange.interchange import (
     collapse,
     inline_text,
 )
-from tarjama.text.articles import read_input_bytes
+from tarjama.record.reader import SEGMENT_ID
+from tarjama.text.inputs import read_input_bytes
 from tarjama.text.xmlsafe import XMLDocument, local_name, parse_document
 
 XLIFF_NAMESPACE = "urn:oasis:names:tc:xliff:document:2.0"

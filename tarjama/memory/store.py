@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.errors import InputError, RunError, TarjamaError
-from tarjama.publish.outputs import is_read_only, write_error
+from tarjama.files import is_read_only, write_error
 from tarjama.text.arabic import INVISIBLE
-from tarjama.text.articles import check_regular_file
+from tarjama.text.inputs import check_regular_file
 
 # 2: approval_history (every approval replaced or withdrawn). 3: each approval's run_id (the run whose bilingual
 # file it came from; NULL for TMX/XLIFF and files of no run). A memory of schema 1 or 2 gains the empty

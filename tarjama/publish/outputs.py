@@ -8,46 +8,22 @@ it before it loads a model, so that a wrong ``--out`` costs no work.
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 
-from tarjama.errors import InputError, RunError, TarjamaError
-from tarjama.text.articles import file_kind
+from tarjama.errors import InputError
+from tarjama.files import is_read_only
+from tarjama.text.inputs import file_kind
 
 STATE_FOLDER = ".tarjama"
 STATE_SUBFOLDERS = ("locks", "rendered")
 
-# The user's to fix (another folder, a remount, a chmod); the rest is the machine's (exit 1).
-_USER_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
-                errno.ENAMETOOLONG, errno.ELOOP}
-_REASONS = {
-    errno.EROFS: "read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.ENOTDIR: "the path goes through a file, not a folder",
-}
 
 
-def reason(exc: OSError) -> str:
-    """What went wrong, in the words of ``_REASONS`` where they say more than ``strerror``."""
-    return _REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
 
 
-def write_error(exc: OSError, path: Path | str, doing: str = "cannot write") -> TarjamaError:
-    """The domain error for a failed write: exit 2 when the user can fix it, 1 when the machine failed."""
-    kind = InputError if exc.errno in _USER_ERRNOS else RunError
-    return kind(f"{doing}: {reason(exc)}", path=path)
 
 
-def is_read_only(path: Path | str) -> bool:
-    """Whether the file system holding ``path`` (which exists) is mounted read-only."""
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
 
 
 def check_output_dir(path: Path | str) -> None:

@@ -10,91 +10,41 @@ from __future__ import annotations
 import fcntl
 import glob
 import hashlib
-import html
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from tarjama.errors import RunError
-from tarjama.publish.outputs import write_error
+from tarjama.files import write_atomically
+from tarjama.publish.escaping import arabic, block, inline, marked
 from tarjama.publish.record import RunRecord, SegmentRecord
-from tarjama.translate.enforcement import target_pattern
+from tarjama.publish.report import render_report
+from tarjama.record.labels import FLAG_LABELS
+from tarjama.terms.english import target_pattern
 
-# Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
-_UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|#~])")
-_LINE_START_MARKER = re.compile(r"^([-+=])|^(\d+)([.)])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
 
-FLAG_LABELS = {
-    "term_missed": "glossary term missing",
-    "term_forced": "glossary term forced into the decoding: check the sentence",
-    "term_replaced": "glossary term placed after translation: check where it went",
-    "term_inside_word": "glossary term only inside a longer word (as ISIS in crisis)",
-    "split_for_length": "translated in pieces (long sentence)",
-    "output_truncated": "output may be cut short",
-    "copied": "copied (no words to translate)",
-    "empty_output": "no English came out",
-    "arabic_in_english": "Arabic left in the English",
-    "repetition": "repeated words: the model may be looping",
-    "number_mismatch": "numbers differ from the Arabic",
-    "length_ratio": "unusually long or short English",
-    "approved": "approved by an editor",
-    "approval_set_aside": "the editor's approved English lacks a glossary term: translated again (--strict-terms)",
-}
 
 
-def inline(text: str) -> str:
-    """Escape untrusted text for use inside a Markdown line or table cell."""
-    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return "".join(_HTML.get(ch, ch) for ch in text)
 
 
-def block(text: str) -> str:
-    """Escape untrusted text that starts a Markdown line (a paragraph or heading text)."""
-    return _LINE_START_MARKER.sub(lambda m: "\\" + m.group(0) if m.group(1) else m.group(2) + "\\" + m.group(3),
-                                  inline(text).strip())
 
 
-def arabic(text: str) -> str:
-    """Arabic text as an inline right-to-left span."""
-    return f'<span dir="rtl" lang="ar">{inline(text)}</span>'
 
 
-def _attribute(text: str) -> str:
-    # Raw inside an HTML tag: quotes must not end the value, and | would still split a table cell.
-    text = _UNSAFE_CHARS.sub("", text).replace("\n", " ")
-    return html.escape(text, quote=True).replace("|", "&#124;")
 
 
-def _marked(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> str:
-    """``text`` escaped, with each ``(start, end, title, hit)`` span in a ``<mark>`` (missed: class "missed")."""
-    pieces, position = [], 0
-    for start, end, title, hit in sorted(spans):
-        if start < position:
-            continue
-        css = "" if hit else ' class="missed"'
-        pieces += [inline(text[position:start]),
-                   f'<mark{css} title="{_attribute(title)}">{inline(text[start:end])}</mark>']
-        position = end
-    pieces.append(inline(text[position:]))
-    return "".join(pieces)
 
 
 def arabic_with_terms(segment: SegmentRecord) -> str:
     """The segment's Arabic, right to left, its glossary terms marked with their English as a tooltip."""
     spans = [(t.match.start - segment.start, t.match.end - segment.start, t.match.target, t.hit)
              for t in segment.terms]
-    return f'<span dir="rtl" lang="ar">{_marked(segment.source, spans)}</span>'
+    return f'<span dir="rtl" lang="ar">{marked(segment.source, spans)}</span>'
 
 
 def english_with_terms(segment: SegmentRecord) -> str:
@@ -102,7 +52,7 @@ def english_with_terms(segment: SegmentRecord) -> str:
     spans = [(found.start(), found.end(), "glossary: " + target, True)
              for target in sorted({t.match.target for t in segment.terms if t.hit}, key=len, reverse=True)
              for found in target_pattern(target).finditer(segment.target)]  # "ISIS" is not marked in "crisis"
-    return _marked(segment.target, spans)
+    return marked(segment.target, spans)
 
 
 def _yaml_scalar(value: object) -> str:
@@ -236,8 +186,6 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     Refuses to overwrite a bilingual file an editor changed whose corrections were not harvested
     (see :func:`edited_bilingual`): an editor's work is never lost.
     """
-    from tarjama.publish.report import render_report
-
     out_dir = Path(out_dir)
     stem = record.document.stem
     paths = output_paths(out_dir, stem)
@@ -416,73 +364,9 @@ def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@cache
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
-def write_atomically(contents: Mapping[Path, str]) -> None:
-    """Write files all-or-nothing: stage each beside its target, then swap them all in.
-
-    If a swap fails, the files already swapped are put back as they were, so a failed run leaves
-    neither half-written files nor a mix of old and new outputs. A failure of the system (a full
-    disk, a read-only mount) is raised as the domain error that names the file and the cause.
-    """
-    staged: list[tuple[Path, Path]] = []
-    swapped: list[tuple[Path, Path | None]] = []
-    backups: list[Path] = []
-    current: Path | None = None
-    try:
-        for path, text in contents.items():
-            current = path
-            staged.append((_stage(path, text), path))
-        for temporary, path in staged:
-            current = path
-            backup = None
-            if path.exists():
-                # A second name for the old file, not a move: the published name never goes missing.
-                backup = _sibling(path, ".bak")
-                backups.append(backup)
-                backup.unlink()
-                try:
-                    os.link(path, backup)
-                except OSError:  # a file system without hard links
-                    shutil.copy2(path, backup)
-            swapped.append((path, backup))
-            os.replace(temporary, path)
-    except BaseException as exc:
-        for path, backup in reversed(swapped):
-            if backup is not None:
-                os.replace(backup, path)
-            else:
-                path.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and current is not None:
-            raise write_error(exc, current, "not written (the earlier outputs are as they were)") from exc
-        raise
-    finally:
-        for leftover in [temporary for temporary, _ in staged] + backups:
-            leftover.unlink(missing_ok=True)
 
 
-def _sibling(path: Path, suffix: str) -> Path:
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(handle)
-    return Path(name)
 
 
-def _stage(path: Path, text: str) -> Path:
-    """``text`` in a new temporary file beside ``path``; a failed write (disk full) leaves no such file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _sibling(path, ".tmp")
-    try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the outputs from other users
-        with temporary.open("w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from tarjama import __version__
 from tarjama.scores.quality import length_norm, quality_flags
 from tarjama.scores.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
-from tarjama.terms.glossary import Glossary
+from tarjama.terms.entries import Glossary
 from tarjama.text.articles import Document
-from tarjama.translate.backends import DecodingOptions
 from tarjama.translate.enforcement import APPROVED, HOWS, TermOutcome
 from tarjama.translate.pipeline import COPIED, SegmentTranslation, SetAsideApproval
 from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.types import DecodingOptions
 
 
 @dataclass(frozen=True)

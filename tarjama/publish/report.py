@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from html import escape as _escape
 
-from tarjama.publish.publisher import _UNSAFE_CHARS, FLAG_LABELS
+from tarjama.publish.escaping import UNSAFE_CHARS, inline
 from tarjama.publish.record import RunRecord, SegmentRecord
+from tarjama.record.labels import FLAG_LABELS
 
 # An editor's approval is where the English came from, not something found wrong with it: shown as
 # its own count, never as a row of the flag table.
@@ -40,7 +41,7 @@ svg text { font-size: 11px; fill: #333; }
 
 def escape(text: str) -> str:
     """HTML-escape untrusted text, dropping bidi overrides and control characters that could reorder the page."""
-    return _escape(_UNSAFE_CHARS.sub("", text), quote=True)
+    return _escape(UNSAFE_CHARS.sub("", text), quote=True)
 
 
 def _percent(value: float | None) -> str:
@@ -195,8 +196,6 @@ def render_report(record: RunRecord) -> str:
 
 def scores_markdown(record: RunRecord) -> str:
     """A short Markdown summary of a run's scores (what the Prefect UI shows as the run's artifact)."""
-    from tarjama.publish.publisher import inline
-
     scores = record.scores
     reference = scores.reference
     rows = [("BLEU", _number(reference.bleu if reference else None)),

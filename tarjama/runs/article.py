@@ -16,14 +16,16 @@ from tarjama.exchange.bilingual import harvest_bilingual
 from tarjama.memory.store import default_memory_path, open_memory
 from tarjama.publish.publisher import Published, article_lock, check_source, publish
 from tarjama.publish.record import RunRecord, build_segment_records, count_terms
-from tarjama.terms.glossary import Glossary, load_glossary
+from tarjama.terms.entries import Glossary
+from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, read_article
-from tarjama.translate.backends import DecodingOptions, Translator, load_translator
+from tarjama.translate.backends import load_translator
 from tarjama.translate.incremental import prepare
 from tarjama.translate.pipeline import SegmentTranslation
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel, resolve_model
+from tarjama.translate.types import DecodingOptions, Translator
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from tarjama.errors import InputError, printable
-from tarjama.publish.publisher import Published, edited_bilingual, output_paths, write_atomically
-from tarjama.text.articles import ARTICLE, check_regular_file, file_kind, name_is_utf8, read_article
+from tarjama.files import write_atomically
+from tarjama.publish.publisher import Published, edited_bilingual, output_paths
+from tarjama.text.articles import ARTICLE, read_article
+from tarjama.text.inputs import check_regular_file, file_kind, name_is_utf8
 from tarjama.translate.registry import ResolvedModel
 
 LOG_NAME = "inbox-log.jsonl"

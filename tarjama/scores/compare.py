@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tarjama.errors import InputError
-from tarjama.text.articles import read_text_file
+from tarjama.text.inputs import read_text_file
 
 DEFAULT_SEED = 12345  # sacrebleu's default
 DEFAULT_SAMPLES = 1000  # sacrebleu's default number of bootstrap resamples

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from tarjama import __version__
 from tarjama.scores.scoring import ReferenceScores, corpus_scores
-from tarjama.text.articles import Segment, read_input_bytes
-from tarjama.translate.backends import DecodingOptions, ProgressCallback, Translator
+from tarjama.text.articles import Segment
+from tarjama.text.inputs import read_input_bytes
 from tarjama.translate.pipeline import plan_translation, run_translation
+from tarjama.translate.types import DecodingOptions, ProgressCallback, Translator
 
 
 @dataclass(frozen=True)

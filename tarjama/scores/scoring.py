@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tarjama.errors import InputError
-from tarjama.text.articles import read_input_bytes, read_text_file
+from tarjama.text.inputs import read_input_bytes, read_text_file
 
 if TYPE_CHECKING:
     from sacrebleu.metrics.base import Metric

@@ -12,72 +12,31 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tarjama.errors import InputError
-from tarjama.text.arabic import fold, has_arabic_letters
-from tarjama.text.articles import decode_text, read_input_bytes
-
-# How a term may appear in the text (the optional ``match`` column).
-CLITICS = "clitics"  # with proclitics و ف ب ك ل and the article ال on the first word (the default)
-EXACT = "exact"  # only as written (after folding vowels, tatweel and alef forms): short, ambiguous terms
-MATCH_RULES = (CLITICS, EXACT)
-
-ERROR = "error"
-WARNING = "warning"
+from tarjama.terms.clitics import redundant_proclitic
+from tarjama.terms.entries import (
+    CLITICS,
+    ERROR,
+    MATCH_RULES,
+    WARNING,
+    Glossary,
+    GlossaryEntry,
+    GlossaryProblem,
+    term_key,
+)
+from tarjama.terms.tbx import read_tbx
+from tarjama.text.arabic import has_arabic_letters
+from tarjama.text.inputs import decode_text, read_input_bytes
 
 COLUMNS = ("source", "target", "note", "variants", "match")
 VARIANT_SEPARATOR = "|"
 _LONG_TERM_WORDS = 8
 
-# A word is a run of letters/digits, hyphens or apostrophes inside it (ISIS-K is one word).
-WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
-@dataclass(frozen=True)
-class GlossaryEntry:
-    """One term: its Arabic forms and the English the translation must use."""
-
-    source: str
-    target: str
-    note: str = ""
-    variants: tuple[str, ...] = ()
-    match: str = CLITICS
-    line: int = 0
-
-    @property
-    def forms(self) -> tuple[str, ...]:
-        """Every Arabic spelling that counts as this term, the main one first."""
-        return (self.source, *self.variants)
 
 
-@dataclass(frozen=True)
-class GlossaryProblem:
-    """Something wrong or suspicious in a glossary file; ``line`` is 1-based, ``None`` for the file."""
-
-    severity: str
-    message: str
-    line: int | None = None
-    conflicts_with: int | None = None  # for a term given two targets: the line of the entry it conflicts with
-
-    def describe(self, path: Path | str) -> str:
-        """``path:line: severity: message``, as compilers and linters print it."""
-        where = f"{path}:{self.line}" if self.line is not None else str(path)
-        return f"{where}: {self.severity}: {self.message}"
-
-    def to_json(self) -> dict:
-        """The problem as ``glossary check --json`` prints it."""
-        return {"line": self.line, "severity": self.severity, "message": self.message}
 
 
-@dataclass(frozen=True)
-class Glossary:
-    """A loaded glossary; ``sha256`` identifies the exact file used by a run."""
-
-    path: Path
-    sha256: str
-    entries: tuple[GlossaryEntry, ...]
-
-    def to_json(self) -> dict:
-        """The run record's ``glossary`` object."""
-        return {"path": str(self.path), "sha256": self.sha256, "entries": len(self.entries)}
 
 
 @dataclass(frozen=True)
@@ -131,8 +90,6 @@ def check_glossary(path: Path | str, *, skip_conflicts: bool = False) -> Glossar
     data = read_input_bytes(path, "glossary file")
     sha256 = hashlib.sha256(data).hexdigest()
     if is_tbx(path, data):
-        from tarjama.terms.tbx import read_tbx
-
         rows, problems = read_tbx(data)
     else:
         try:
@@ -219,9 +176,6 @@ def _read_row(cells: list[str], columns: list[str], number: int
     return entry, problems
 
 
-def term_key(text: str) -> tuple[str, ...]:
-    """A term's words after folding: the form matching compares."""
-    return tuple(m.group() for m in WORD.finditer(fold(text)))
 
 
 def check_entries(entries: list[GlossaryEntry], *, skip_conflicts: bool = False
@@ -231,8 +185,6 @@ def check_entries(entries: list[GlossaryEntry], *, skip_conflicts: bool = False
     A conflict (one form, two targets) is an error; with ``skip_conflicts`` a warning, and both entries are
     left out.
     """
-    from tarjama.terms.matching import redundant_proclitic
-
     problems: list[GlossaryProblem] = []
     kept: list[GlossaryEntry] = []
     owner: dict[tuple[str, ...], GlossaryEntry] = {}

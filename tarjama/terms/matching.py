@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from tarjama.terms.glossary import CLITICS, WORD, Glossary, GlossaryEntry, term_key
+from tarjama.terms.clitics import ARTICLE, MIN_STEM, Reading, readings
+from tarjama.terms.entries import CLITICS, WORD, Glossary, GlossaryEntry, term_key
 from tarjama.text.arabic import fold_with_map, has_arabic_letters
 from tarjama.text.articles import Document, Segment
-
-CONJUNCTIONS = ("و", "ف")
-PREPOSITIONS = ("ب", "ك", "ل")
-ARTICLE = "ال"
-# Shorter remainders are more often part of a word than a word of their own (بي is not ب + ي).
-_MIN_STEM = 2
 
 
 @dataclass(frozen=True)
@@ -50,42 +44,8 @@ class TermMatch:
                 "proclitics": list(self.proclitics)}
 
 
-@dataclass(frozen=True)
-class Reading:
-    """One way to read a written word: attached proclitics, perhaps the article, then the stem."""
-
-    proclitics: tuple[str, ...]
-    article: bool
-    stem: str
 
 
-@lru_cache(maxsize=200_000)
-def readings(word: str) -> tuple[Reading, ...]:
-    """Every reading of a folded word, the word as written first."""
-    found = [Reading((), False, word)]
-    if not has_arabic_letters(word):
-        return tuple(found)
-    for conjunction in ("", *CONJUNCTIONS):
-        if not word.startswith(conjunction):
-            continue
-        after_conjunction = word[len(conjunction):]
-        for preposition in ("", *PREPOSITIONS):
-            if not after_conjunction.startswith(preposition):
-                continue
-            rest = after_conjunction[len(preposition):]
-            attached = tuple(p for p in (conjunction, preposition) if p)
-            if attached and len(rest) >= _MIN_STEM:
-                found.append(Reading(attached, False, rest))
-            if rest.startswith(ARTICLE) and len(rest) - len(ARTICLE) >= _MIN_STEM:
-                found.append(Reading(attached, True, rest[len(ARTICLE):]))
-            if preposition == "ل" and rest.startswith("ل"):
-                # ل + ال drops the alef (للملف is ل + الملف); before a stem that starts with ل, one lam
-                # goes too (للجنة is ل + اللجنة).
-                if len(rest) - 1 >= _MIN_STEM:
-                    found.append(Reading(attached, True, rest[1:]))
-                if len(rest) >= _MIN_STEM:
-                    found.append(Reading(attached, True, rest))
-    return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -117,7 +77,7 @@ def _pattern_for(form: str, entry: GlossaryEntry) -> tuple[str, _Pattern]:
     if entry.match != CLITICS or not has_arabic_letters(first):
         return first, _Pattern(entry, rest, has_article=False, as_written=True,
                                latin=entry.match == CLITICS and not has_arabic_letters(first))
-    if first.startswith(ARTICLE) and len(first) - len(ARTICLE) >= _MIN_STEM:
+    if first.startswith(ARTICLE) and len(first) - len(ARTICLE) >= MIN_STEM:
         return first[len(ARTICLE):], _Pattern(entry, rest, has_article=True, as_written=False)
     return first, _Pattern(entry, rest, has_article=False, as_written=False)
 
@@ -181,21 +141,6 @@ class TermMatcher:
         return all(not folded[a.end():b.start()].strip() for a, b in zip(words[i:end - 1], following, strict=True))
 
 
-def redundant_proclitic(key: tuple[str, ...], owner: Mapping[tuple[str, ...], GlossaryEntry]
-                        ) -> GlossaryEntry | None:
-    """The entry that ``key`` merely repeats with a proclitic or the article attached (لإيرين بورنيت)."""
-    if not key:
-        return None
-    itself = owner.get(key)
-    for reading in readings(key[0]):
-        if not reading.proclitics and not reading.article:
-            continue
-        stems = [reading.stem] + ([ARTICLE + reading.stem] if reading.article else [])
-        for stem in stems:
-            covering = owner.get((stem, *key[1:]))
-            if covering is not None and covering is not itself:
-                return covering
-    return None
 
 
 def find_terms(document: Document, glossary: Glossary | None) -> list[TermMatch]:

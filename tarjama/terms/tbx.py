@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from tarjama.terms.glossary import CLITICS, ERROR, EXACT, WARNING, GlossaryEntry, GlossaryProblem
+from tarjama.terms.entries import CLITICS, ERROR, EXACT, WARNING, GlossaryEntry, GlossaryProblem
 from tarjama.text.xmlsafe import SafeXMLParser, XMLRefused
 
 _ROOTS = ("martif", "tbx")

@@ -18,12 +18,12 @@ there as a word; ``hit`` stays the contract's substring test.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tarjama.terms.english import target_in_translation, term_in_words
 from tarjama.terms.matching import TermMatch
-from tarjama.translate.backends import Translation
+from tarjama.translate.types import Translation
 
 MODEL = "model"
 HYPOTHESIS = "hypothesis"
@@ -46,19 +46,10 @@ _SENTENCE_END = ".!?…"
 _SIMILAR_ENOUGH = 0.7
 
 
-def target_in_translation(target: str, translation: str) -> bool:
-    """The contract's hit test: the English target occurs, case-insensitively, in the translation."""
-    return target.lower() in translation.lower()
 
 
-def target_pattern(target: str) -> re.Pattern[str]:
-    """The target as a word of the English: not inside a longer word, but with a plural or possessive."""
-    return re.compile(rf"(?<!\w){re.escape(target)}(?=(?:e?s|['’]s?)?(?!\w))", re.IGNORECASE)
 
 
-def term_in_words(target: str, translation: str) -> bool:
-    """Whether the target is in the translation as a word ("ISIS" is not in "crisis"; "Tajiks" has "Tajik")."""
-    return target_in_translation(target, translation) and bool(target_pattern(target).search(translation))
 
 
 def outcome_how(target: str, english: str, found_as: str) -> str:

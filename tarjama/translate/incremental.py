@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from tarjama.memory.store import MachineEntry, TranslationMemory, normalise_source, segment_key
+from tarjama.terms.english import target_in_translation
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
-from tarjama.translate.backends import DecodingOptions, ProgressCallback, Translator
-from tarjama.translate.enforcement import APPROVED, TermOutcome, outcome_how, target_in_translation, term_flags
+from tarjama.translate.enforcement import APPROVED, TermOutcome, outcome_how, term_flags
 from tarjama.translate.pipeline import COPIED, SegmentTranslation, SetAsideApproval, plan_translation, run_translation
+from tarjama.translate.types import DecodingOptions, ProgressCallback, Translator
 
 APPROVED_FLAG = "approved"  # an editor's approved English, reused as is
 SET_ASIDE_FLAG = "approval_set_aside"  # strict mode: an approved English without a term, translated again

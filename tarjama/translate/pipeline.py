@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tarjama.terms.english import term_in_words
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
-from tarjama.translate.backends import DecodingOptions, ProgressCallback, TermConstraint, Translator
 from tarjama.translate.enforcement import (
     FORCED,
     HYPOTHESIS,
@@ -18,8 +18,8 @@ from tarjama.translate.enforcement import (
     choose_hypothesis,
     settle_terms,
     term_flags,
-    term_in_words,
 )
+from tarjama.translate.types import DecodingOptions, ProgressCallback, TermConstraint, Translator
 
 # Where a sentence too long for the model may be cut, best first: after a clause mark, then a space.
 _CLAUSE_MARKS = "،؛;:,"

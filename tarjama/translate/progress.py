@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tarjama.translate.backends import ProgressCallback
+from tarjama.translate.types import ProgressCallback
 
 
 @contextmanager

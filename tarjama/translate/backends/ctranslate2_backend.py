@@ -17,17 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tarjama.errors import InputError, ModelNotAvailable
-from tarjama.translate.backends import (
-    DecodingOptions,
-    Hypothesis,
-    ProgressCallback,
-    TermConstraint,
-    Translation,
-    available_cpus,
-)
+from tarjama.terms.english import term_in_words
+from tarjama.translate.backends.base import available_cpus
 from tarjama.translate.batching import plan_batches
-from tarjama.translate.enforcement import term_in_words
 from tarjama.translate.registry import ResolvedModel, store_dir
+from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
 MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from tarjama.errors import InputError
-from tarjama.translate.backends import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.batching import plan_batches
-from tarjama.translate.enforcement import term_in_words
 from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
 
 if TYPE_CHECKING:
     import torch

@@ -1,0 +1,121 @@
+"""What the pipeline and every backend share: decoding options, constraints, results and the protocol.
+
+The pipeline, term enforcement and the backends meet here, below all of them, so none needs another's module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tarjama.translate.registry import ResolvedModel
+
+BACKENDS = ("transformers", "ctranslate2")
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of sentences just translated."""
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How to decode; part of what makes a translation reproducible."""
+
+    beam_size: int = 4
+    # Longer sentences are translated in pieces: models are trained on sentences, not pages.
+    max_source_tokens: int = 256
+    max_batch_sentences: int = 32
+    max_batch_tokens: int = 4096
+    # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
+    max_output_ratio: float = 2.0
+    max_output_slack: int = 10
+    # Target tokens after any language code. A fixed length (min = max) makes benchmark work equal
+    # across backends; forced glossary terms come on top of the maximum. 0 / None: no bound.
+    min_output_tokens: int = 0
+    max_output_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        too_low = self.max_output_tokens is not None and self.max_output_tokens < max(1, self.min_output_tokens)
+        if self.min_output_tokens < 0 or too_low:
+            raise ValueError(f"output bounds {self.min_output_tokens}..{self.max_output_tokens} are not a range")
+    # Soft terminology: a beam alternative with more glossary hits replaces the best hypothesis only
+    # if its mean token log-probability is at most this much lower (0 turns the choice off).
+    term_rerank_margin: float = 0.25
+
+    def to_json(self) -> dict:
+        """Options for the run record (output-length bounds only when set, so memory keys stay stable)."""
+        options = {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
+                   "max_batch_sentences": self.max_batch_sentences,
+                   "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
+                   "max_output_slack": self.max_output_slack, "term_rerank_margin": self.term_rerank_margin}
+        if self.min_output_tokens:
+            options["min_output_tokens"] = self.min_output_tokens
+        if self.max_output_tokens is not None:
+            options["max_output_tokens"] = self.max_output_tokens
+        return options
+
+    def output_budget(self, longest_source: int) -> int:
+        """The most target tokens a batch whose longest input has ``longest_source`` tokens may produce."""
+        if self.max_output_tokens is not None:
+            return self.max_output_tokens
+        return math.ceil(self.max_output_ratio * longest_source) + self.max_output_slack
+
+
+@dataclass(frozen=True)
+class TermConstraint:
+    """English that the output must contain, not to be started before output token ``earliest_step``."""
+
+    text: str
+    earliest_step: int = 0
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A beam alternative and its mean token log-probability."""
+
+    text: str
+    score: float
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One sentence's output; ``truncated`` when it hit the output budget before ending.
+
+    ``tokens`` is the output length in target tokens; ``alternatives`` the next-best beam hypotheses
+    (when asked for); ``forced`` the constraint texts whose tokens the decoder had to force.
+    """
+
+    text: str
+    truncated: bool = False
+    tokens: int = 0
+    score: float | None = None
+    alternatives: tuple[Hypothesis, ...] = ()
+    forced: frozenset[str] = frozenset()
+
+
+class Translator(Protocol):
+    """What the pipeline needs from a backend."""
+
+    backend: str
+    model: ResolvedModel
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The longest input, in the model's tokens, that it can take without truncation."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in source tokens (special tokens included)."""
+        ...
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate ``texts``, returning results in the same order.
+
+        ``n_best`` > 1 asks for beam alternatives; ``constraints[i]`` lists English that must appear in
+        the output of ``texts[i]`` (forced decoding, where the backend can).
+        """
+        ...
