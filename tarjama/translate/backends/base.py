@@ -1,8 +1,20 @@
-"""What every backend shares around its engine call."""
+"""What every backend shares around its engine call: one ``translate()`` and the CPUs it may use.
+
+:class:`BatchedTranslator` is a template, as CTranslate2's converters share ``convert()`` around one
+``_load()``: the source lengths plan the batches, each batch gets its output budget, one engine hook
+translates it, progress is counted and the results are put back in input order. A backend only loads
+its model, counts tokens and implements :meth:`BatchedTranslator._translate_batch`.
+"""
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from tarjama.translate.batching import plan_batches
+from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.types import DecodingOptions, ProgressCallback, TermConstraint, Translation
 
 
 def available_cpus() -> int:
@@ -11,3 +23,76 @@ def available_cpus() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+class BatchedTranslator(ABC):
+    """A :class:`~tarjama.translate.types.Translator` whose engine translates one planned batch at a time."""
+
+    backend: str
+    model: ResolvedModel
+    # Target tokens the decoder spends before the words (NLLB's language code): the budget counts them,
+    # the options do not.
+    _language_code_tokens: int = 0
+
+    @property
+    @abstractmethod
+    def max_source_tokens(self) -> int:
+        """The model's position limit: no input may be longer, and no output budget reaches it."""
+
+    @abstractmethod
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in source tokens (special tokens included)."""
+
+    @abstractmethod
+    def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
+        """The engine call: translate one batch, in its order, producing at most ``budget`` target tokens.
+
+        ``budget`` counts any language code; ``n_best`` (already within the beam) hypotheses per text;
+        ``constraints[i]`` (empty when none) lists the English to force into the output of ``texts[i]``.
+        """
+
+    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
+        """How many target tokens forcing one text's ``constraints`` may add (none for an engine that cannot)."""
+        return 0
+
+    def translate(self, texts: Sequence[str], options: DecodingOptions,
+                  progress: ProgressCallback | None = None, *, n_best: int = 1,
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+        """Translate in length-sorted batches; results come back in input order.
+
+        ``n_best`` > 1 asks for beam alternatives (at most the beam); ``constraints[i]`` lists English
+        that must appear in the output of ``texts[i]``. ``progress`` hears each batch's size once it is done.
+        """
+        lengths = self.count_tokens(texts)
+        too_long = [n for n in lengths if n > self.max_source_tokens]
+        if too_long:
+            raise ValueError(f"input of {too_long[0]} tokens exceeds the model's {self.max_source_tokens}")
+        if constraints is not None and len(constraints) != len(texts):
+            raise ValueError(f"{len(constraints)} constraint lists for {len(texts)} texts")
+        n_best = max(1, min(n_best, options.beam_size))
+        results: list[Translation | None] = [None] * len(texts)
+        for batch in self._plan_batches(lengths, options):
+            wanted = [list(constraints[i]) if constraints is not None else [] for i in batch]
+            budget = self._output_budget(options, max(lengths[i] for i in batch), wanted)
+            translations = self._translate_batch([texts[i] for i in batch], budget, options, n_best, wanted)
+            for index, translation in zip(batch, translations, strict=True):
+                results[index] = translation
+            if progress is not None:
+                progress(len(batch))
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
+        return [result for result in results if result is not None]
+
+    def _plan_batches(self, lengths: Sequence[int], options: DecodingOptions) -> list[list[int]]:
+        """Batches of input indices under the run's batch limits (the one place that reads them)."""
+        return plan_batches(lengths, max_sentences=options.max_batch_sentences, max_tokens=options.max_batch_tokens)
+
+    def _output_budget(self, options: DecodingOptions, longest_source: int,
+                       constraints: Sequence[Sequence[TermConstraint]]) -> int:
+        """A batch's decoding length: the options' budget, the language code, the forced terms, within positions."""
+        budget = options.output_budget(longest_source) + self._language_code_tokens
+        # Forced terms come on top of what the model would write; positions still cap it all.
+        budget += max((self._forced_tokens(wanted) for wanted in constraints), default=0)
+        return min(self.max_source_tokens - 1, budget)

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.terms.english import term_in_words
-from tarjama.translate.backends.base import available_cpus
-from tarjama.translate.batching import plan_batches
+from tarjama.translate.backends.base import BatchedTranslator, available_cpus
 from tarjama.translate.registry import ResolvedModel, store_dir
-from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
 MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from
@@ -104,7 +103,7 @@ def split_threads(threads: int) -> tuple[int, int]:
     return workers, threads // workers
 
 
-class CTranslate2Translator:
+class CTranslate2Translator(BatchedTranslator):
     """Translates with ``ctranslate2.Translator`` and the model's own Hugging Face tokenizer."""
 
     backend = "ctranslate2"
@@ -130,6 +129,7 @@ class CTranslate2Translator:
         if model.architecture == "nllb":
             self._tokenizer.src_lang = model.source_lang
             self._prefix = [model.target_lang]
+        self._language_code_tokens = len(self._prefix)
         positions = self._tokenizer.model_max_length or 512
         self._max_positions = min(positions, 512) if positions > 100_000 else positions
 
@@ -150,36 +150,24 @@ class CTranslate2Translator:
         ids = self._tokenizer.convert_tokens_to_ids(list(tokens))
         return self._tokenizer.decode(ids, skip_special_tokens=True).strip()
 
-    def translate(self, texts: Sequence[str], options: DecodingOptions,
-                  progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
-        """Translate in length-sorted batches (results in input order), forcing terms by prefixes."""
-        # Tokenized once: the lengths plan the batches and the same tokens go to the engine.
+    def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
+        """One engine call for the batch, shared out among the workers; then the rounds that force terms."""
         sources = [self._tokenizer.convert_ids_to_tokens(ids)
-                   for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
-        lengths = [len(tokens) for tokens in sources]
-        n_best = max(1, min(n_best, options.beam_size))
-        results: list[Translation | None] = [None] * len(texts)
-        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
-                                  max_tokens=options.max_batch_tokens):
-            # The decoding length counts NLLB's language code; the options count the words after it.
-            budget = options.output_budget(max(lengths[i] for i in batch)) + len(self._prefix)
-            wanted = [list(constraints[i]) if constraints else [] for i in batch]
-            # Forced terms come on top of what the model would write; positions still cap it all.
-            budget += max((sum(len(self._target_tokens(c.text)) for c in w) for w in wanted), default=0)
-            budget = min(self._max_positions - 1, budget)
-            batch_sources = [sources[i] for i in batch]
-            outputs = self._run(batch_sources, [list(self._prefix) for _ in batch], options, budget, n_best)
-            forced = self._force(batch_sources, outputs, wanted, options, budget)
-            for position, index in enumerate(batch):
-                hypotheses, tokens = outputs[position]
-                results[index] = Translation(
-                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
-                    score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
-                    forced=frozenset(forced[position]))
-            if progress is not None:
-                progress(len(batch))
-        return [result for result in results if result is not None]
+                   for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
+        outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best)
+        forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget)
+        translations = []
+        for (hypotheses, tokens), terms in zip(outputs, forced, strict=True):
+            translations.append(Translation(
+                text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
+                score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
+                forced=frozenset(terms)))
+        return translations
+
+    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
+        """The tokens of every term asked for: each may need its own prefix round."""
+        return sum(len(self._target_tokens(constraint.text)) for constraint in constraints)
 
     def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
              n_best: int) -> list[tuple[list[Hypothesis], list[str]]]:

@@ -11,16 +11,16 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from tarjama.errors import InputError
 from tarjama.terms.english import term_in_words
+from tarjama.translate.backends.base import BatchedTranslator
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
-from tarjama.translate.batching import plan_batches
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
 
 if TYPE_CHECKING:
     import torch
 
 
-class TransformersTranslator:
+class TransformersTranslator(BatchedTranslator):
     """Translates with ``AutoModelForSeq2SeqLM`` loaded from a local directory."""
 
     backend = "transformers"
@@ -46,7 +46,8 @@ class TransformersTranslator:
                 raise InputError(f"the tokenizer has no language code '{model.target_lang}'", path=model.path)
             self._generate_kwargs["forced_bos_token_id"] = target_id
         # Output steps before the model chooses freely: the decoder start, and NLLB's language code.
-        self._first_free_step = 1 + ("forced_bos_token_id" in self._generate_kwargs)
+        self._language_code_tokens = int("forced_bos_token_id" in self._generate_kwargs)
+        self._first_free_step = 1 + self._language_code_tokens
         positions = getattr(self._network.config, "max_position_embeddings", None) or 512
         self._max_positions = min(positions, self._tokenizer.model_max_length or positions)
 
@@ -61,84 +62,61 @@ class TransformersTranslator:
             return []
         return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
 
-    def translate(self, texts: Sequence[str], options: DecodingOptions,
-                  progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
-        """Translate in length-sorted batches; results come back in input order."""
+    def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
+        """One ``generate`` call for the batch; forced terms through a logits processor."""
         import torch
 
-        lengths = self.count_tokens(texts)
-        too_long = [n for n in lengths if n > self._max_positions]
-        if too_long:
-            raise ValueError(f"input of {too_long[0]} tokens exceeds the model's {self._max_positions}")
-        n_best = max(1, min(n_best, options.beam_size))
-        forcings = self._forcings(constraints, len(texts))
-        results: list[Translation | None] = [None] * len(texts)
-        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
-                                  max_tokens=options.max_batch_tokens):
-            # The budget counts NLLB's language code; the options count the words after it.
-            language_code = self._first_free_step - 1
-            budget = options.output_budget(max(lengths[i] for i in batch)) + language_code
-            batch_forcings = [forcings[i] for i in batch]
-            # Forced terms come on top of what the model would write; positions still cap it all.
-            budget += max((sum(len(t.tokens) for t in f.terms) for f in batch_forcings if f), default=0)
-            budget = min(self._max_positions - 1, budget)
-            kwargs = dict(self._generate_kwargs)
-            if any(batch_forcings):
-                for forcing in batch_forcings:
-                    if forcing is not None:  # free steps: max_length less the decoder's fixed prefix
-                        forcing.max_new_tokens = budget + 1 - self._first_free_step
-                kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
-                    batch_forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
-            encoded = self._tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
-                                      truncation=False)
-            with torch.inference_mode():
-                # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
-                # No forced end token at the budget: a cut-off sentence keeps its last word (and is flagged).
-                output = self._network.generate(
-                    **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
-                    num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
-                    min_new_tokens=min(options.min_output_tokens + language_code, budget)
-                    if options.min_output_tokens else None,
-                    output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
-            sequence_scores = getattr(output, "sequences_scores", None)
-            for position, index in enumerate(batch):
-                rows = range(position * n_best, (position + 1) * n_best)
-                hypotheses = [Hypothesis(
-                    text=self._tokenizer.decode(output.sequences[row], skip_special_tokens=True).strip(),
-                    score=float(sequence_scores[row]) if sequence_scores is not None else 0.0,
-                    truncated=self._ran_out(output.sequences[row], budget)) for row in rows]
-                best = output.sequences[rows[0]]
-                forcing = batch_forcings[position]
-                results[index] = Translation(
-                    text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=self._length(best),
-                    score=hypotheses[0].score if sequence_scores is not None else None,
-                    alternatives=tuple(hypotheses[1:]),
-                    forced=forcing.forced_terms(best[self._first_free_step:].tolist()) if forcing else frozenset())
-            if progress is not None:
-                progress(len(batch))
-        missing = [i for i, result in enumerate(results) if result is None]
-        if missing:
-            raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
-        return [result for result in results if result is not None]
+        forcings = [self._forcing(wanted) for wanted in constraints]
+        kwargs = dict(self._generate_kwargs)
+        if any(forcings):
+            for forcing in forcings:
+                if forcing is not None:  # free steps: max_length less the decoder's fixed prefix
+                    forcing.max_new_tokens = budget + 1 - self._first_free_step
+            kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
+                forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
+        encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
+        with torch.inference_mode():
+            # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
+            # No forced end token at the budget: a cut-off sentence keeps its last word (and is flagged).
+            output = self._network.generate(
+                **encoded, num_beams=options.beam_size, do_sample=False, max_length=budget + 1,
+                num_return_sequences=n_best, return_dict_in_generate=True, forced_eos_token_id=None,
+                min_new_tokens=min(options.min_output_tokens + self._language_code_tokens, budget)
+                if options.min_output_tokens else None,
+                output_scores=n_best > 1, **kwargs)  # scores of every step cost memory: only for n-best
+        sequence_scores = getattr(output, "sequences_scores", None)
+        translations = []
+        for position, forcing in enumerate(forcings):
+            rows = range(position * n_best, (position + 1) * n_best)
+            hypotheses = [Hypothesis(
+                text=self._tokenizer.decode(output.sequences[row], skip_special_tokens=True).strip(),
+                score=float(sequence_scores[row]) if sequence_scores is not None else 0.0,
+                truncated=self._ran_out(output.sequences[row], budget)) for row in rows]
+            best = output.sequences[rows[0]]
+            translations.append(Translation(
+                text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=self._length(best),
+                score=hypotheses[0].score if sequence_scores is not None else None,
+                alternatives=tuple(hypotheses[1:]),
+                forced=forcing.forced_terms(best[self._first_free_step:].tolist()) if forcing else frozenset()))
+        return translations
 
-    def _forcings(self, constraints: Sequence[Sequence[TermConstraint]] | None, count: int
-                  ) -> list[TermForcing | None]:
-        if constraints is None:
-            return [None] * count
-        if len(constraints) != count:
-            raise ValueError(f"{len(constraints)} constraint lists for {count} texts")
-        forcings: list[TermForcing | None] = []
-        for wanted in constraints:
-            terms = []
-            for constraint in dict.fromkeys(wanted):
-                tokens = self._target_tokens(constraint.text)
-                # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
-                if tokens and self._tokenizer.unk_token_id not in tokens:
-                    terms.append(ForcedTerm(constraint.text, tuple(tokens), constraint.earliest_step))
-            forcings.append(TermForcing(tuple(sorted(terms, key=lambda t: t.earliest_step)), max_new_tokens=0,
-                                        met_in_text=self._decoded_contains) if terms else None)
-        return forcings
+    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
+        """The tokens of the terms this backend will force (those the vocabulary can spell, each once)."""
+        return sum(len(term.tokens) for term in self._forced_terms(constraints))
+
+    def _forcing(self, constraints: Sequence[TermConstraint]) -> TermForcing | None:
+        terms = self._forced_terms(constraints)
+        return TermForcing(terms, max_new_tokens=0, met_in_text=self._decoded_contains) if terms else None
+
+    def _forced_terms(self, constraints: Sequence[TermConstraint]) -> tuple[ForcedTerm, ...]:
+        terms = []
+        for constraint in dict.fromkeys(constraints):
+            tokens = self._target_tokens(constraint.text)
+            # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
+            if tokens and self._tokenizer.unk_token_id not in tokens:
+                terms.append(ForcedTerm(constraint.text, tuple(tokens), constraint.earliest_step))
+        return tuple(sorted(terms, key=lambda t: t.earliest_step))
 
     def _target_tokens(self, text: str) -> list[int]:
         return list(self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
