@@ -4,28 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from tarjama.record.labels import Flag, How
 from tarjama.terms.english import term_in_words
 from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import segment_text
 from tarjama.translate.backends import load_translator
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
-from tarjama.translate.enforcement import (
-    FORCED,
-    HYPOTHESIS,
-    INSIDE_WORD,
-    MISSED,
-    MODEL,
-    REPLACED,
-    TERM_FORCED,
-    TERM_INSIDE_WORD,
-    TERM_MISSED,
-    TERM_REPLACED,
-    choose_hypothesis,
-    place_term,
-    settle_terms,
-    term_flags,
-)
+from tarjama.translate.enforcement import TermSource, choose_hypothesis, place_term, settle_terms, term_flags
 from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.registry import ResolvedModel, resolve_model
 from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
@@ -57,14 +43,14 @@ def test_placing_a_term_never_takes_out_another_target():
     matches = [term("Iraq", 0), term("Iran", 5)]
     english, outcomes = settle_terms("Iraq warned yesterday.", matches, strict=True, segment_length=10)
     assert "Iraq" in english and "Iran" in english
-    assert [(o.hit, o.how) for o in outcomes] == [(True, MODEL), (True, REPLACED)]
+    assert [(o.hit, o.how) for o in outcomes] == [(True, How.MODEL), (True, How.REPLACED)]
 
 
 def test_every_occurrence_satisfied_by_a_placement_counts_as_replaced():
     matches = [term("Kremlin", 0), term("Kremlin", 5), term("Moscow", 7)]
     english, outcomes = settle_terms("It said Moscow.", matches, strict=True, segment_length=10)
     assert english.count("Kremlin") == 1
-    assert [o.how for o in outcomes] == [REPLACED, REPLACED, MODEL]
+    assert [o.how for o in outcomes] == [How.REPLACED, How.REPLACED, How.MODEL]
 
 
 ALTERNATIVES = (Hypothesis("the Kremlin and the file", -1.1), Hypothesis("the Kremlin and Dossier Center", -1.2),
@@ -86,12 +72,12 @@ def test_choose_hypothesis(best, margin, expected, alternative):
 def test_settle_terms_soft_and_strict():
     matches = [term("Kremlin", 0), term("Dossier Center", 5), term("Moscow", 9)]
     english, outcomes = settle_terms("The Kremlin spoke.", matches, strict=False,
-                                     how_in_pieces={matches[0]: HYPOTHESIS}, segment_length=10)
+                                     found_in_pieces={matches[0]: TermSource.ALTERNATIVE}, segment_length=10)
     assert english == "The Kremlin spoke."
-    assert [(o.hit, o.how) for o in outcomes] == [(True, HYPOTHESIS), (False, MISSED), (False, MISSED)]
+    assert [(o.hit, o.how) for o in outcomes] == [(True, How.HYPOTHESIS), (False, How.MISSED), (False, How.MISSED)]
     english, outcomes = settle_terms("The Kremlin spoke.", matches, strict=True,
-                                     how_in_pieces={matches[0]: FORCED}, segment_length=10)
-    assert all(o.hit for o in outcomes) and [o.how for o in outcomes] == [FORCED, REPLACED, REPLACED]
+                                     found_in_pieces={matches[0]: TermSource.FORCING}, segment_length=10)
+    assert all(o.hit for o in outcomes) and [o.how for o in outcomes] == [How.FORCED, How.REPLACED, How.REPLACED]
     assert english.index("Dossier Center") < english.index("Moscow")  # placed in source order
 
 
@@ -200,9 +186,9 @@ def test_soft_mode_chooses_hypotheses_and_flags_misses():
     assert [call[1] for call in translator.calls] == [4]  # one pass, asking for the beam's alternatives
     said = results["p1.s0"]
     assert said.target == "The Kremlin said Moscow refused."
-    assert [(t.match.target, t.how) for t in said.terms] == [("Kremlin", MODEL), ("Moscow", HYPOTHESIS)]
-    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(MISSED, False)]
-    assert TERM_MISSED in results["p1.s1"].flags and TERM_MISSED not in said.flags
+    assert [(t.match.target, t.how) for t in said.terms] == [("Kremlin", How.MODEL), ("Moscow", How.HYPOTHESIS)]
+    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(How.MISSED, False)]
+    assert Flag.TERM_MISSED in results["p1.s1"].flags and Flag.TERM_MISSED not in said.flags
 
 
 def test_strict_mode_redecodes_only_pieces_missing_a_term():
@@ -213,9 +199,9 @@ def test_strict_mode_redecodes_only_pieces_missing_a_term():
     # Every term of a re-decoded piece is constrained, in source order, with its expected place.
     assert [[c.text for c in cs] for cs in constraints] == [["Kremlin", "Moscow"], ["Dossier Center"]]
     assert constraints[0][0].earliest_step < constraints[0][1].earliest_step
-    assert [t.how for t in results["p1.s0"].terms] == [MODEL, FORCED]
-    assert results["p1.s1"].terms[0].how == FORCED and TERM_FORCED in results["p1.s1"].flags
-    assert results["p0.s0"].terms[0].how == MODEL and not results["p0.s0"].flags
+    assert [t.how for t in results["p1.s0"].terms] == [How.MODEL, How.FORCED]
+    assert results["p1.s1"].terms[0].how == How.FORCED and Flag.TERM_FORCED in results["p1.s1"].flags
+    assert results["p0.s0"].terms[0].how == How.MODEL and not results["p0.s0"].flags
 
 
 def test_strict_mode_forces_a_term_that_the_chosen_alternative_lost():
@@ -228,14 +214,14 @@ def test_strict_mode_forces_a_term_that_the_chosen_alternative_lost():
                                    matches=find_terms(document, GLOSSARY), strict_terms=True)
     assert len(translator.calls) == 2  # re-decoded with forcing, not patched by the last resort
     assert [c.text for c in translator.calls[1][2][0]] == ["Kremlin", "Moscow", "Dossier Center"]
-    assert [t.how for t in result.terms] == [MODEL, FORCED, FORCED]
+    assert [t.how for t in result.terms] == [How.MODEL, How.FORCED, How.FORCED]
 
 
 def test_strict_mode_places_terms_a_backend_could_not_force():
     translator = ScriptedTranslator(lambda text: [scripted(text)[0]], forcing=False)
     results = run_pipeline(translator, strict=True)
-    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(REPLACED, True)]
-    assert results["p1.s1"].flags == (TERM_REPLACED,)
+    assert [(t.how, t.hit) for t in results["p1.s1"].terms] == [(How.REPLACED, True)]
+    assert results["p1.s1"].flags == (Flag.TERM_REPLACED,)
 
 
 @pytest.mark.parametrize("architecture", ["marian", "nllb"])
@@ -301,11 +287,11 @@ def test_a_target_only_inside_a_longer_word_is_not_the_term():
     english, outcomes = settle_terms("Officials said Daesh was behind the crisis.", matches, strict=False,
                                      segment_length=10)
     # The contract's hit is a substring test, so it stays true; how and the flag tell the editor.
-    assert [(o.hit, o.how) for o in outcomes] == [(True, INSIDE_WORD)]
-    assert term_flags(outcomes) == [TERM_INSIDE_WORD]
+    assert [(o.hit, o.how) for o in outcomes] == [(True, How.INSIDE_WORD)]
+    assert term_flags(outcomes) == [Flag.TERM_INSIDE_WORD]
     english, outcomes = settle_terms("Officials said Daesh was behind the crisis.", matches, strict=True,
                                      segment_length=10)
-    assert term_in_words("ISIS", english) and [(o.hit, o.how) for o in outcomes] == [(True, REPLACED)]
+    assert term_in_words("ISIS", english) and [(o.hit, o.how) for o in outcomes] == [(True, How.REPLACED)]
 
 
 def test_strict_mode_forces_a_term_the_english_only_has_inside_a_word():
@@ -316,5 +302,5 @@ def test_strict_mode_forces_a_term_the_english_only_has_inside_a_word():
     (result,) = translate_segments(document.segments, translator, DecodingOptions(),
                                    matches=find_terms(document, glossary), strict_terms=True)
     assert len(translator.calls) == 2 and [c.text for c in translator.calls[1][2][0]] == ["ISIS", "Moscow"]
-    assert [(t.match.target, t.how) for t in result.terms] == [("ISIS", FORCED), ("Moscow", MODEL)]
+    assert [(t.match.target, t.how) for t in result.terms] == [("ISIS", How.FORCED), ("Moscow", How.MODEL)]
     assert term_in_words("ISIS", result.target)

@@ -1,8 +1,9 @@
 import pytest
 
+from tarjama.record.labels import Flag
 from tarjama.text.articles import segment_text
 from tarjama.translate.batching import plan_batches
-from tarjama.translate.pipeline import COPIED, SPLIT_FOR_LENGTH, plan_translation, split_for_model, translate_segments
+from tarjama.translate.pipeline import plan_translation, split_for_model, translate_segments
 from tarjama.translate.types import DecodingOptions, Translation
 
 
@@ -56,10 +57,10 @@ def test_translate_segments_copies_letterless_segments_and_joins_pieces():
     assert [r.segment_id for r in results] == [s.id for s in document.segments]
     assert "٢٠٢٤" not in translator.sent and "..." not in translator.sent
     by_id = {r.segment_id: r for r in results}
-    assert by_id["p1.s0"].target == "2024" and by_id["p1.s0"].flags == (COPIED,)
-    assert by_id["p3.s0"].flags == (COPIED,)
+    assert by_id["p1.s0"].target == "2024" and by_id["p1.s0"].flags == (Flag.COPIED,)
+    assert by_id["p3.s0"].flags == (Flag.COPIED,)
     long = by_id["p2.s0"]
-    assert SPLIT_FOR_LENGTH in long.flags and long.pieces > 1
+    assert Flag.SPLIT_FOR_LENGTH in long.flags and long.pieces > 1
     assert long.target.count("<") == long.pieces
     assert sum(done) == len(translator.sent)
     # The progress bar's total: exactly the pieces the model receives.

@@ -10,18 +10,9 @@ from conftest import english_corpus
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import assert_one_line_error, run
 
+from tarjama.record.labels import Flag
 from tarjama.scores.evaluation import default_results_path
-from tarjama.scores.quality import (
-    ARABIC_IN_ENGLISH,
-    EMPTY_OUTPUT,
-    LENGTH_RATIO,
-    NUMBER_MISMATCH,
-    REPETITION,
-    length_norm,
-    numbers,
-    quality_flags,
-    repetition_loop,
-)
+from tarjama.scores.quality import length_norm, numbers, quality_flags, repetition_loop
 
 SACREBLEU = str(Path(sys.executable).parent / "sacrebleu")
 
@@ -103,32 +94,33 @@ def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
 
 @pytest.mark.parametrize(("source", "english", "expected"), [
     ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said the situation in Moscow was calm.", []),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "", [EMPTY_OUTPUT]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "   ", [EMPTY_OUTPUT]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said الوضع was calm in Moscow.", [ARABIC_IN_ENGLISH]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "The the the the Kremlin said it was calm in Moscow.", [REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "", [Flag.EMPTY_OUTPUT]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "   ", [Flag.EMPTY_OUTPUT]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said الوضع was calm in Moscow.", [Flag.ARABIC_IN_ENGLISH]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The the the the Kremlin said it was calm in Moscow.", [Flag.REPETITION]),
     ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said it is calm, calm, calm, calm in Moscow.",
-     [REPETITION]),
+     [Flag.REPETITION]),
     ("قال الكرملين إن الوضع هادئ في موسكو.", "It said that in Moscow it said that in Moscow it said that in Moscow.",
-     [REPETITION]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said: popopopopopo calm in Moscow.", [REPETITION]),
+     [Flag.REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said: popopopopopo calm in Moscow.", [Flag.REPETITION]),
     ("قال الكرملين إن الوضع هادئ جدا جدا في موسكو.", "The Kremlin said it was very, very calm in Moscow.", []),
     ("توفي ١٤٣ شخصا يوم الجمعة في موسكو.", "143 people died on Friday in Moscow.", []),
-    ("توفي ١٤٣ شخصا يوم الجمعة في موسكو.", "134 people died on Friday in Moscow.", [NUMBER_MISMATCH]),
-    ("توفي 143 شخصا يوم الجمعة في موسكو.", "Many people died on Friday in Moscow.", [NUMBER_MISMATCH]),
+    ("توفي ١٤٣ شخصا يوم الجمعة في موسكو.", "134 people died on Friday in Moscow.", [Flag.NUMBER_MISMATCH]),
+    ("توفي 143 شخصا يوم الجمعة في موسكو.", "Many people died on Friday in Moscow.", [Flag.NUMBER_MISMATCH]),
     ("ارتفع المؤشر ٢٫٥٪ إلى ١٬٢٠٠ نقطة في موسكو.", "The index rose 2.5% to 1,200 points in Moscow.", []),
-    ("ارتفع المؤشر ٢٫٥٪ إلى ١٬٢٠٠ نقطة في موسكو.", "The index rose 25% to 1,200 points in Moscow.", [NUMBER_MISMATCH]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "Calm.", [LENGTH_RATIO]),
+    ("ارتفع المؤشر ٢٫٥٪ إلى ١٬٢٠٠ نقطة في موسكو.", "The index rose 25% to 1,200 points in Moscow.",
+     [Flag.NUMBER_MISMATCH]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "Calm.", [Flag.LENGTH_RATIO]),
     ("قال الكرملين إن الوضع هادئ في موسكو.",
      "The Kremlin said, in a long statement read out to reporters gathered outside its walls on a cold evening, "
-     "that the situation in Moscow and in all the surrounding regions was entirely calm.", [LENGTH_RATIO]),
+     "that the situation in Moscow and in all the surrounding regions was entirely calm.", [Flag.LENGTH_RATIO]),
     ("قصير جدا.", "Very short indeed, and then some more words.", []),  # too short to judge by length
     ("قُتل ١٥ ألف شخص في الحرب المدمرة.", "15,000 people were killed in the devastating war.", []),
     ("ارتفع التضخم بنسبة ١،٥٪ في موسكو.", "Inflation rose by 1.5% in Moscow.", []),
     ("وصل عدد الضحايا إلى ١،٢٠٠ شخص.", "The death toll reached 1,200 people.", []),
     ("انعقدت قمة مجموعة العشرين في الهند.", "The G20 summit was held in India.", []),  # numbers the English adds
-    ("أصيب عشرون شخصا بجروح في الهجوم.", "٢٠ people were injured in the attack.", [ARABIC_IN_ENGLISH]),
-    ("هل تستأنف المفاوضات قريبا في موسكو؟", "Will the negotiations resume soon in Moscow؟", [ARABIC_IN_ENGLISH]),
+    ("أصيب عشرون شخصا بجروح في الهجوم.", "٢٠ people were injured in the attack.", [Flag.ARABIC_IN_ENGLISH]),
+    ("هل تستأنف المفاوضات قريبا في موسكو؟", "Will the negotiations resume soon in Moscow؟", [Flag.ARABIC_IN_ENGLISH]),
     ("رقم الهاتف هو 1212121212 في موسكو.", "The phone number in Moscow is 1212121212.", []),  # digits are no loop
     # Number words scale only as whole words, on both sides; leading zeros are not part of a number.
     ("المادة 12 الفقرة 3 من القانون", "Article 12, paragraph 3 of the law", []),  # الفقرة is not ألف
@@ -137,27 +129,28 @@ def test_score_refuses_files_of_different_lengths(tmp_path, cli_env):
     ("وقع الهجوم في 22/03/2024 في موسكو.", "The attack took place on 22/3/2024 in Moscow.", []),
     ("قتل 20 ألف شخص في الحرب المدمرة", "20 thousand people were killed in the devastating war", []),
     ("قتل 20 ألفاً في الحرب المدمرة.", "20,000 were killed in the devastating war.", []),
-    ("قتل 20 ألف شخص في الحرب المدمرة", "20 people were killed in the devastating war", [NUMBER_MISMATCH]),
+    ("قتل 20 ألف شخص في الحرب المدمرة", "20 people were killed in the devastating war", [Flag.NUMBER_MISMATCH]),
     ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1.5 million in Moscow.", []),
     ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1,500,000 in Moscow.", []),
-    ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1.5 billion in Moscow.", [NUMBER_MISMATCH]),
+    ("بلغت الخسائر 1.5 مليون دولار في موسكو.", "Losses reached $1.5 billion in Moscow.", [Flag.NUMBER_MISMATCH]),
     ("بلغت الميزانية ٣ مليارات دولار هذا العام.", "The budget reached 3 billion dollars this year.", []),
     ("بلغت الميزانية 3 مليارات دولار هذا العام.", "The budget reached 3 thousand dollars this year.",
-     [NUMBER_MISMATCH]),
+     [Flag.NUMBER_MISMATCH]),
     # Newsroom English glues short multipliers to the digits.
     ("خسرت الشركة 100 مليون دولار في 2023.", "The company lost $100m in 2023.", []),
     ("خسرت الشركة 1.5 مليار دولار.", "The company lost $1.5bn.", []),
     ("ركض العداء 100 متر في عشر ثوان.", "The runner ran the 100m in ten seconds.", []),  # 100m read both ways
-    ("خسرت الشركة 100 مليون دولار في 2023.", "The company lost $100bn in 2023.", [NUMBER_MISMATCH]),
+    ("خسرت الشركة 100 مليون دولار في 2023.", "The company lost $100bn in 2023.", [Flag.NUMBER_MISMATCH]),
     ("بلغت الميزانية تريليون دولار هذا العام.", "The budget rose to $1,000,000,000,000 this year.", []),  # no loop
     # Loops longer than six words, and loops that punctuation glues together.
     ("قال الكرملين إن الوضع هادئ في موسكو بعد الهجوم على قاعة الحفلات الموسيقية.",
      "The Kremlin said the situation was calm in Moscow after the attack on the concert hall in Moscow after the "
-     "attack on the concert hall in Moscow after the attack on the concert hall.", [REPETITION]),
+     "attack on the concert hall in Moscow after the attack on the concert hall.", [Flag.REPETITION]),
     ("قال الكرملين إن الوضع هادئ في موسكو.",
-     "The Kremlin said the situation was calm, the Kremlin said the situation was calm.", [REPETITION]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "Moscow,Moscow,Moscow,Moscow,Moscow", [REPETITION]),
-    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said it is calm-calm-calm-calm in Moscow.", [REPETITION]),
+     "The Kremlin said the situation was calm, the Kremlin said the situation was calm.", [Flag.REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "Moscow,Moscow,Moscow,Moscow,Moscow", [Flag.REPETITION]),
+    ("قال الكرملين إن الوضع هادئ في موسكو.", "The Kremlin said it is calm-calm-calm-calm in Moscow.",
+     [Flag.REPETITION]),
     # Prose that repeats itself, but not a long span back to back, is not a loop.
     ("قال الكرملين إن المحادثات ستستأنف يوم الاثنين وقال البيت الأبيض إنها ستستأنف يوم الثلاثاء.",
      "The Kremlin said the talks would resume on Monday, and the White House said the talks would resume on "
@@ -175,7 +168,7 @@ def test_length_norm_follows_the_article():
     pairs = [("قال الكرملين إن الوضع هادئ في موسكو.", english)] * 5
     assert length_norm(pairs) == pytest.approx(len(english) / len(pairs[0][0]))
     assert length_norm(pairs[:2]) == 1.2  # too few sentences: the default
-    assert quality_flags(pairs[0][0], english, 1.2) == [LENGTH_RATIO]
+    assert quality_flags(pairs[0][0], english, 1.2) == [Flag.LENGTH_RATIO]
     assert quality_flags(pairs[0][0], english, length_norm(pairs)) == []  # normal for this article
 
 

@@ -30,6 +30,7 @@ from tarjama.exchange.units import APPROVAL_NOTE, ArticleExport, ArticleSegment,
 from tarjama.exchange.xliff import read_xliff, write_article_xliff, write_xliff
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.memory.store import ApprovedEntry, TranslationMemory, normalise_source, open_memory, same_english
+from tarjama.record.labels import Origin
 from tarjama.record.reader import (
     PublishedRecord,
     PublishedSegment,
@@ -483,7 +484,7 @@ def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemo
     segments = []
     for segment in record.segments.values():
         approval = memory.approved(segment.source) if memory is not None else None
-        approved = approval is not None or segment.origin == "approved"
+        approved = approval is not None or segment.origin == Origin.APPROVED
         if approved_only and not approved:
             continue
         target = approval.target if approval is not None else segment.target

@@ -23,7 +23,7 @@ from tarjama.files import write_atomically
 from tarjama.publish.escaping import arabic, block, inline, marked
 from tarjama.publish.record import RunRecord, SegmentRecord
 from tarjama.publish.report import render_report
-from tarjama.record.labels import FLAG_LABELS
+from tarjama.record.labels import Flag, flag_label
 from tarjama.terms.english import target_pattern
 
 _MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
@@ -72,24 +72,25 @@ def _front_matter(fields: Mapping[str, object]) -> list[str]:
     return [*lines, "---"]
 
 
-APPROVED_NOTE = "✓ approved by an editor"
+APPROVED_NOTE = "✓ " + Flag.APPROVED.label
 
 
 def _notes(segment: SegmentRecord) -> str:
-    notes = [FLAG_LABELS.get(flag, flag) for flag in segment.flags if flag != "approved"]
+    missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
+    # A set-aside approval and missing terms get notes of their own, which name them, in place of their labels.
+    own_note = {Flag.APPROVED, *([Flag.APPROVAL_SET_ASIDE] if segment.set_aside is not None else []),
+                *([Flag.TERM_MISSED] if missed else [])}
+    notes = [flag_label(flag) for flag in segment.flags if flag not in own_note]
     if segment.set_aside is not None:  # name the missing terms and show what the editor wrote
         aside = segment.set_aside
-        notes = [n for n in notes if n != FLAG_LABELS["approval_set_aside"]]
         noun = "term" if len(aside.missing_terms) == 1 else "terms"
         notes.append(f"the editor's approved English lacks the glossary {noun} {', '.join(aside.missing_terms)}: "
                      f"set aside under --strict-terms and translated again; the editor's English: "
                      f"“{aside.target}”")
-    missed = list(dict.fromkeys(term.match.target for term in segment.terms if not term.hit))
     if missed:
-        notes = [n for n in notes if n != FLAG_LABELS["term_missed"]]
         notes.append("glossary term missing: " + ", ".join(missed))
     warning = "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
-    if "approved" in segment.flags:
+    if Flag.APPROVED in segment.flags:
         return f"{APPROVED_NOTE} {warning}".strip()
     return warning
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tarjama import __version__
+from tarjama.record.labels import Flag, How, Origin
 from tarjama.scores.quality import length_norm, quality_flags
 from tarjama.scores.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
 from tarjama.terms.entries import Glossary
 from tarjama.text.articles import Document
-from tarjama.translate.enforcement import APPROVED, HOWS, TermOutcome
-from tarjama.translate.pipeline import COPIED, SegmentTranslation, SetAsideApproval
+from tarjama.translate.enforcement import TermOutcome
+from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.types import DecodingOptions
 
@@ -31,8 +32,8 @@ class SegmentRecord:
     start: int
     end: int
     terms: tuple[TermOutcome, ...] = ()
-    flags: tuple[str, ...] = ()
-    origin: str = "model"
+    flags: tuple[Flag, ...] = ()
+    origin: Origin = Origin.MODEL
     set_aside: SetAsideApproval | None = None  # strict mode: the editor's English it could not use
 
     def to_json(self) -> dict:
@@ -52,8 +53,8 @@ class Scores:
     terms_matched: int
     terms_hit: int
     terms: tuple[TermStats, ...] = ()
-    terms_by_how: dict[str, int] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)  # quality flags only: an approval is not one
+    terms_by_how: dict[How, int] = field(default_factory=dict)
+    flags: dict[Flag, int] = field(default_factory=dict)  # quality flags only: an approval is not one
     reference: ReferenceScores | None = None
     paragraph_chrf: tuple[float, ...] = ()
     approved: int = 0  # sentences whose English is an editor's approval (the segment flag ``approved``)
@@ -138,7 +139,7 @@ def build_segment_records(document: Document, translations: Sequence[SegmentTran
                           ) -> tuple[SegmentRecord, ...]:
     """Pair each segment with its English, its terms' outcomes and its flags, quality flags included."""
     english = {t.segment_id: t for t in translations}
-    judged = {s.id for s in document.segments if COPIED not in english[s.id].flags}
+    judged = {s.id for s in document.segments if Flag.COPIED not in english[s.id].flags}
     norm = length_norm([(s.text, english[s.id].target) for s in document.segments if s.id in judged])
     records = []
     for segment in document.segments:
@@ -160,9 +161,9 @@ def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
     flag: it is counted apart, in ``approved``, and never among ``flags``.
     """
     outcomes = [term for segment in segments for term in segment.terms]
-    by_how = {how: sum(o.how == how for o in outcomes) for how in HOWS}
-    flags = Counter(flag for segment in segments for flag in segment.flags if flag != APPROVED)
+    by_how = {how: sum(o.how == how for o in outcomes) for how in How}
+    flags = Counter(flag for segment in segments for flag in segment.flags if flag != Flag.APPROVED)
     return Scores(terms_matched=len(outcomes), terms_hit=sum(o.hit for o in outcomes),
                   terms=term_statistics((o.match.source, o.match.target, o.hit) for o in outcomes),
                   terms_by_how=by_how if outcomes else {}, flags=dict(sorted(flags.items())),
-                  approved=sum(APPROVED in segment.flags for segment in segments))
+                  approved=sum(Flag.APPROVED in segment.flags for segment in segments))

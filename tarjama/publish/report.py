@@ -11,13 +11,11 @@ from html import escape as _escape
 
 from tarjama.publish.escaping import UNSAFE_CHARS, inline
 from tarjama.publish.record import RunRecord, SegmentRecord
-from tarjama.record.labels import FLAG_LABELS
+from tarjama.record.labels import Flag, flag_label
 
-# An editor's approval is where the English came from, not something found wrong with it: shown as
-# its own count, never as a row of the flag table.
-_APPROVED = "approved"
-# Flags that are information, not a problem to review.
-_INFORMATIONAL = {"copied", "split_for_length", _APPROVED}
+# Flags that are information, not a problem to review. An editor's approval is where the English came
+# from, not something found wrong with it: shown as its own count, never as a row of the flag table.
+_INFORMATIONAL = {Flag.COPIED, Flag.SPLIT_FOR_LENGTH, Flag.APPROVED}
 _CHART_WIDTH = 720
 _CHART_HEIGHT = 180
 _STYLE = """
@@ -151,15 +149,15 @@ def _problems(segment: SegmentRecord) -> list[str]:
 
 def _approved(record: RunRecord) -> int:
     """Sentences whose English is an editor's approved translation."""
-    return sum(1 for s in record.segments if _APPROVED in s.flags)
+    return sum(1 for s in record.segments if Flag.APPROVED in s.flags)
 
 
 def _flags(record: RunRecord) -> str:
-    counts = "".join(f"<tr><td>{escape(FLAG_LABELS.get(flag, flag))}</td><td class='num'>{count}</td></tr>"
-                     for flag, count in record.scores.flags.items() if flag != _APPROVED)
+    counts = "".join(f"<tr><td>{escape(flag_label(flag))}</td><td class='num'>{count}</td></tr>"
+                     for flag, count in record.scores.flags.items() if flag != Flag.APPROVED)
     flagged = [s for s in record.segments if _problems(s)]
     rows = "".join(
-        f"<tr><td>{escape(s.id)}</td><td class='flag'>{escape('; '.join(FLAG_LABELS.get(f, f) for f in _problems(s)))}"
+        f"<tr><td>{escape(s.id)}</td><td class='flag'>{escape('; '.join(flag_label(f) for f in _problems(s)))}"
         f"</td><td>{_marked_arabic(s)}</td><td>{escape(s.target)}</td></tr>" for s in flagged)
     table = ("<table><tr><th>segment</th><th>flags</th><th>Arabic</th><th>English</th></tr>"
              f"{rows}</table>") if flagged else "<p>No sentence is flagged.</p>"

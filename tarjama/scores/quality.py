@@ -11,14 +11,11 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
+from tarjama.record.labels import Flag
 from tarjama.text.arabic import has_arabic_letters
 
-ARABIC_IN_ENGLISH = "arabic_in_english"  # Arabic letters left in the English
-LENGTH_RATIO = "length_ratio"  # far longer or shorter than the article's other sentences, relatively
-REPETITION = "repetition"  # a word, phrase or letter group repeated in a loop (hallucination)
-NUMBER_MISMATCH = "number_mismatch"  # a number of the Arabic is not in the English
-EMPTY_OUTPUT = "empty_output"  # nothing came out for a sentence with words
-QUALITY_FLAGS = (EMPTY_OUTPUT, ARABIC_IN_ENGLISH, REPETITION, NUMBER_MISMATCH, LENGTH_RATIO)
+# The quality flags, in the order a segment lists them.
+QUALITY_FLAGS = (Flag.EMPTY_OUTPUT, Flag.ARABIC_IN_ENGLISH, Flag.REPETITION, Flag.NUMBER_MISMATCH, Flag.LENGTH_RATIO)
 
 # English characters per Arabic character when the article has too few sentences to set its own norm.
 DEFAULT_LENGTH_RATIO = 1.2
@@ -121,10 +118,11 @@ def length_off(source: str, english: str, norm: float) -> bool:
     return ratio > norm * LENGTH_RATIO_FACTOR or ratio < norm / LENGTH_RATIO_FACTOR
 
 
-def quality_flags(source: str, english: str, norm: float) -> list[str]:
+def quality_flags(source: str, english: str, norm: float) -> list[Flag]:
     """The quality flags of one translated sentence (copied, letterless sentences are not judged)."""
     if not english.strip():
-        return [EMPTY_OUTPUT]
-    checks = {ARABIC_IN_ENGLISH: arabic_in_english(english), REPETITION: repetition_loop(english),
-              NUMBER_MISMATCH: number_mismatch(source, english), LENGTH_RATIO: length_off(source, english, norm)}
+        return [Flag.EMPTY_OUTPUT]
+    checks = {Flag.ARABIC_IN_ENGLISH: arabic_in_english(english), Flag.REPETITION: repetition_loop(english),
+              Flag.NUMBER_MISMATCH: number_mismatch(source, english),
+              Flag.LENGTH_RATIO: length_off(source, english, norm)}
     return [flag for flag in QUALITY_FLAGS if checks.get(flag)]

@@ -1,18 +1,9 @@
 """Glossary terms in the English: choosing, forcing and, as a last resort, placing them.
 
-How a term's target reached a segment's English (the run record's ``how``):
-
-- ``model``: the model's best hypothesis had it;
-- ``hypothesis``: a beam alternative with more glossary hits was chosen (soft mode);
-- ``forced``: strict mode re-decoded the sentence, forcing the term's tokens;
-- ``replaced``: strict mode's last resort put the target into the finished English;
-- ``approved``: the sentence is an editor's approved English, which has the target;
-- ``inside_word``: the target occurs only inside a longer word ("ISIS" in "crisis"): the contract's
-  ``hit`` (a case-insensitive substring) is true, but the term is not there; flagged for editors;
-- ``missed``: the target is not in the English; the segment is flagged for editors.
-
 Every decision (which beam alternative, what to force, what to place) asks whether the target is
-there as a word; ``hit`` stays the contract's substring test.
+there as a word; ``hit`` stays the contract's substring test. The pipeline records, for each term,
+what put its target into the English (a :class:`TermSource`), and :func:`decide_how` alone turns that
+and the finished English into the run record's ``how`` (a :class:`~tarjama.record.labels.How`).
 """
 
 from __future__ import annotations
@@ -20,25 +11,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
+from tarjama.record.labels import Flag, How
 from tarjama.terms.english import target_in_translation, term_in_words
 from tarjama.terms.matching import TermMatch
 from tarjama.translate.types import Translation
-
-MODEL = "model"
-HYPOTHESIS = "hypothesis"
-FORCED = "forced"
-REPLACED = "replaced"
-MISSED = "missed"
-APPROVED = "approved"  # in an editor-approved sentence, which is never changed
-INSIDE_WORD = "inside_word"
-HOWS = (MODEL, HYPOTHESIS, FORCED, REPLACED, APPROVED, INSIDE_WORD, MISSED)
-
-# Segment flags (the run record's ``flags``) that send an editor to a term.
-TERM_MISSED = "term_missed"  # a glossary term's target is not in the English
-TERM_FORCED = "term_forced"  # strict mode forced a term into the decoding: check the sentence reads well
-TERM_REPLACED = "term_replaced"  # strict mode put a term into the finished English: check where it went
-TERM_INSIDE_WORD = "term_inside_word"  # a target only inside a longer word: the term is not really there
 
 _SENTENCE_END = ".!?…"
 # A span of the English this similar to the target (and with its first letter) is taken to be the
@@ -46,17 +24,43 @@ _SENTENCE_END = ".!?…"
 _SIMILAR_ENOUGH = 0.7
 
 
+class TermSource(Enum):
+    """What put a term's target into a segment's English, as the pipeline records it."""
+
+    APPROVAL = "an editor's approved English"
+    # The model's own decoding: its best hypothesis, or a strict re-decoding that had the term without forcing
+    # it; also a target found in the joined English that no piece's decoding had (across a cut).
+    MODEL = "the model's decoding"
+    ALTERNATIVE = "a beam alternative chosen for its glossary hits"
+    FORCING = "a strict re-decoding that forced the term"
+    PLACEMENT = "strict mode's last resort, placing the target into the finished English"
 
 
+class Presence(Enum):
+    """The English-side test of a target in a finished English (see :mod:`tarjama.terms.english`)."""
+
+    AS_WORD = "as a word"
+    INSIDE_WORD = "only inside a longer word"
+    ABSENT = "absent"
 
 
-
-
-def outcome_how(target: str, english: str, found_as: str) -> str:
-    """``found_as`` when the target is in ``english`` as a word; else inside a word, or missed."""
+def presence(target: str, english: str) -> Presence:
+    """Whether ``target`` is in ``english`` as a word, only inside a longer word, or not at all."""
     if term_in_words(target, english):
-        return found_as
-    return INSIDE_WORD if target_in_translation(target, english) else MISSED
+        return Presence.AS_WORD
+    return Presence.INSIDE_WORD if target_in_translation(target, english) else Presence.ABSENT
+
+
+_HOW_OF_SOURCE = {TermSource.APPROVAL: How.APPROVED, TermSource.MODEL: How.MODEL,
+                  TermSource.ALTERNATIVE: How.HYPOTHESIS, TermSource.FORCING: How.FORCED,
+                  TermSource.PLACEMENT: How.REPLACED}
+
+
+def decide_how(source: TermSource, found: Presence) -> How:
+    """A term's ``how``: what put its target in, when the finished English has it as a word; else why not."""
+    if found is Presence.AS_WORD:
+        return _HOW_OF_SOURCE[source]
+    return How.INSIDE_WORD if found is Presence.INSIDE_WORD else How.MISSED
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,13 @@ class TermOutcome:
 
     match: TermMatch
     hit: bool
-    how: str
+    how: How
+
+    @classmethod
+    def settled(cls, match: TermMatch, source: TermSource, english: str) -> TermOutcome:
+        """The outcome of a term whose target ``source`` put into the finished ``english`` (or tried to)."""
+        found = presence(match.target, english)
+        return cls(match=match, hit=found is not Presence.ABSENT, how=decide_how(source, found))
 
     def to_json(self) -> dict:
         """The run record's term object."""
@@ -135,14 +145,14 @@ def place_term(english: str, target: str, fraction: float, *, keep: Sequence[str
 
 
 def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
-                 how_in_pieces: Mapping[TermMatch, str] | None = None, segment_start: int = 0,
+                 found_in_pieces: Mapping[TermMatch, TermSource | None] | None = None, segment_start: int = 0,
                  segment_length: int = 0) -> tuple[str, list[TermOutcome]]:
     """Each term's outcome in a finished segment; in strict mode, place the targets still missing.
 
-    ``how_in_pieces`` says how each term was met while decoding; a term found in the English
-    without an entry there counts as the model's.
+    ``found_in_pieces`` says what put each term's target into its piece's English while decoding
+    (``None``: nothing did); a term found in the joined English without a source there counts as the model's.
     """
-    how_in_pieces = how_in_pieces or {}
+    found_in_pieces = found_in_pieces or {}
     before = {match: term_in_words(match.target, english) for match in matches}
     if strict:
         for match in matches:
@@ -153,24 +163,22 @@ def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
             english = place_term(english, match.target, fraction, keep=present)
     outcomes = []
     for match in matches:
-        if not before[match]:
-            how = REPLACED  # placed for this occurrence, for an earlier one, or inside another target
+        if strict and not before[match]:
+            source = TermSource.PLACEMENT  # for this occurrence, for an earlier one, or inside another target
         else:
-            how = how_in_pieces.get(match, MODEL)
-            how = MODEL if how == MISSED else how
-        outcomes.append(TermOutcome(match=match, hit=target_in_translation(match.target, english),
-                                    how=outcome_how(match.target, english, how)))
+            source = found_in_pieces.get(match) or TermSource.MODEL
+        outcomes.append(TermOutcome.settled(match, source, english))
     return english, outcomes
 
 
-def term_flags(outcomes: Sequence[TermOutcome]) -> list[str]:
+def term_flags(outcomes: Sequence[TermOutcome]) -> list[Flag]:
     """The segment flags that the terms' outcomes call for."""
     hows = {outcome.how for outcome in outcomes}
-    flags = [TERM_FORCED] if FORCED in hows else []
-    if REPLACED in hows:
-        flags.append(TERM_REPLACED)
-    if INSIDE_WORD in hows:
-        flags.append(TERM_INSIDE_WORD)
+    flags = [Flag.TERM_FORCED] if How.FORCED in hows else []
+    if How.REPLACED in hows:
+        flags.append(Flag.TERM_REPLACED)
+    if How.INSIDE_WORD in hows:
+        flags.append(Flag.TERM_INSIDE_WORD)
     if any(not outcome.hit for outcome in outcomes):
-        flags.append(TERM_MISSED)
+        flags.append(Flag.TERM_MISSED)
     return flags

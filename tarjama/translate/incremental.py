@@ -14,16 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from tarjama.memory.store import MachineEntry, TranslationMemory, normalise_source, segment_key
+from tarjama.record.labels import Flag, How, Origin
 from tarjama.terms.english import target_in_translation
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
-from tarjama.translate.enforcement import APPROVED, TermOutcome, outcome_how, term_flags
-from tarjama.translate.pipeline import COPIED, SegmentTranslation, SetAsideApproval, plan_translation, run_translation
+from tarjama.translate.enforcement import TermOutcome, TermSource, term_flags
+from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval, plan_translation, run_translation
 from tarjama.translate.types import DecodingOptions, ProgressCallback, Translator
-
-APPROVED_FLAG = "approved"  # an editor's approved English, reused as is
-SET_ASIDE_FLAG = "approval_set_aside"  # strict mode: an approved English without a term, translated again
 
 
 @dataclass
@@ -84,7 +82,7 @@ class IncrementalTranslation:
             matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]
             translated = run_translation(plan, self.translator, self.options, progress, matches,
                                          strict_terms=self.strict_terms)
-            self.stats.translated += sum(1 for t in translated if t.origin == "model")
+            self.stats.translated += sum(1 for t in translated if t.origin == Origin.MODEL)
             self.stats.model_inputs += len(plan.units)
             if self.memory is not None:
                 by_id = {s.id: s for s in chunk}
@@ -92,9 +90,9 @@ class IncrementalTranslation:
                     MachineEntry(key=self._key(by_id[t.segment_id], settings), source=normalise_source(
                         by_id[t.segment_id].text), target=t.target, flags=t.flags,
                         term_hows=tuple(o.how for o in t.terms), settings=settings)
-                    for t in translated if t.origin == "model")
+                    for t in translated if t.origin == Origin.MODEL)
             self.done.update((t.segment_id, t) for t in translated)
-        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, SET_ASIDE_FLAG),
+        return [replace(self.done[s.id], flags=(*self.done[s.id].flags, Flag.APPROVAL_SET_ASIDE),
                         set_aside=self.set_aside_approvals.get(s.id)) if s.id in self.set_aside
                 else self.done[s.id] for s in self.segments]
 
@@ -115,10 +113,10 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
         found = None
         if memory is not None:  # an editor may correct a date or a number too
             found = _approved(segment, matches_in.get(segment.id, []), memory)
-            if found is not None and strict_terms and any(o.how != APPROVED for o in found.terms):
+            if found is not None and strict_terms and any(o.how != How.APPROVED for o in found.terms):
                 # The contract's strict mode puts every term in; the approval stays in the memory, and the
                 # bilingual file shows the editor what was set aside and why.
-                missing = tuple(dict.fromkeys(o.match.target for o in found.terms if o.how != APPROVED))
+                missing = tuple(dict.fromkeys(o.match.target for o in found.terms if o.how != How.APPROVED))
                 work.set_aside_approvals[segment.id] = SetAsideApproval(found.target, missing)
                 found = None
                 work.set_aside.add(segment.id)
@@ -129,7 +127,7 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
             work.pending.append(segment)
             continue
         work.done[segment.id] = found
-        if found.origin == "approved":
+        if found.origin == Origin.APPROVED:
             work.stats.approved += 1
         else:
             work.stats.reused += 1
@@ -140,25 +138,29 @@ def _approved(segment: Segment, matches: list[TermMatch], memory: TranslationMem
     entry = memory.approved(segment.text)
     if entry is None:
         return None
-    outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target),
-                            outcome_how(m.target, entry.target, APPROVED)) for m in matches]
-    return SegmentTranslation(segment.id, entry.target, 0, (APPROVED_FLAG, *term_flags(outcomes)), tuple(outcomes),
-                              origin="approved")
+    outcomes = [TermOutcome.settled(m, TermSource.APPROVAL, entry.target) for m in matches]
+    return SegmentTranslation(segment.id, entry.target, 0, (Flag.APPROVED, *term_flags(outcomes)), tuple(outcomes),
+                              origin=Origin.APPROVED)
 
 
 def _remembered(segment: Segment, matches: list[TermMatch], memory: TranslationMemory, key: str
                 ) -> SegmentTranslation | None:
     entry = memory.machine(key)
-    if entry is None or len(entry.term_hows) != len(matches) or COPIED in entry.flags:
+    if entry is None or len(entry.term_hows) != len(matches) or Flag.COPIED in entry.flags:
+        return None
+    # The earlier run decided its terms' hows and flags on this very English: they are reused as recorded.
+    try:
+        hows, flags = [How(how) for how in entry.term_hows], tuple(Flag(flag) for flag in entry.flags)
+    except ValueError:  # a vocabulary this tarjama does not know: translated again
         return None
     outcomes = [TermOutcome(m, target_in_translation(m.target, entry.target), how)
-                for m, how in zip(matches, entry.term_hows, strict=True)]
-    return SegmentTranslation(segment.id, entry.target, 0, entry.flags, tuple(outcomes), origin="memory")
+                for m, how in zip(matches, hows, strict=True)]
+    return SegmentTranslation(segment.id, entry.target, 0, flags, tuple(outcomes), origin=Origin.MEMORY)
 
 
 def set_aside_summary(record: dict) -> str:
     """One line for a run record's approvals set aside under ``--strict-terms``: how many, which, and why."""
-    segments = [s for s in record.get("segments", ()) if SET_ASIDE_FLAG in s.get("flags", ())]
+    segments = [s for s in record.get("segments", ()) if Flag.APPROVAL_SET_ASIDE in s.get("flags", ())]
     count = (record.get("memory") or {}).get("approvals_set_aside", len(segments))
     which = "; ".join(
         f"{s['id']} (lacks {', '.join(s.get('set_aside_approval', {}).get('missing_terms', ())) or 'a term'})"

@@ -5,20 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tarjama.record.labels import Flag, Origin
 from tarjama.terms.english import term_in_words
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
-from tarjama.translate.enforcement import (
-    FORCED,
-    HYPOTHESIS,
-    MISSED,
-    MODEL,
-    TermOutcome,
-    choose_hypothesis,
-    settle_terms,
-    term_flags,
-)
+from tarjama.translate.enforcement import TermOutcome, TermSource, choose_hypothesis, settle_terms, term_flags
 from tarjama.translate.types import DecodingOptions, ProgressCallback, TermConstraint, Translator
 
 # Where a sentence too long for the model may be cut, best first: after a clause mark, then a space.
@@ -27,11 +19,6 @@ _ARABIC_TO_LATIN = str.maketrans(
     {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)},
      "،": ",", "؛": ";", "؟": "?", "٫": ".", "٬": ",", "٪": "%"}
 )
-
-# Segment flags (the run record's ``flags``).
-COPIED = "copied"  # no letters (numbers, punctuation): copied, never sent to the model
-SPLIT_FOR_LENGTH = "split_for_length"  # too long for the model: translated in pieces, joined back
-OUTPUT_TRUNCATED = "output_truncated"  # the model hit its output budget before ending a piece
 
 
 @dataclass(frozen=True)
@@ -53,9 +40,9 @@ class SegmentTranslation:
     segment_id: str
     target: str
     pieces: int
-    flags: tuple[str, ...] = ()
+    flags: tuple[Flag, ...] = ()
     terms: tuple[TermOutcome, ...] = ()
-    origin: str = "model"  # model, copied, memory (an earlier run's) or approved (an editor's)
+    origin: Origin = Origin.MODEL
     set_aside: SetAsideApproval | None = None  # strict mode: the approval this English replaced
 
 
@@ -137,7 +124,7 @@ class _PieceResult:
     text: str
     truncated: bool
     tokens: int
-    how: dict[TermMatch, str]
+    found_by: dict[TermMatch, TermSource | None]  # None: the piece's English lacks the term (as a word)
 
 
 def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict[Piece, list[TermMatch]]:
@@ -161,22 +148,22 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
     for piece, translation in zip(units, translated, strict=True):
         matches = terms.get(piece, [])
         choice = choose_hypothesis(translation, [m.target for m in matches], options.term_rerank_margin)
-        how = {}
+        found_by: dict[TermMatch, TermSource | None] = {}
         for match in matches:
             if not term_in_words(match.target, choice.text):
-                how[match] = MISSED  # inside a longer word counts as missing: strict mode forces it
+                found_by[match] = None  # inside a longer word counts as missing: strict mode forces it
             elif term_in_words(match.target, translation.text):
-                how[match] = MODEL
+                found_by[match] = TermSource.MODEL
             else:
-                how[match] = HYPOTHESIS
-        results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, how))
+                found_by[match] = TermSource.ALTERNATIVE
+        results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, found_by))
     return results
 
 
 def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], results: list[_PieceResult],
                    translator: Translator, options: DecodingOptions) -> None:
     """Strict mode: decode again, with forced terms, every piece whose English lacks one of its terms."""
-    redo = [i for i, piece in enumerate(units) if MISSED in results[i].how.values()]
+    redo = [i for i, piece in enumerate(units) if None in results[i].found_by.values()]
     if not redo:
         return
     constraints = []
@@ -188,15 +175,15 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
             for m in sorted(terms[piece], key=lambda m: m.start)])
     forced = translator.translate([units[i].text for i in redo], options, constraints=constraints)
     for i, translation in zip(redo, forced, strict=True):
-        how = {}
+        found_by: dict[TermMatch, TermSource | None] = {}
         for match in terms[units[i]]:
-            if match.target in translation.forced and term_in_words(match.target, translation.text):
-                how[match] = FORCED
-            elif term_in_words(match.target, translation.text):
-                how[match] = MODEL
+            if not term_in_words(match.target, translation.text):
+                found_by[match] = None
+            elif match.target in translation.forced:
+                found_by[match] = TermSource.FORCING
             else:
-                how[match] = MISSED
-        results[i] = _PieceResult(translation.text, translation.truncated, translation.tokens, how)
+                found_by[match] = TermSource.MODEL
+        results[i] = _PieceResult(translation.text, translation.truncated, translation.tokens, found_by)
 
 
 def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
@@ -217,17 +204,18 @@ def run_translation(plan: TranslationPlan, translator: Translator, options: Deco
     translations = []
     for segment in plan.segments:
         pieces = by_segment.get(segment.id)
-        origin = "model"
+        origin = Origin.MODEL
+        found_by: dict[TermMatch, TermSource | None] = {}
         if pieces is None:
-            english, flags, how, origin = copy_untranslatable(segment.text), [COPIED], {}, "copied"
+            english, flags, origin = copy_untranslatable(segment.text), [Flag.COPIED], Origin.COPIED
         else:
             english = " ".join(p.text for p in pieces).strip()
-            flags = [SPLIT_FOR_LENGTH] if len(pieces) > 1 else []
+            flags = [Flag.SPLIT_FOR_LENGTH] if len(pieces) > 1 else []
             if any(p.truncated for p in pieces):
-                flags.append(OUTPUT_TRUNCATED)
-            how = {match: h for p in pieces for match, h in p.how.items()}
+                flags.append(Flag.OUTPUT_TRUNCATED)
+            found_by = {match: source for p in pieces for match, source in p.found_by.items()}
         english, outcomes = settle_terms(english, matches_in.get(segment.id, []), strict=strict_terms,
-                                         how_in_pieces=how, segment_start=segment.start,
+                                         found_in_pieces=found_by, segment_start=segment.start,
                                          segment_length=len(segment.text))
         translations.append(SegmentTranslation(segment.id, english, len(pieces or ()),
                                                tuple(flags + term_flags(outcomes)), tuple(outcomes), origin))
