@@ -10,12 +10,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from tarjama import __version__
 from tarjama.errors import InputError, TarjamaError
-from tarjama.publish.outputs import check_output_dir, check_outputs
+from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR, check_output_dir, check_outputs
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
@@ -214,13 +215,6 @@ def _write_output(out: Path | None, text: str, summary: str) -> None:
     check_output_dir(out.parent)
     write_atomically({out: text})
     print(f"{out}: {summary}", file=sys.stderr)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
 
 
 def _quiet_model_libraries() -> None:
@@ -448,6 +442,97 @@ def cmd_models_random(args: argparse.Namespace) -> int:
           "translation quality", file=sys.stderr)
     return 0
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options that several commands take, each declared once as a parent parser (``parents=[...]``).
+
+    Defaults come from the library (decoding, compare), so a command cannot drift from what the library does.
+    """
+
+    article: argparse.ArgumentParser
+    contract_json: argparse.ArgumentParser
+    model: argparse.ArgumentParser
+    revision: argparse.ArgumentParser
+    glossary: argparse.ArgumentParser
+    engine: argparse.ArgumentParser
+    output_folder: argparse.ArgumentParser
+    verbose: argparse.ArgumentParser
+    bootstrap: argparse.ArgumentParser
+
+    @property
+    def run(self) -> list[argparse.ArgumentParser]:
+        """The model, glossary and decoding options that ``translate`` and ``serve`` share."""
+        return [self.model, self.revision, self.glossary, self.engine]
+
+
+def _options(*arguments: tuple[tuple[str, ...], dict]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    for names, settings in arguments:
+        parent.add_argument(*names, **settings)
+    return parent
+
+
+def shared_options() -> SharedOptions:
+    """The parent parsers of the options shared between commands."""
+    from tarjama.scores.compare import DEFAULT_SAMPLES, DEFAULT_SEED
+    from tarjama.translate.types import DEFAULT_BACKEND, DecodingOptions
+
+    return SharedOptions(
+        article=_options((("path",), dict(type=Path,
+                                          help="Arabic article: UTF-8, one paragraph per line, title first"))),
+        contract_json=_options((("--json",), dict(action="store_true", help="print the contract's JSON"))),
+        model=_options((("--model",), dict(
+            default=DEFAULT_MODEL, help="registry name, Hugging Face id or local directory (default %(default)s)"))),
+        revision=_options((("--revision",), dict(help="hub revision (branch, tag or commit) of the model"))),
+        glossary=_options(
+            (("--glossary",), dict(type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")),
+            (("--strict-terms",), dict(action="store_true",
+                                        help="guarantee every matched glossary term's English in its sentence"))),
+        engine=_options(
+            (("--backend",), dict(choices=BACKENDS, default=DEFAULT_BACKEND,
+                                  help="inference backend (default %(default)s; ctranslate2 needs "
+                                       "`tarjama models convert`)")),
+            (("--beam-size",), dict(type=_positive_int, default=DecodingOptions().beam_size,
+                                    help="beam width (default %(default)s; 1 = greedy)")),
+            (("--threads",), dict(type=_positive_int, help="CPU threads for the model (default: all cores)"))),
+        output_folder=_options((("--out",), dict(type=Path, default=DEFAULT_OUTPUT_DIR,
+                                                 help="output folder (default %(default)s)"))),
+        verbose=_options((("--verbose",), dict(action="store_true", help="show Prefect's run logs"))),
+        bootstrap=_options(
+            (("--seed",), dict(type=_positive_int, default=DEFAULT_SEED,
+                               help="bootstrap seed (default %(default)s, sacrebleu's)")),
+            (("--samples",), dict(type=_positive_int, default=DEFAULT_SAMPLES,
+                                  help="bootstrap resamples (default %(default)s, sacrebleu's)"))),
+    )
+
+
+def _add_text_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    segment = commands.add_parser("segment", parents=[shared.article, shared.contract_json],
+                                  help="split an article into paragraphs and sentences")
+    segment.set_defaults(run=cmd_segment)
+
+    terms = commands.add_parser("terms", parents=[shared.article, shared.contract_json],
+                                help="find glossary terms in an article")
+    terms.add_argument("--glossary", type=Path, required=True, help="TSV glossary or TBX termbase")
+    terms.set_defaults(run=cmd_terms)
+
 
 def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     glossary = commands.add_parser("glossary", help="check or import glossaries")
@@ -466,82 +551,65 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     import_.set_defaults(run=cmd_glossary_import)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
-    return value
+def _add_score_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    score = commands.add_parser("score", parents=[shared.contract_json],
+                                help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
+    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
+    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
+    score.set_defaults(run=cmd_score)
+
+    compare = commands.add_parser("compare", parents=[shared.bootstrap],
+                                  help="compare two runs of the same article and reference")
+    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
+    compare.add_argument("run_b", type=Path, help="run record to compare with it")
+    compare.add_argument("--json", action="store_true", help="print the report as JSON")
+    compare.set_defaults(run=cmd_compare)
+
+    evaluation = commands.add_parser("eval", parents=[shared.model, shared.revision, shared.engine],
+                                     help="score a model on a line-aligned test set (e.g. FLORES-200)")
+    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
+    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
+    evaluation.add_argument("--out", type=Path,
+                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
+    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
+    evaluation.set_defaults(run=cmd_eval)
 
 
-def _add_run_options(command: argparse.ArgumentParser) -> None:
-    """The model, glossary and decoding options that ``translate`` and ``serve`` share."""
-    command.add_argument("--model", default=DEFAULT_MODEL,
-                         help="registry name, Hugging Face id or local directory (default %(default)s)")
-    command.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    command.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")
-    command.add_argument("--strict-terms", action="store_true",
-                         help="guarantee every matched glossary term's English in its sentence")
-    command.add_argument("--backend", choices=BACKENDS, default="transformers",
-                         help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    command.add_argument("--beam-size", type=_positive_int, default=4,
-                         help="beam width (default %(default)s; 1 = greedy)")
-    command.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
+def _add_translate_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    translate = commands.add_parser("translate", parents=[shared.article, *shared.run, shared.output_folder,
+                                                          shared.verbose],
+                                    help="translate an article and publish it")
+    translate.add_argument("--reference", type=Path,
+                           help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
+    translate.add_argument("--memory", type=Path,
+                           help="translation memory file (default OUT/.tarjama/memory.sqlite)")
+    translate.add_argument("--no-memory", action="store_true", help="translate everything; remember nothing")
+    translate.set_defaults(run=cmd_translate)
 
 
-def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+def _add_serve_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     from tarjama.runs.inbox import DEFAULT_SETTLE_SECONDS
 
-    serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
+    serve = commands.add_parser("serve", parents=[*shared.run, shared.output_folder, shared.verbose],
+                                help="translate an inbox folder on a schedule (Prefect deployment)")
     serve.add_argument("--inbox", type=Path, required=True,
                        help="folder of NAME.txt articles (hidden and temporary names such as .NAME.txt, ~$NAME.txt "
                             "are ignored)")
-    serve.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     when = serve.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='cron schedule, e.g. "*/10 * * * *"')
     when.add_argument("--interval", type=_positive_int, help="seconds between runs")
     serve.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
                        help="take an article only once it has been unchanged this long, so that an upload still "
                             f"being copied is left for the next run (default: {DEFAULT_SETTLE_SECONDS:g})")
-    _add_run_options(serve)
     serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
-    serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     serve.set_defaults(run=cmd_serve)
 
 
-def _add_score_commands(commands: argparse._SubParsersAction) -> None:
-    score = commands.add_parser("score", help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
-    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
-    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
-    score.add_argument("--json", action="store_true", help="print the contract's JSON")
-    score.set_defaults(run=cmd_score)
-
-    compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
-    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
-    compare.add_argument("run_b", type=Path, help="run record to compare with it")
-    compare.add_argument("--seed", type=_positive_int, default=12345,
-                         help="bootstrap seed (default %(default)s, sacrebleu's)")
-    compare.add_argument("--samples", type=_positive_int, default=1000,
-                         help="bootstrap resamples (default %(default)s, sacrebleu's)")
-    compare.add_argument("--json", action="store_true", help="print the report as JSON")
-    compare.set_defaults(run=cmd_compare)
-
-    evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
-    evaluation.add_argument("--model", default=DEFAULT_MODEL, help="registry name, hub id or local directory")
-    evaluation.add_argument("--revision", help="hub revision of the model")
-    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
-    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
-    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers",
-                            help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    evaluation.add_argument("--beam-size", type=_positive_int, default=4,
-                            help="beam width (default %(default)s; 1 = greedy)")
-    evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
-    evaluation.add_argument("--out", type=Path,
-                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
-    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
-    evaluation.set_defaults(run=cmd_eval)
+def _add_bench_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    bench = commands.add_parser("bench", parents=[shared.contract_json],
+                                help="backend speed on random opus-mt-ar-en-shaped models")
+    bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
+    bench.set_defaults(run=cmd_bench)
 
 
 def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
@@ -558,7 +626,7 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     importing.add_argument("--memory", type=Path,
                            help="memory file (default: .tarjama/memory.sqlite beside the bilingual file, "
                                 "or under the --outputs folder for TMX and XLIFF)")
-    importing.add_argument("--outputs", type=Path, default=Path("outputs"),
+    importing.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUT_DIR,
                            help="TMX and XLIFF: the folder of the run records (NAME.run.json) that an article's "
                                 "XLIFF units are checked against, and of the default memory (default outputs)")
     importing.set_defaults(run=cmd_tm_import)
@@ -587,7 +655,7 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     withdrawing.set_defaults(run=cmd_tm_withdraw)
 
 
-def _add_model_commands(commands: argparse._SubParsersAction) -> None:
+def _add_model_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     models = commands.add_parser("models", help="the model registry and local store")
     model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     listing = model_commands.add_parser("list", help="list the registry's models")
@@ -597,9 +665,9 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("name", help="registry name or Hugging Face id")
     pull.add_argument("--revision", help="hub revision (branch, tag or commit; default the registry's)")
     pull.set_defaults(run=cmd_models_pull)
-    convert = model_commands.add_parser("convert", help="convert a model for --backend ctranslate2")
+    convert = model_commands.add_parser("convert", parents=[shared.revision],
+                                        help="convert a model for --backend ctranslate2")
     convert.add_argument("name", help="registry name, Hugging Face id or local directory")
-    convert.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
     convert.add_argument("--quantization", default="int8",
                          choices=("int8", "int8_float32", "int16", "float16", "float32"),
                          help="CTranslate2 weight type (default %(default)s)")
@@ -623,40 +691,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
     parser.add_argument("--version", action="version", version=f"tarjama {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
-    segment.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    segment.add_argument("--json", action="store_true", help="print the contract's JSON")
-    segment.set_defaults(run=cmd_segment)
-
-    terms = commands.add_parser("terms", help="find glossary terms in an article")
-    terms.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    terms.add_argument("--glossary", type=Path, required=True, help="TSV glossary or TBX termbase")
-    terms.add_argument("--json", action="store_true", help="print the contract's JSON")
-    terms.set_defaults(run=cmd_terms)
-
+    shared = shared_options()
+    _add_text_commands(commands, shared)
     _add_glossary_commands(commands)
-
-    _add_score_commands(commands)
-
-    translate = commands.add_parser("translate", help="translate an article and publish it")
-    translate.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    _add_run_options(translate)
-    translate.add_argument("--reference", type=Path,
-                           help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
-    translate.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
-    translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
-    translate.add_argument("--memory", type=Path,
-                           help="translation memory file (default OUT/.tarjama/memory.sqlite)")
-    translate.add_argument("--no-memory", action="store_true", help="translate everything; remember nothing")
-    translate.set_defaults(run=cmd_translate)
-
-    _add_model_commands(commands)
-    _add_serve_command(commands)
-    bench = commands.add_parser("bench", help="backend speed on random opus-mt-ar-en-shaped models")
-    bench.add_argument("--json", action="store_true", help="print the contract's JSON")
-    bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
-    bench.set_defaults(run=cmd_bench)
+    _add_score_commands(commands, shared)
+    _add_translate_command(commands, shared)
+    _add_model_commands(commands, shared)
+    _add_serve_command(commands, shared)
+    _add_bench_command(commands, shared)
     _add_memory_commands(commands)
     return parser
 

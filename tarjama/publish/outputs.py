@@ -15,6 +15,7 @@ from tarjama.errors import InputError
 from tarjama.files import is_read_only
 from tarjama.text.inputs import file_kind
 
+DEFAULT_OUTPUT_DIR = Path("outputs")  # where a run publishes unless told otherwise
 STATE_FOLDER = ".tarjama"
 STATE_SUBFOLDERS = ("locks", "rendered")
 
