@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from tarjama import __version__
-from tarjama.errors import InputError, TarjamaError
-from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR, check_output_dir, check_outputs
+from tarjama.errors import TarjamaError
+from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
@@ -64,17 +64,9 @@ def cmd_terms(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score a line-aligned hypothesis file against one or more references, as sacrebleu does."""
-    from tarjama.scores.scoring import corpus_scores, read_lines
+    from tarjama.scores.scoring import score_files
 
-    hypotheses = read_lines(args.hyp, "hypothesis file")
-    references = []
-    for path in args.ref:
-        lines = read_lines(path, "reference file")
-        if len(lines) != len(hypotheses):
-            raise InputError(f"{len(lines)} lines, but the hypothesis file {args.hyp} has {len(hypotheses)}",
-                             path=path)
-        references.append(lines)
-    scores = corpus_scores(hypotheses, references)
+    scores = score_files(args.hyp, args.ref)
     if args.json:
         _print_json(scores.to_json())
     else:
@@ -97,47 +89,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Translate a line-aligned test set with a model and score it; save the results as JSON."""
     _quiet_model_libraries()
-    from tarjama.files import write_atomically
-    from tarjama.scores.evaluation import default_results_path, evaluate
-    from tarjama.scores.scoring import read_lines
-    from tarjama.translate.backends import load_translator
-    from tarjama.translate.progress import progress_bar
-    from tarjama.translate.registry import resolve_model
-    from tarjama.translate.types import DecodingOptions
+    from tarjama.scores.evaluation import run_evaluation
 
-    sources = read_lines(args.src, "source file")
-    references = read_lines(args.ref, "reference file")
-    if len(sources) != len(references):
-        raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
-                         path=args.ref)
-    out = args.out
-    if out is None:
-        out = default_results_path(Path("outputs"), args.model, args.src, args.backend, args.beam_size)
-        # Earlier results are what this run will be compared with: only an explicit choice replaces them.
-        if out.exists() and not args.force:
-            raise InputError("results of an earlier eval are saved here; pass --force to replace them, "
-                             "or --out FILE to save these elsewhere", path=out)
-    if out.is_dir():
-        raise InputError("is a directory: --out names the results file", path=out)
-    check_output_dir(out.parent)
-    translator = load_translator(resolve_model(args.model, args.revision), args.backend, threads=args.threads)
-    options = DecodingOptions(beam_size=args.beam_size)
-    with progress_bar(len(sources), f"Evaluating on {args.src.name}") as progress:
-        result = evaluate(translator, args.src, args.ref, sources, references, options, progress)
-    write_atomically({out: json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"})
+    saved = run_evaluation(args.model, args.src, args.ref, outputs=DEFAULT_OUTPUT_DIR, out=args.out,
+                           revision=args.revision, backend=args.backend, beam_size=args.beam_size,
+                           threads=args.threads, force=args.force)
+    result = saved.evaluation
     scores = result.scores
     print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "
-          f"({len(sources)} lines, {result.seconds:.1f} s)")
-    print(out)
+          f"({len(result.hypotheses)} lines, {result.seconds:.1f} s)")
+    print(saved.path)
     return 0
-
-
-def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
-    from tarjama.memory.store import default_memory_path
-
-    if args.memory:
-        return args.memory
-    return default_memory_path(beside if beside is not None else Path("outputs"))
 
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
@@ -163,11 +125,11 @@ def cmd_tm_withdraw(args: argparse.Namespace) -> int:
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
     from tarjama.exchange.interchange import export
+    from tarjama.files import check_output_file
 
-    if args.out is not None and args.out.is_dir():
-        raise InputError("is a directory: --out names the file to write", path=args.out)
+    check_output_file(args.out)  # before the export's work
     text, count = export(args.format, articles=args.article, memory_path=args.memory,
-                         default_memory=_memory_path(args), approved_only=args.approved_only)
+                         approved_only=args.approved_only)
     _write_output(args.out, text, counted(count, "sentence"))
     return 0
 
@@ -180,16 +142,11 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(checked.to_json())
     else:
-        for problem in checked.problems:
-            print(problem.describe(checked.path))
-        print(f"{checked.path}: {len(checked.entries)} entries, {len(checked.errors)} errors, "
-              f"{len(checked.warnings)} warnings")
-    failing = checked.errors or (args.strict and checked.warnings)
-    if failing:
-        print(f"error: {checked.path}: the glossary has "
-              + (f"{len(checked.errors)} errors" if checked.errors else f"{len(checked.warnings)} warnings"),
-              file=sys.stderr)
-    return 2 if failing else 0
+        print("\n".join(checked.text_lines()))
+    failure = checked.failure(strict=args.strict)
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+    return 0 if failure is None else 2
 
 
 def cmd_glossary_import(args: argparse.Namespace) -> int:
@@ -207,13 +164,12 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
 
 def _write_output(out: Path | None, text: str, summary: str) -> None:
     """``text`` to standard output, or atomically to ``out`` with a one-line summary on stderr."""
-    from tarjama.files import write_atomically
+    from tarjama.files import write_output_file
 
     if out is None:
         sys.stdout.write(text)
         return
-    check_output_dir(out.parent)
-    write_atomically({out: text})
+    write_output_file(out, text)
     print(f"{out}: {summary}", file=sys.stderr)
 
 
@@ -226,24 +182,14 @@ def _quiet_model_libraries() -> None:
 def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
-    from tarjama.scores.scoring import ReferenceScores, read_reference
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.articles import read_article
-    from tarjama.text.inputs import check_name_utf8
+    from tarjama.runs.article import check_article_run
+    from tarjama.scores.scoring import ReferenceScores
     from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
-    document = read_article(args.path)
-    for what, path in (("article", args.path), ("glossary", args.glossary), ("reference", args.reference),
-                       ("outputs folder", args.out), ("memory", args.memory)):
-        if path is not None:
-            check_name_utf8(path, what)
-    if args.glossary:
-        load_glossary(args.glossary)
-    if args.reference:
-        read_reference(args.reference, len(document.paragraphs))
-    check_outputs(args.out, None if args.no_memory else _memory_path(args, args.out))
+    check_article_run(args.path, args.out, glossary=args.glossary, reference=args.reference, memory=args.memory,
+                      use_memory=not args.no_memory)
 
     from flows.server import connected, start_temporary_server
     from flows.settings import configure_prefect
@@ -299,34 +245,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
     _quiet_model_libraries()
     from flows.settings import configure_prefect
-    from tarjama.memory.store import default_memory_path
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.inputs import check_name_utf8
+    from tarjama.runs.inbox import check_inbox_run
     from tarjama.translate.backends import check_model_loads
     from tarjama.translate.registry import resolve_model
 
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
-    if not args.inbox.is_dir():
-        raise InputError("no such inbox folder", path=args.inbox)
-    for what, path in (("inbox folder", args.inbox), ("outputs folder", args.out), ("glossary", args.glossary)):
-        if path is not None:
-            check_name_utf8(path, what)
-    if args.glossary:
-        load_glossary(args.glossary)
-    check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use
-    if args.cron:
-        from prefect.client.schemas.schedules import CronSchedule
+    check_inbox_run(args.inbox, args.out, glossary=args.glossary)
+    from flows.server import check_schedule
 
-        try:
-            CronSchedule(cron=args.cron)
-        except ValueError:  # pydantic's ValidationError is a ValueError
-            raise InputError(f"not a cron schedule: '{args.cron}' (five fields, e.g. \"*/10 * * * *\")") from None
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
-                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
-                         "Scheduled inbox runs)")
+    check_schedule(args.cron)
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
     check_model_loads(resolve_model(args.model, args.revision), args.backend)
     from flows.translate import translate_folder
@@ -355,36 +282,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the backends on random models shaped like opus-mt-ar-en (about 3 minutes; no download)."""
     _quiet_model_libraries()
-    from tarjama.dev.bench import run_bench
+    from tarjama.dev.bench import bench_lines, run_bench
 
     result = run_bench(args.threads, progress=lambda message: print(f"bench: {message}", file=sys.stderr))
     if args.json:
         _print_json(result)
         return 0
-    print(f"{'backend':20} {'beam 4 tok/s':>13} {'greedy tok/s':>13} {'×beam 4':>8} {'peak MB':>8} {'model MB':>9}")
-    for name, figures in result["backends"].items():
-        print(f"{name:20} {figures['beam4']['tokens_per_s']:13.1f} {figures['greedy']['tokens_per_s']:13.1f} "
-              f"{result['speedup'][name]['beam4']:8.2f} {figures['peak_memory_mb']:8.0f} "
-              f"{figures['model_memory_mb']:9.0f}")
-    pipeline, text = result["pipeline"], result["text"]
-    print(f"pipeline: {pipeline['sentences']} sentences in {pipeline['seconds']:.1f} s, "
-          f"{100 * pipeline['outside_model_share']:.1f}% of it outside the model")
-    print(f"text: segmentation {text['segmentation_mb_per_s']:.2f} MB/s, glossary matching "
-          f"{text['matching_mb_per_s']:.2f} MB/s ({text['glossary_entries']} entries)")
-    for key, target in result["targets"].items():
-        bound = "≤" if key == "outside_model_share" else "≥"
-        print(f"target {key}: {target['value']} ({bound} {target['target']}) {'met' if target['met'] else 'NOT met'}")
+    print("\n".join(bench_lines(result)))
     return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     """Show the registry and which models are in the local store (a table on a terminal, else TSV)."""
-    from tarjama.translate.registry import load_registry, store_path_for
+    from tarjama.translate.registry import registry_listing
 
-    rows = [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
-             "target_lang": s.target_lang, "licence": s.licence,
-             "local": (store_path_for(s.name) / "config.json").is_file(), "description": s.description}
-            for s in load_registry()]
+    rows = registry_listing()
     if args.json:
         _print_json({"models": rows})
         return 0
@@ -425,18 +337,10 @@ def cmd_models_convert(args: argparse.Namespace) -> int:
 def cmd_models_random(args: argparse.Namespace) -> int:
     """Build a random-weight model for trying the pipeline offline (its output is gibberish)."""
     _quiet_model_libraries()
-    from tarjama.dev.random_models import build_random_marian, build_random_nllb
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.inputs import read_text_file
+    from tarjama.dev.random_models import build_random_model
 
-    if args.out.exists() and any(args.out.iterdir()):
-        raise InputError("not empty: choose a new folder for the model", path=args.out)
-    arabic = [line for line in read_text_file(args.source_text).split("\n") if line.strip()]
-    english = [e.target + " " + e.note for e in load_glossary(args.target_glossary).entries]
-    if args.architecture == "marian":
-        build_random_marian(args.out, arabic, english, seed=args.seed)
-    else:
-        build_random_nllb(args.out, arabic + english, seed=args.seed)
+    build_random_model(args.out, args.architecture, source_text=args.source_text,
+                       target_glossary=args.target_glossary, seed=args.seed)
     print(args.out)
     print("note: random weights: use this model to test the pipeline's mechanics, never to judge "
           "translation quality", file=sys.stderr)
