@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flows.settings import PRIVATE_DEFAULTS
-from tarjama.errors import RunError
+from tarjama.errors import InputError, RunError
 
 _PR_SET_PDEATHSIG = 1
 # What Prefect's own temporary server runs with: no UI, ephemeral services only.
@@ -165,3 +165,20 @@ def connected() -> Iterator[None]:
     server.wait_ready(_startup_timeout())
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         yield
+
+
+def check_schedule(cron: str | None) -> None:
+    """Fail before serving when ``cron`` is not a cron schedule, or no Prefect server is set to serve against."""
+    if cron:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        try:
+            CronSchedule(cron=cron)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            raise InputError(f"not a cron schedule: '{cron}' (five fields, e.g. \"*/10 * * * *\")") from None
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
+                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
+                         "Scheduled inbox runs)")

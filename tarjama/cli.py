@@ -10,12 +10,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from tarjama import __version__
-from tarjama.errors import InputError, TarjamaError
-from tarjama.publish.outputs import check_output_dir, check_outputs
+from tarjama.errors import TarjamaError
+from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
@@ -63,17 +64,9 @@ def cmd_terms(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score a line-aligned hypothesis file against one or more references, as sacrebleu does."""
-    from tarjama.scores.scoring import corpus_scores, read_lines
+    from tarjama.scores.scoring import score_files
 
-    hypotheses = read_lines(args.hyp, "hypothesis file")
-    references = []
-    for path in args.ref:
-        lines = read_lines(path, "reference file")
-        if len(lines) != len(hypotheses):
-            raise InputError(f"{len(lines)} lines, but the hypothesis file {args.hyp} has {len(hypotheses)}",
-                             path=path)
-        references.append(lines)
-    scores = corpus_scores(hypotheses, references)
+    scores = score_files(args.hyp, args.ref)
     if args.json:
         _print_json(scores.to_json())
     else:
@@ -96,47 +89,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Translate a line-aligned test set with a model and score it; save the results as JSON."""
     _quiet_model_libraries()
-    from tarjama.files import write_atomically
-    from tarjama.scores.evaluation import default_results_path, evaluate
-    from tarjama.scores.scoring import read_lines
-    from tarjama.translate.backends import load_translator
-    from tarjama.translate.progress import progress_bar
-    from tarjama.translate.registry import resolve_model
-    from tarjama.translate.types import DecodingOptions
+    from tarjama.scores.evaluation import run_evaluation
 
-    sources = read_lines(args.src, "source file")
-    references = read_lines(args.ref, "reference file")
-    if len(sources) != len(references):
-        raise InputError(f"{len(references)} lines, but the source file {args.src} has {len(sources)}",
-                         path=args.ref)
-    out = args.out
-    if out is None:
-        out = default_results_path(Path("outputs"), args.model, args.src, args.backend, args.beam_size)
-        # Earlier results are what this run will be compared with: only an explicit choice replaces them.
-        if out.exists() and not args.force:
-            raise InputError("results of an earlier eval are saved here; pass --force to replace them, "
-                             "or --out FILE to save these elsewhere", path=out)
-    if out.is_dir():
-        raise InputError("is a directory: --out names the results file", path=out)
-    check_output_dir(out.parent)
-    translator = load_translator(resolve_model(args.model, args.revision), args.backend, threads=args.threads)
-    options = DecodingOptions(beam_size=args.beam_size)
-    with progress_bar(len(sources), f"Evaluating on {args.src.name}") as progress:
-        result = evaluate(translator, args.src, args.ref, sources, references, options, progress)
-    write_atomically({out: json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"})
+    saved = run_evaluation(args.model, args.src, args.ref, outputs=DEFAULT_OUTPUT_DIR, out=args.out,
+                           revision=args.revision, backend=args.backend, beam_size=args.beam_size,
+                           threads=args.threads, force=args.force)
+    result = saved.evaluation
     scores = result.scores
     print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "
-          f"({len(sources)} lines, {result.seconds:.1f} s)")
-    print(out)
+          f"({len(result.hypotheses)} lines, {result.seconds:.1f} s)")
+    print(saved.path)
     return 0
-
-
-def _memory_path(args: argparse.Namespace, beside: Path | None = None) -> Path:
-    from tarjama.memory.store import default_memory_path
-
-    if args.memory:
-        return args.memory
-    return default_memory_path(beside if beside is not None else Path("outputs"))
 
 
 def cmd_tm_import(args: argparse.Namespace) -> int:
@@ -162,11 +125,11 @@ def cmd_tm_withdraw(args: argparse.Namespace) -> int:
 def cmd_tm_export(args: argparse.Namespace) -> int:
     """Write the memory, or articles' segments, as TMX 1.4 or XLIFF 2.0 for CAT tools."""
     from tarjama.exchange.interchange import export
+    from tarjama.files import check_output_file
 
-    if args.out is not None and args.out.is_dir():
-        raise InputError("is a directory: --out names the file to write", path=args.out)
+    check_output_file(args.out)  # before the export's work
     text, count = export(args.format, articles=args.article, memory_path=args.memory,
-                         default_memory=_memory_path(args), approved_only=args.approved_only)
+                         approved_only=args.approved_only)
     _write_output(args.out, text, counted(count, "sentence"))
     return 0
 
@@ -179,16 +142,11 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(checked.to_json())
     else:
-        for problem in checked.problems:
-            print(problem.describe(checked.path))
-        print(f"{checked.path}: {len(checked.entries)} entries, {len(checked.errors)} errors, "
-              f"{len(checked.warnings)} warnings")
-    failing = checked.errors or (args.strict and checked.warnings)
-    if failing:
-        print(f"error: {checked.path}: the glossary has "
-              + (f"{len(checked.errors)} errors" if checked.errors else f"{len(checked.warnings)} warnings"),
-              file=sys.stderr)
-    return 2 if failing else 0
+        print("\n".join(checked.text_lines()))
+    failure = checked.failure(strict=args.strict)
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+    return 0 if failure is None else 2
 
 
 def cmd_glossary_import(args: argparse.Namespace) -> int:
@@ -206,21 +164,13 @@ def cmd_glossary_import(args: argparse.Namespace) -> int:
 
 def _write_output(out: Path | None, text: str, summary: str) -> None:
     """``text`` to standard output, or atomically to ``out`` with a one-line summary on stderr."""
-    from tarjama.files import write_atomically
+    from tarjama.files import write_output_file
 
     if out is None:
         sys.stdout.write(text)
         return
-    check_output_dir(out.parent)
-    write_atomically({out: text})
+    write_output_file(out, text)
     print(f"{out}: {summary}", file=sys.stderr)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
 
 
 def _quiet_model_libraries() -> None:
@@ -232,24 +182,14 @@ def _quiet_model_libraries() -> None:
 def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
-    from tarjama.scores.scoring import ReferenceScores, read_reference
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.articles import read_article
-    from tarjama.text.inputs import check_name_utf8
+    from tarjama.runs.article import check_article_run
+    from tarjama.scores.scoring import ReferenceScores
     from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
 
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
-    document = read_article(args.path)
-    for what, path in (("article", args.path), ("glossary", args.glossary), ("reference", args.reference),
-                       ("outputs folder", args.out), ("memory", args.memory)):
-        if path is not None:
-            check_name_utf8(path, what)
-    if args.glossary:
-        load_glossary(args.glossary)
-    if args.reference:
-        read_reference(args.reference, len(document.paragraphs))
-    check_outputs(args.out, None if args.no_memory else _memory_path(args, args.out))
+    check_article_run(args.path, args.out, glossary=args.glossary, reference=args.reference, memory=args.memory,
+                      use_memory=not args.no_memory)
 
     from flows.server import connected, start_temporary_server
     from flows.settings import configure_prefect
@@ -305,34 +245,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
     _quiet_model_libraries()
     from flows.settings import configure_prefect
-    from tarjama.memory.store import default_memory_path
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.inputs import check_name_utf8
+    from tarjama.runs.inbox import check_inbox_run
     from tarjama.translate.backends import check_model_loads
     from tarjama.translate.registry import resolve_model
 
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
-    if not args.inbox.is_dir():
-        raise InputError("no such inbox folder", path=args.inbox)
-    for what, path in (("inbox folder", args.inbox), ("outputs folder", args.out), ("glossary", args.glossary)):
-        if path is not None:
-            check_name_utf8(path, what)
-    if args.glossary:
-        load_glossary(args.glossary)
-    check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use
-    if args.cron:
-        from prefect.client.schemas.schedules import CronSchedule
+    check_inbox_run(args.inbox, args.out, glossary=args.glossary)
+    from flows.server import check_schedule
 
-        try:
-            CronSchedule(cron=args.cron)
-        except ValueError:  # pydantic's ValidationError is a ValueError
-            raise InputError(f"not a cron schedule: '{args.cron}' (five fields, e.g. \"*/10 * * * *\")") from None
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        raise InputError("schedules need a Prefect server: start one with `prefect server start --host 127.0.0.1` "
-                         "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
-                         "Scheduled inbox runs)")
+    check_schedule(args.cron)
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
     check_model_loads(resolve_model(args.model, args.revision), args.backend)
     from flows.translate import translate_folder
@@ -361,36 +282,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the backends on random models shaped like opus-mt-ar-en (about 3 minutes; no download)."""
     _quiet_model_libraries()
-    from tarjama.dev.bench import run_bench
+    from tarjama.dev.bench import bench_lines, run_bench
 
     result = run_bench(args.threads, progress=lambda message: print(f"bench: {message}", file=sys.stderr))
     if args.json:
         _print_json(result)
         return 0
-    print(f"{'backend':20} {'beam 4 tok/s':>13} {'greedy tok/s':>13} {'×beam 4':>8} {'peak MB':>8} {'model MB':>9}")
-    for name, figures in result["backends"].items():
-        print(f"{name:20} {figures['beam4']['tokens_per_s']:13.1f} {figures['greedy']['tokens_per_s']:13.1f} "
-              f"{result['speedup'][name]['beam4']:8.2f} {figures['peak_memory_mb']:8.0f} "
-              f"{figures['model_memory_mb']:9.0f}")
-    pipeline, text = result["pipeline"], result["text"]
-    print(f"pipeline: {pipeline['sentences']} sentences in {pipeline['seconds']:.1f} s, "
-          f"{100 * pipeline['outside_model_share']:.1f}% of it outside the model")
-    print(f"text: segmentation {text['segmentation_mb_per_s']:.2f} MB/s, glossary matching "
-          f"{text['matching_mb_per_s']:.2f} MB/s ({text['glossary_entries']} entries)")
-    for key, target in result["targets"].items():
-        bound = "≤" if key == "outside_model_share" else "≥"
-        print(f"target {key}: {target['value']} ({bound} {target['target']}) {'met' if target['met'] else 'NOT met'}")
+    print("\n".join(bench_lines(result)))
     return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     """Show the registry and which models are in the local store (a table on a terminal, else TSV)."""
-    from tarjama.translate.registry import load_registry, store_path_for
+    from tarjama.translate.registry import registry_listing
 
-    rows = [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
-             "target_lang": s.target_lang, "licence": s.licence,
-             "local": (store_path_for(s.name) / "config.json").is_file(), "description": s.description}
-            for s in load_registry()]
+    rows = registry_listing()
     if args.json:
         _print_json({"models": rows})
         return 0
@@ -431,22 +337,105 @@ def cmd_models_convert(args: argparse.Namespace) -> int:
 def cmd_models_random(args: argparse.Namespace) -> int:
     """Build a random-weight model for trying the pipeline offline (its output is gibberish)."""
     _quiet_model_libraries()
-    from tarjama.dev.random_models import build_random_marian, build_random_nllb
-    from tarjama.terms.glossary import load_glossary
-    from tarjama.text.inputs import read_text_file
+    from tarjama.dev.random_models import build_random_model
 
-    if args.out.exists() and any(args.out.iterdir()):
-        raise InputError("not empty: choose a new folder for the model", path=args.out)
-    arabic = [line for line in read_text_file(args.source_text).split("\n") if line.strip()]
-    english = [e.target + " " + e.note for e in load_glossary(args.target_glossary).entries]
-    if args.architecture == "marian":
-        build_random_marian(args.out, arabic, english, seed=args.seed)
-    else:
-        build_random_nllb(args.out, arabic + english, seed=args.seed)
+    build_random_model(args.out, args.architecture, source_text=args.source_text,
+                       target_glossary=args.target_glossary, seed=args.seed)
     print(args.out)
     print("note: random weights: use this model to test the pipeline's mechanics, never to judge "
           "translation quality", file=sys.stderr)
     return 0
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options that several commands take, each declared once as a parent parser (``parents=[...]``).
+
+    Defaults come from the library (decoding, compare), so a command cannot drift from what the library does.
+    """
+
+    article: argparse.ArgumentParser
+    contract_json: argparse.ArgumentParser
+    model: argparse.ArgumentParser
+    revision: argparse.ArgumentParser
+    glossary: argparse.ArgumentParser
+    engine: argparse.ArgumentParser
+    output_folder: argparse.ArgumentParser
+    verbose: argparse.ArgumentParser
+    bootstrap: argparse.ArgumentParser
+
+    @property
+    def run(self) -> list[argparse.ArgumentParser]:
+        """The model, glossary and decoding options that ``translate`` and ``serve`` share."""
+        return [self.model, self.revision, self.glossary, self.engine]
+
+
+def _options(*arguments: tuple[tuple[str, ...], dict]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    for names, settings in arguments:
+        parent.add_argument(*names, **settings)
+    return parent
+
+
+def shared_options() -> SharedOptions:
+    """The parent parsers of the options shared between commands."""
+    from tarjama.scores.compare import DEFAULT_SAMPLES, DEFAULT_SEED
+    from tarjama.translate.types import DEFAULT_BACKEND, DecodingOptions
+
+    return SharedOptions(
+        article=_options((("path",), dict(type=Path,
+                                          help="Arabic article: UTF-8, one paragraph per line, title first"))),
+        contract_json=_options((("--json",), dict(action="store_true", help="print the contract's JSON"))),
+        model=_options((("--model",), dict(
+            default=DEFAULT_MODEL, help="registry name, Hugging Face id or local directory (default %(default)s)"))),
+        revision=_options((("--revision",), dict(help="hub revision (branch, tag or commit) of the model"))),
+        glossary=_options(
+            (("--glossary",), dict(type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")),
+            (("--strict-terms",), dict(action="store_true",
+                                        help="guarantee every matched glossary term's English in its sentence"))),
+        engine=_options(
+            (("--backend",), dict(choices=BACKENDS, default=DEFAULT_BACKEND,
+                                  help="inference backend (default %(default)s; ctranslate2 needs "
+                                       "`tarjama models convert`)")),
+            (("--beam-size",), dict(type=_positive_int, default=DecodingOptions().beam_size,
+                                    help="beam width (default %(default)s; 1 = greedy)")),
+            (("--threads",), dict(type=_positive_int, help="CPU threads for the model (default: all cores)"))),
+        output_folder=_options((("--out",), dict(type=Path, default=DEFAULT_OUTPUT_DIR,
+                                                 help="output folder (default %(default)s)"))),
+        verbose=_options((("--verbose",), dict(action="store_true", help="show Prefect's run logs"))),
+        bootstrap=_options(
+            (("--seed",), dict(type=_positive_int, default=DEFAULT_SEED,
+                               help="bootstrap seed (default %(default)s, sacrebleu's)")),
+            (("--samples",), dict(type=_positive_int, default=DEFAULT_SAMPLES,
+                                  help="bootstrap resamples (default %(default)s, sacrebleu's)"))),
+    )
+
+
+def _add_text_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    segment = commands.add_parser("segment", parents=[shared.article, shared.contract_json],
+                                  help="split an article into paragraphs and sentences")
+    segment.set_defaults(run=cmd_segment)
+
+    terms = commands.add_parser("terms", parents=[shared.article, shared.contract_json],
+                                help="find glossary terms in an article")
+    terms.add_argument("--glossary", type=Path, required=True, help="TSV glossary or TBX termbase")
+    terms.set_defaults(run=cmd_terms)
 
 
 def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
@@ -466,82 +455,65 @@ def _add_glossary_commands(commands: argparse._SubParsersAction) -> None:
     import_.set_defaults(run=cmd_glossary_import)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
-    return value
+def _add_score_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    score = commands.add_parser("score", parents=[shared.contract_json],
+                                help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
+    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
+    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
+    score.set_defaults(run=cmd_score)
+
+    compare = commands.add_parser("compare", parents=[shared.bootstrap],
+                                  help="compare two runs of the same article and reference")
+    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
+    compare.add_argument("run_b", type=Path, help="run record to compare with it")
+    compare.add_argument("--json", action="store_true", help="print the report as JSON")
+    compare.set_defaults(run=cmd_compare)
+
+    evaluation = commands.add_parser("eval", parents=[shared.model, shared.revision, shared.engine],
+                                     help="score a model on a line-aligned test set (e.g. FLORES-200)")
+    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
+    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
+    evaluation.add_argument("--out", type=Path,
+                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
+    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
+    evaluation.set_defaults(run=cmd_eval)
 
 
-def _add_run_options(command: argparse.ArgumentParser) -> None:
-    """The model, glossary and decoding options that ``translate`` and ``serve`` share."""
-    command.add_argument("--model", default=DEFAULT_MODEL,
-                         help="registry name, Hugging Face id or local directory (default %(default)s)")
-    command.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
-    command.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) whose terms are checked")
-    command.add_argument("--strict-terms", action="store_true",
-                         help="guarantee every matched glossary term's English in its sentence")
-    command.add_argument("--backend", choices=BACKENDS, default="transformers",
-                         help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    command.add_argument("--beam-size", type=_positive_int, default=4,
-                         help="beam width (default %(default)s; 1 = greedy)")
-    command.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
+def _add_translate_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    translate = commands.add_parser("translate", parents=[shared.article, *shared.run, shared.output_folder,
+                                                          shared.verbose],
+                                    help="translate an article and publish it")
+    translate.add_argument("--reference", type=Path,
+                           help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
+    translate.add_argument("--memory", type=Path,
+                           help="translation memory file (default OUT/.tarjama/memory.sqlite)")
+    translate.add_argument("--no-memory", action="store_true", help="translate everything; remember nothing")
+    translate.set_defaults(run=cmd_translate)
 
 
-def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+def _add_serve_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     from tarjama.runs.inbox import DEFAULT_SETTLE_SECONDS
 
-    serve = commands.add_parser("serve", help="translate an inbox folder on a schedule (Prefect deployment)")
+    serve = commands.add_parser("serve", parents=[*shared.run, shared.output_folder, shared.verbose],
+                                help="translate an inbox folder on a schedule (Prefect deployment)")
     serve.add_argument("--inbox", type=Path, required=True,
                        help="folder of NAME.txt articles (hidden and temporary names such as .NAME.txt, ~$NAME.txt "
                             "are ignored)")
-    serve.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
     when = serve.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='cron schedule, e.g. "*/10 * * * *"')
     when.add_argument("--interval", type=_positive_int, help="seconds between runs")
     serve.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
                        help="take an article only once it has been unchanged this long, so that an upload still "
                             f"being copied is left for the next run (default: {DEFAULT_SETTLE_SECONDS:g})")
-    _add_run_options(serve)
     serve.add_argument("--name", default="tarjama-inbox", help="deployment name shown in the Prefect UI")
-    serve.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
     serve.set_defaults(run=cmd_serve)
 
 
-def _add_score_commands(commands: argparse._SubParsersAction) -> None:
-    score = commands.add_parser("score", help="BLEU, chrF++ and TER of a translation, exactly as sacrebleu")
-    score.add_argument("--hyp", type=Path, required=True, help="the translation, one segment per line")
-    score.add_argument("--ref", type=Path, required=True, nargs="+", help="reference file(s), line-aligned")
-    score.add_argument("--json", action="store_true", help="print the contract's JSON")
-    score.set_defaults(run=cmd_score)
-
-    compare = commands.add_parser("compare", help="compare two runs of the same article and reference")
-    compare.add_argument("run_a", type=Path, help="baseline run record (NAME.run.json)")
-    compare.add_argument("run_b", type=Path, help="run record to compare with it")
-    compare.add_argument("--seed", type=_positive_int, default=12345,
-                         help="bootstrap seed (default %(default)s, sacrebleu's)")
-    compare.add_argument("--samples", type=_positive_int, default=1000,
-                         help="bootstrap resamples (default %(default)s, sacrebleu's)")
-    compare.add_argument("--json", action="store_true", help="print the report as JSON")
-    compare.set_defaults(run=cmd_compare)
-
-    evaluation = commands.add_parser("eval", help="score a model on a line-aligned test set (e.g. FLORES-200)")
-    evaluation.add_argument("--model", default=DEFAULT_MODEL, help="registry name, hub id or local directory")
-    evaluation.add_argument("--revision", help="hub revision of the model")
-    evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
-    evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
-    evaluation.add_argument("--backend", choices=BACKENDS, default="transformers",
-                            help="inference backend (default %(default)s; ctranslate2 needs `tarjama models convert`)")
-    evaluation.add_argument("--beam-size", type=_positive_int, default=4,
-                            help="beam width (default %(default)s; 1 = greedy)")
-    evaluation.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
-    evaluation.add_argument("--out", type=Path,
-                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
-    evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
-    evaluation.set_defaults(run=cmd_eval)
+def _add_bench_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    bench = commands.add_parser("bench", parents=[shared.contract_json],
+                                help="backend speed on random opus-mt-ar-en-shaped models")
+    bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
+    bench.set_defaults(run=cmd_bench)
 
 
 def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
@@ -558,7 +530,7 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     importing.add_argument("--memory", type=Path,
                            help="memory file (default: .tarjama/memory.sqlite beside the bilingual file, "
                                 "or under the --outputs folder for TMX and XLIFF)")
-    importing.add_argument("--outputs", type=Path, default=Path("outputs"),
+    importing.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUT_DIR,
                            help="TMX and XLIFF: the folder of the run records (NAME.run.json) that an article's "
                                 "XLIFF units are checked against, and of the default memory (default outputs)")
     importing.set_defaults(run=cmd_tm_import)
@@ -587,7 +559,7 @@ def _add_memory_commands(commands: argparse._SubParsersAction) -> None:
     withdrawing.set_defaults(run=cmd_tm_withdraw)
 
 
-def _add_model_commands(commands: argparse._SubParsersAction) -> None:
+def _add_model_commands(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     models = commands.add_parser("models", help="the model registry and local store")
     model_commands = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     listing = model_commands.add_parser("list", help="list the registry's models")
@@ -597,9 +569,9 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("name", help="registry name or Hugging Face id")
     pull.add_argument("--revision", help="hub revision (branch, tag or commit; default the registry's)")
     pull.set_defaults(run=cmd_models_pull)
-    convert = model_commands.add_parser("convert", help="convert a model for --backend ctranslate2")
+    convert = model_commands.add_parser("convert", parents=[shared.revision],
+                                        help="convert a model for --backend ctranslate2")
     convert.add_argument("name", help="registry name, Hugging Face id or local directory")
-    convert.add_argument("--revision", help="hub revision (branch, tag or commit) of the model")
     convert.add_argument("--quantization", default="int8",
                          choices=("int8", "int8_float32", "int16", "float16", "float32"),
                          help="CTranslate2 weight type (default %(default)s)")
@@ -623,40 +595,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tarjama", description="Arabic→English translation and bilingual publishing.")
     parser.add_argument("--version", action="version", version=f"tarjama {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    segment = commands.add_parser("segment", help="split an article into paragraphs and sentences")
-    segment.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    segment.add_argument("--json", action="store_true", help="print the contract's JSON")
-    segment.set_defaults(run=cmd_segment)
-
-    terms = commands.add_parser("terms", help="find glossary terms in an article")
-    terms.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    terms.add_argument("--glossary", type=Path, required=True, help="TSV glossary or TBX termbase")
-    terms.add_argument("--json", action="store_true", help="print the contract's JSON")
-    terms.set_defaults(run=cmd_terms)
-
+    shared = shared_options()
+    _add_text_commands(commands, shared)
     _add_glossary_commands(commands)
-
-    _add_score_commands(commands)
-
-    translate = commands.add_parser("translate", help="translate an article and publish it")
-    translate.add_argument("path", type=Path, help="Arabic article: UTF-8, one paragraph per line, title first")
-    _add_run_options(translate)
-    translate.add_argument("--reference", type=Path,
-                           help="English reference, one line per paragraph: scores BLEU, chrF++ and TER")
-    translate.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default %(default)s)")
-    translate.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
-    translate.add_argument("--memory", type=Path,
-                           help="translation memory file (default OUT/.tarjama/memory.sqlite)")
-    translate.add_argument("--no-memory", action="store_true", help="translate everything; remember nothing")
-    translate.set_defaults(run=cmd_translate)
-
-    _add_model_commands(commands)
-    _add_serve_command(commands)
-    bench = commands.add_parser("bench", help="backend speed on random opus-mt-ar-en-shaped models")
-    bench.add_argument("--json", action="store_true", help="print the contract's JSON")
-    bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
-    bench.set_defaults(run=cmd_bench)
+    _add_score_commands(commands, shared)
+    _add_translate_command(commands, shared)
+    _add_model_commands(commands, shared)
+    _add_serve_command(commands, shared)
+    _add_bench_command(commands, shared)
     _add_memory_commands(commands)
     return parser
 

@@ -50,6 +50,32 @@ def is_read_only(path: Path | str) -> bool:
         return False
 
 
+def check_output_dir(path: Path | str) -> None:
+    """Fail before any work when outputs could not be written in the folder ``path`` (made if missing)."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError("cannot write outputs here: the path goes through a file", path=existing)
+    # access(2) answers "no" on a read-only mount too: tell that apart, it is fixed elsewhere.
+    if is_read_only(existing):
+        raise InputError("cannot write outputs here: read-only file system", path=existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("cannot write outputs here: permission denied", path=existing)
+
+
+def check_output_file(path: Path | None, what: str = "the file to write") -> None:
+    """Fail before any work when ``--out``, which names a file (``what``), is a folder; ``None`` is standard output."""
+    if path is not None and path.is_dir():
+        raise InputError(f"is a directory: --out names {what}", path=path)
+
+
+def write_output_file(path: Path, text: str) -> None:
+    """Write ``text`` to the file ``path`` all or nothing, its folder first checked (and made if missing)."""
+    check_output_dir(path.parent)
+    write_atomically({path: text})
+
+
 @cache
 def _umask() -> int:
     mask = os.umask(0)

@@ -42,11 +42,16 @@ from transformers import (
 )
 from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
 
+from tarjama.errors import InputError
+from tarjama.terms.glossary import load_glossary
+from tarjama.text.inputs import read_text_file
+
 __all__ = [
     "OPUS_MT_AR_EN",
     "TINY",
     "ModelShape",
     "build_random_marian",
+    "build_random_model",
     "build_random_nllb",
 ]
 
@@ -328,3 +333,16 @@ def _random_model(model_class: type[_Model], config: MarianConfig | M2M100Config
         torch.manual_seed(seed)
         model = model_class(config)
     return model.eval()
+
+
+def build_random_model(out_dir: Path, architecture: str, *, source_text: Path, target_glossary: Path,
+                       seed: int = 0) -> Path:
+    """``tarjama models random``: a MarianMT (``marian``) or NLLB (``nllb``) model with random weights in the new
+    folder ``out_dir``, its tokenizers trained on an Arabic text's lines and a glossary's English."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError("not empty: choose a new folder for the model", path=out_dir)
+    arabic = [line for line in read_text_file(source_text).split("\n") if line.strip()]
+    english = [e.target + " " + e.note for e in load_glossary(target_glossary).entries]
+    if architecture == "marian":
+        return build_random_marian(out_dir, arabic, english, seed=seed)
+    return build_random_nllb(out_dir, arabic + english, seed=seed)

@@ -29,7 +29,15 @@ from tarjama.exchange.tmx import read_tmx_file, write_tmx
 from tarjama.exchange.units import APPROVAL_NOTE, ArticleExport, ArticleSegment, ExchangeFile, ExchangeUnit
 from tarjama.exchange.xliff import read_xliff, write_article_xliff, write_xliff
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
-from tarjama.memory.store import ApprovedEntry, TranslationMemory, normalise_source, open_memory, same_english
+from tarjama.memory.store import (
+    ApprovedEntry,
+    TranslationMemory,
+    default_memory_path,
+    normalise_source,
+    open_memory,
+    same_english,
+)
+from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.record.labels import Origin
 from tarjama.record.reader import (
     PublishedRecord,
@@ -416,15 +424,16 @@ def memory_triples(memory: TranslationMemory, *, approved_only: bool = False) ->
     return triples
 
 
-def export(file_format: str, *, articles: list[Path] | None, memory_path: Path | None, default_memory: Path,
-           approved_only: bool = False) -> tuple[str, int]:
+def export(file_format: str, *, articles: list[Path] | None, memory_path: Path | None = None,
+           approved_only: bool = False, outputs: Path = DEFAULT_OUTPUT_DIR) -> tuple[str, int]:
     """``tm export``: articles' segments (XLIFF only: TMX carries no article or segment id) or the whole memory
-    (``memory_path``, else ``default_memory``) as ``file_format``; the text and how many sentences it holds."""
+    (``memory_path``, else the one under ``outputs``) as ``file_format``; the text and how many sentences it holds.
+    """
     if articles:
         if file_format != "xliff":
             raise InputError("--article exports XLIFF (--format xliff): TMX carries no article or segment id")
         return export_articles(articles, memory_path, approved_only=approved_only)
-    return export_memory(memory_path or default_memory, file_format, approved_only=approved_only)
+    return export_memory(memory_path or default_memory_path(outputs), file_format, approved_only=approved_only)
 
 
 def export_memory(memory_path: Path, file_format: str, *, approved_only: bool = False) -> tuple[str, int]:

@@ -8,36 +8,15 @@ it before it loads a model, so that a wrong ``--out`` costs no work.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tarjama.errors import InputError
-from tarjama.files import is_read_only
+from tarjama.files import check_output_dir
 from tarjama.text.inputs import file_kind
 
+DEFAULT_OUTPUT_DIR = Path("outputs")  # where a run publishes unless told otherwise
 STATE_FOLDER = ".tarjama"
 STATE_SUBFOLDERS = ("locks", "rendered")
-
-
-
-
-
-
-
-
-
-def check_output_dir(path: Path | str) -> None:
-    """Fail before any work when outputs could not be written in the folder ``path`` (made if missing)."""
-    existing = Path(path)
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError("cannot write outputs here: the path goes through a file", path=existing)
-    # access(2) answers "no" on a read-only mount too: tell that apart, it is fixed elsewhere.
-    if is_read_only(existing):
-        raise InputError("cannot write outputs here: read-only file system", path=existing)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError("cannot write outputs here: permission denied", path=existing)
 
 
 def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None:

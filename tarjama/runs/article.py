@@ -14,18 +14,40 @@ from pathlib import Path
 
 from tarjama.exchange.bilingual import harvest_bilingual
 from tarjama.memory.store import default_memory_path, open_memory
+from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, article_lock, check_source, publish
 from tarjama.publish.record import RunRecord, build_segment_records, count_terms
+from tarjama.scores.scoring import read_reference
 from tarjama.terms.entries import Glossary
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, read_article
+from tarjama.text.inputs import check_name_utf8
 from tarjama.translate.backends import load_translator
 from tarjama.translate.incremental import prepare
 from tarjama.translate.pipeline import SegmentTranslation
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel, resolve_model
 from tarjama.translate.types import DecodingOptions, Translator
+
+
+def check_article_run(source: Path, out_dir: Path, *, glossary: Path | None = None, reference: Path | None = None,
+                      memory: Path | None = None, use_memory: bool = True) -> None:
+    """Everything the user can get wrong about an article run, checked before Prefect starts or a model loads.
+
+    The article, the names of every path given, the glossary, the reference against the article's paragraphs,
+    the outputs folder and the memory the run will use (``memory``, else the one under ``out_dir``).
+    """
+    document = read_article(source)
+    for what, path in (("article", source), ("glossary", glossary), ("reference", reference),
+                       ("outputs folder", out_dir), ("memory", memory)):
+        if path is not None:
+            check_name_utf8(path, what)
+    if glossary:
+        load_glossary(glossary)
+    if reference:
+        read_reference(reference, len(document.paragraphs))
+    check_outputs(out_dir, (memory or default_memory_path(out_dir)) if use_memory else None)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,12 @@ from pathlib import Path
 
 from tarjama.errors import InputError, printable
 from tarjama.files import write_atomically
+from tarjama.memory.store import default_memory_path
+from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, edited_bilingual, output_paths
+from tarjama.terms.glossary import load_glossary
 from tarjama.text.articles import ARTICLE, read_article
-from tarjama.text.inputs import check_regular_file, file_kind, name_is_utf8
+from tarjama.text.inputs import check_name_utf8, check_regular_file, file_kind, name_is_utf8
 from tarjama.translate.registry import ResolvedModel
 
 LOG_NAME = "inbox-log.jsonl"
@@ -95,6 +98,22 @@ class ArticleOutcome:
         detail = (f" → {self.published.english}" if self.published is not None
                   else f": {self.error}" if self.error else f" ({self.reason})" if self.reason else "")
         return f"{printable(self.article.name)}: {self.status}{seconds}{detail}"
+
+
+def check_inbox_run(inbox: Path, out_dir: Path, *, glossary: Path | None = None) -> None:
+    """What the user can get wrong about scheduled inbox runs, checked before the schedule starts.
+
+    The inbox folder, the names of the paths given, the glossary, and the outputs folder with the memory
+    the inbox runs use (the one under ``out_dir``).
+    """
+    if not inbox.is_dir():
+        raise InputError("no such inbox folder", path=inbox)
+    for what, path in (("inbox folder", inbox), ("outputs folder", out_dir), ("glossary", glossary)):
+        if path is not None:
+            check_name_utf8(path, what)
+    if glossary:
+        load_glossary(glossary)
+    check_outputs(out_dir, default_memory_path(out_dir))
 
 
 def run_failures(outcomes: Iterable[ArticleOutcome], *, only_changed: bool) -> list[ArticleOutcome]:

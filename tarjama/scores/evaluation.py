@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -10,11 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama import __version__
-from tarjama.scores.scoring import ReferenceScores, corpus_scores
+from tarjama.errors import InputError
+from tarjama.files import check_output_dir, check_output_file, write_output_file
+from tarjama.scores.scoring import ReferenceScores, corpus_scores, read_lines
 from tarjama.text.articles import Segment
 from tarjama.text.inputs import read_input_bytes
 from tarjama.translate.pipeline import plan_translation, run_translation
-from tarjama.translate.types import DecodingOptions, ProgressCallback, Translator
+from tarjama.translate.types import DEFAULT_BACKEND, DecodingOptions, ProgressCallback, Translator
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def evaluate(translator: Translator, source: Path, reference: Path, sources: lis
                       hypotheses=tuple(hypotheses), scores=corpus_scores(hypotheses, references), seconds=seconds)
 
 
-def default_results_path(out_dir: Path, model_name: str, source: Path, backend: str = "transformers",
+def default_results_path(out_dir: Path, model_name: str, source: Path, backend: str = DEFAULT_BACKEND,
                          beam_size: int = DecodingOptions().beam_size) -> Path:
     """``out_dir/eval/MODEL.SOURCE.BACKEND[.beamN].json``, the model name made safe for a file name.
 
@@ -76,6 +79,58 @@ def default_results_path(out_dir: Path, model_name: str, source: Path, backend: 
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name.strip("/")).strip("_") or "model"
     beam = "" if beam_size == DecodingOptions().beam_size else f".beam{beam_size}"
     return out_dir / "eval" / f"{safe}.{source.name}.{backend}{beam}.json"
+
+
+def read_test_set(source: Path, reference: Path) -> tuple[list[str], list[str]]:
+    """A test set's source and reference lines, which must be as many."""
+    sources = read_lines(source, "source file")
+    references = read_lines(reference, "reference file")
+    if len(sources) != len(references):
+        raise InputError(f"{len(references)} lines, but the source file {source} has {len(sources)}", path=reference)
+    return sources, references
+
+
+def results_path(out: Path | None, *, outputs: Path, model_name: str, source: Path, backend: str, beam_size: int,
+                 force: bool = False) -> Path:
+    """Where ``eval`` saves its results: ``out``, else the default path under ``outputs``, which an earlier
+    eval's results there keep unless ``force``. Checked writable before any work."""
+    if out is None:
+        out = default_results_path(outputs, model_name, source, backend, beam_size)
+        # Earlier results are what this run will be compared with: only an explicit choice replaces them.
+        if out.exists() and not force:
+            raise InputError("results of an earlier eval are saved here; pass --force to replace them, "
+                             "or --out FILE to save these elsewhere", path=out)
+    check_output_file(out, "the results file")
+    check_output_dir(out.parent)
+    return out
+
+
+@dataclass(frozen=True)
+class SavedEvaluation:
+    """An evaluation and the results file it was saved to."""
+
+    evaluation: Evaluation
+    path: Path
+
+
+def run_evaluation(model_name: str, source: Path, reference: Path, *, outputs: Path, out: Path | None = None,
+                   revision: str | None = None, backend: str = DEFAULT_BACKEND,
+                   beam_size: int = DecodingOptions().beam_size, threads: int | None = None, force: bool = False,
+                   show_progress: bool = True) -> SavedEvaluation:
+    """``tarjama eval``: check the test set and the results path, load the model, translate, score, save."""
+    from tarjama.translate.backends import load_translator
+    from tarjama.translate.progress import progress_bar
+    from tarjama.translate.registry import resolve_model
+
+    sources, references = read_test_set(source, reference)
+    path = results_path(out, outputs=outputs, model_name=model_name, source=source, backend=backend,
+                        beam_size=beam_size, force=force)
+    translator = load_translator(resolve_model(model_name, revision), backend, threads=threads)
+    options = DecodingOptions(beam_size=beam_size)
+    with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
+        result = evaluate(translator, source, reference, sources, references, options, progress)
+    write_output_file(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+    return SavedEvaluation(result, path)
 
 
 def _sha256(path: Path) -> str:

@@ -154,3 +154,16 @@ def term_consistency(stats: Iterable[TermStats]) -> float | None:
     repeated = [term for term in stats if term.occurrences > 1]
     total = sum(term.occurrences for term in repeated)
     return sum(term.agreeing for term in repeated) / total if total else None
+
+
+def score_files(hypothesis: Path | str, references: Sequence[Path | str]) -> ReferenceScores:
+    """``tarjama score``: a line-aligned hypothesis file against reference files each as long."""
+    hypotheses = read_lines(hypothesis, "hypothesis file")
+    streams = []
+    for path in references:
+        lines = read_lines(path, "reference file")
+        if len(lines) != len(hypotheses):
+            raise InputError(f"{len(lines)} lines, but the hypothesis file {hypothesis} has {len(hypotheses)}",
+                             path=path)
+        streams.append(lines)
+    return corpus_scores(hypotheses, streams)

@@ -58,6 +58,19 @@ class GlossaryCheck:
         """Suspicious rows that a run can live with."""
         return [p for p in self.problems if p.severity == WARNING]
 
+    def text_lines(self) -> list[str]:
+        """The report of ``tarjama glossary check``: each problem by line, then the counts."""
+        return [*(problem.describe(self.path) for problem in self.problems),
+                f"{self.path}: {len(self.entries)} entries, {len(self.errors)} errors, {len(self.warnings)} warnings"]
+
+    def failure(self, *, strict: bool = False) -> str | None:
+        """Why the glossary fails its check (errors, or with ``strict`` warnings too); ``None`` when it passes."""
+        if self.errors:
+            return f"{self.path}: the glossary has {len(self.errors)} errors"
+        if strict and self.warnings:
+            return f"{self.path}: the glossary has {len(self.warnings)} warnings"
+        return None
+
     def to_json(self) -> dict:
         """The report of ``tarjama glossary check --json``."""
         return {"path": str(self.path), "entries": len(self.entries), "errors": len(self.errors),

@@ -132,6 +132,14 @@ def store_path_for(name: str) -> Path:
     return store_dir() / (spec.name if spec else name.replace("/", "--"))
 
 
+def registry_listing() -> list[dict]:
+    """``tarjama models list``: each registry entry, and whether the local store has it (``local``)."""
+    return [{"name": s.name, "id": s.id, "architecture": s.architecture, "source_lang": s.source_lang,
+             "target_lang": s.target_lang, "licence": s.licence,
+             "local": (store_path_for(s.name) / "config.json").is_file(), "description": s.description}
+            for s in load_registry()]
+
+
 def offline() -> bool:
     """True when downloads are switched off (``HF_HUB_OFFLINE`` or ``TARJAMA_OFFLINE``)."""
     return any(os.environ.get(var, "").lower() in _TRUTHY for var in ("HF_HUB_OFFLINE", "TARJAMA_OFFLINE"))

@@ -13,6 +13,7 @@ from typing import Protocol
 from tarjama.translate.registry import ResolvedModel
 
 BACKENDS = ("transformers", "ctranslate2")
+DEFAULT_BACKEND = "transformers"
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of sentences just translated."""
