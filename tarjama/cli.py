@@ -17,6 +17,7 @@ from typing import NoReturn
 from tarjama import __version__
 from tarjama.errors import TarjamaError
 from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
+from tarjama.record.reader import HarvestView, ScoresView, read_record
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
@@ -206,38 +207,38 @@ def cmd_translate(args: argparse.Namespace) -> int:
             out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
             revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
             threads=args.threads)
-    record = json.loads(published.record.read_text(encoding="utf-8"))
-    rate = record["scores"]["term_success_rate"]
+    record = read_record(published.record)
+    scores = record.scores or ScoresView()
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
-    if rate is not None:
-        print(f"glossary terms: {record['scores']['terms_hit']}/{record['scores']['terms_matched']} "
-              f"in the English ({rate:.0%})", file=sys.stderr)
-    if record["memory"]:
-        memory = record["memory"]
-        _print_harvest(memory.get("harvest"), published.bilingual)
-        print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
-              f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
-        if memory.get("approvals_set_aside"):
+    if scores.term_success_rate is not None:
+        print(f"glossary terms: {scores.terms_hit}/{scores.terms_matched} "
+              f"in the English ({scores.term_success_rate:.0%})", file=sys.stderr)
+    if record.memory is not None:
+        memory = record.memory
+        _print_harvest(memory.harvest, published.bilingual)
+        print(f"memory: {memory.approved} approved, {memory.reused} reused, {memory.translated} "
+              f"translated ({memory.model_inputs} model inputs)", file=sys.stderr)
+        if memory.approvals_set_aside:
             from tarjama.translate.incremental import set_aside_summary
 
             print(f"memory: {set_aside_summary(record)}", file=sys.stderr)
-    reference_scores = ReferenceScores.from_record(record["scores"])
+    reference_scores = ReferenceScores.from_record(scores)
     if reference_scores is not None:
         print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
     return 0
 
 
-def _print_harvest(harvest: dict | None, bilingual: object) -> None:
+def _print_harvest(harvest: HarvestView | None, bilingual: object) -> None:
     """What a run's harvest of the editor's bilingual file did, on stderr, as ``tm import`` tells it."""
     from tarjama.exchange.bilingual import withdrawn_lines
 
-    if not harvest:
+    if harvest is None:
         return
-    for warning in harvest.get("warnings") or ():
+    for warning in harvest.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if harvest.get("approved"):
-        print(f"memory: approved from {bilingual}: " + ", ".join(harvest["approved"]), file=sys.stderr)
-    for line in withdrawn_lines(harvest.get("withdrawn") or ()):
+    if harvest.approved:
+        print(f"memory: approved from {bilingual}: " + ", ".join(harvest.approved), file=sys.stderr)
+    for line in withdrawn_lines(harvest.withdrawn):
         print(f"memory: {line}", file=sys.stderr)
 
 

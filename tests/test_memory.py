@@ -304,20 +304,21 @@ def test_an_edited_article_is_not_up_to_date_for_the_inbox(tmp_path):
     _, paths = published_story(tmp_path)
     paths.bilingual.write_text(paths.bilingual.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
-    record = json.loads(paths.record.read_text(encoding="utf-8"))
+    from tarjama.record.reader import read_record
     from tarjama.runs.inbox import _recorded
 
-    assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(record))
+    assert not up_to_date(tmp_path / "story.txt", tmp_path / "out", _recorded(read_record(paths.record)))
 
 
 def test_imported_corrections_make_the_article_due_for_publishing_again(tmp_path):
     # The editor's approved English belongs in NAME.en.md: after `tm import` the next scheduled run
     # must republish, though neither the article nor the settings changed.
+    from tarjama.record.reader import read_record
     from tarjama.runs.inbox import _recorded, up_to_date
 
     _, paths = published_story(tmp_path)
     (tmp_path / "story.txt").write_text(ARTICLE, encoding="utf-8")
-    wanted = _recorded(json.loads(paths.record.read_text(encoding="utf-8")))
+    wanted = _recorded(read_record(paths.record))
     assert up_to_date(tmp_path / "story.txt", tmp_path / "out", wanted)
     edit_row(paths.bilingual, "p2.s0", "The delegation reached Kabul on Sunday morning.")
     with open_memory(tmp_path / "out" / ".tarjama" / "memory.sqlite") as memory:

@@ -223,6 +223,7 @@ def measure_pipeline(folder: Path, threads: int, settings: BenchSettings) -> dic
     The model is already loaded, as in a scheduled run's process (its load time is the backend's
     ``load_seconds``).
     """
+    from tarjama.record.reader import read_record
     from tarjama.runs.article import translate_and_publish
     from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
@@ -243,9 +244,9 @@ def measure_pipeline(folder: Path, threads: int, settings: BenchSettings) -> dic
     result = translate_and_publish(article, str(model_dir), folder / "out", glossary=GLOSSARY,
                                    backend="ctranslate2", threads=threads, options=options)
     total = time.perf_counter() - started
-    record = json.loads(result.published.record.read_text(encoding="utf-8"))
-    return {"sentences": len(record["segments"]), "model_inputs": record["memory"]["model_inputs"],
-            "terms_matched": record["scores"]["terms_matched"], "seconds": round(total, 3),
+    record = read_record(result.published.record)
+    return {"sentences": len(record.segments), "model_inputs": record.memory.model_inputs if record.memory else None,
+            "terms_matched": record.scores.terms_matched if record.scores else None, "seconds": round(total, 3),
             "model_seconds": round(inside.seconds, 3), "engine_seconds": round(engine.seconds, 3),
             "outside_model_share": round((total - inside.seconds) / total, 4),
             "outside_engine_share": round((total - engine.seconds) / total, 4)}

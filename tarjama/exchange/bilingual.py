@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from tarjama.errors import InputError
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.memory.store import TranslationMemory, normalise_source, same_english
-from tarjama.record.reader import SEGMENT_ID, PublishedRecord, read_run_record
+from tarjama.record.reader import SEGMENT_ID, RunRecordView, read_record
 from tarjama.terms.english import term_in_words
 from tarjama.text.inputs import read_input_bytes, read_text_file
 
@@ -321,7 +321,7 @@ def _is_correction(row: EditedSentence, source: str, base: str | None, path: Pat
     return decision.verdict == Verdict.APPROVE
 
 
-def _published_by(bilingual: BilingualFile, record: PublishedRecord | None, path: Path,
+def _published_by(bilingual: BilingualFile, record: RunRecordView | None, path: Path,
                   memory: TranslationMemory | None) -> PublishedRun | None:
     """What the run named by the file's ``run_id`` published, by segment id; ``None`` for an untied file."""
     from datetime import datetime, timedelta
@@ -336,12 +336,11 @@ def _published_by(bilingual: BilingualFile, record: PublishedRecord | None, path
     found = published_run(folders, path.name.removesuffix(".bilingual.md"), bilingual.run_id)
     if found is None and record is not None and record.run_id == bilingual.run_id:
         # A run published before runs were remembered: its record. Its time is to the second: the end of it.
-        created = record.data.get("created")
         try:
-            written = (datetime.fromisoformat(created) + timedelta(seconds=1)).isoformat()
+            written = (datetime.fromisoformat(record.created) + timedelta(seconds=1)).isoformat()
         except (TypeError, ValueError):
             written = None
-        found = PublishedRun({key: (s.source, s.target) for key, s in record.segments.items()}, written)
+        found = PublishedRun({key: (s.source, s.target) for key, s in record.segments_by_id.items()}, written)
     return found
 
 
@@ -401,7 +400,7 @@ def _character(text: str, at: int) -> str:
     return f"“{character}”"
 
 
-def _untied(bilingual: BilingualFile, record: PublishedRecord | None, path: Path) -> str:
+def _untied(bilingual: BilingualFile, record: RunRecordView | None, path: Path) -> str:
     """Why a bilingual file cannot be compared with the record beside it."""
     if record is None:
         return f"there is no run record beside it ({_record_name(path)})"
@@ -412,11 +411,11 @@ def _untied(bilingual: BilingualFile, record: PublishedRecord | None, path: Path
             f"{record.run_id})")
 
 
-def _terms_by_source(record: PublishedRecord | None) -> dict[str, list[str]]:
+def _terms_by_source(record: RunRecordView | None) -> dict[str, list[str]]:
     """Each recorded sentence's glossary targets, by its Arabic as shown (terms belong to the sentence)."""
     found: dict[str, list[str]] = {}
-    for segment in record.segments.values() if record else ():
-        found.setdefault(_shown(segment.source), []).extend(segment.terms)
+    for segment in record.segments_by_id.values() if record else ():
+        found.setdefault(_shown(segment.source), []).extend(segment.term_targets)
     return found
 
 
@@ -434,14 +433,14 @@ def _record_name(path: Path) -> str:
     return path.name.removesuffix(".bilingual.md") + ".run.json"
 
 
-def _record_beside(path: Path, *, required: bool = True) -> PublishedRecord | None:
+def _record_beside(path: Path, *, required: bool = True) -> RunRecordView | None:
     record_path = path.with_name(_record_name(path))
     if not record_path.is_file():
         if not required:
             return None
         raise InputError(f"no run record beside it ({record_path.name}) to tell corrections from machine "
                          "output: pass --all to approve every sentence", path=path)
-    return read_run_record(record_path)
+    return read_record(record_path)
 
 
 def _without_conflicts(rows: list[Correction], withdrawals: list[Withdrawal], path: Path) -> list[Correction]:
@@ -604,7 +603,7 @@ def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path 
     record_path = path.with_name(f"{stem}.run.json")
     if not record_path.exists():
         raise InputError("no such file: the article's run record is not beside its bilingual file", path=record_path)
-    record = read_run_record(record_path)
+    record = read_record(record_path)
     memory_path = memory_path or default_memory_path(path.parent)
     if not memory_path.is_file():
         raise InputError("no translation memory here: nothing is approved", path=memory_path)
@@ -612,7 +611,7 @@ def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path 
     with open_memory(memory_path) as memory:
         sources = []
         for segment_id in dict.fromkeys(segment_ids):
-            segment = record.segments.get(segment_id)
+            segment = record.segments_by_id.get(segment_id)
             if segment is None:
                 raise InputError(f"{segment_id} is not a sentence of this article", path=record.path)
             current = memory.approved(segment.source)

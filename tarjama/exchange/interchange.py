@@ -40,9 +40,10 @@ from tarjama.memory.store import (
 from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.record.labels import Origin
 from tarjama.record.reader import (
-    PublishedRecord,
-    PublishedSegment,
-    read_run_record,
+    RunRecordView,
+    SegmentView,
+    TermView,
+    read_record,
 )
 from tarjama.terms.english import term_in_words
 from tarjama.wording import counted
@@ -184,7 +185,7 @@ def import_exchange_file(path: Path | str, memory: TranslationMemory, *, outputs
     return summary
 
 
-def _exported_from(unit: ExchangeUnit, records: dict[str, dict[str, PublishedSegment]], outputs: Path,
+def _exported_from(unit: ExchangeUnit, records: dict[str, dict[str, SegmentView]], outputs: Path,
                    memory: TranslationMemory) -> tuple[str | None, str | None]:
     """The English an article's export showed for a unit (the run it was exported from published it) and when
     that run was published (``None``: unknown, every approval counts as made since).
@@ -206,7 +207,7 @@ def _exported_from(unit: ExchangeUnit, records: dict[str, dict[str, PublishedSeg
         if run is not None:
             segment = run.segments.get(unit.segment_id)
             return (segment[1] if segment else None), run.published_at
-        if read_run_record(outputs / f"{unit.article}.run.json").run_id != unit.run_id:
+        if read_record(outputs / f"{unit.article}.run.json").run_id != unit.run_id:
             return None, None
     segment = segments.get(unit.segment_id)
     return (segment.target if segment else None), None
@@ -260,7 +261,7 @@ def _arabic_to_english(exchange: ExchangeFile, summary: ImportSummary) -> list[E
     return ours
 
 
-def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, PublishedSegment]],
+def _approved_units(units: list[ExchangeUnit], records: dict[str, dict[str, SegmentView]],
                     memory: TranslationMemory, summary: ImportSummary) -> list[ExchangeUnit]:
     """The approved units to store, each Arabic sentence once; the rest counted (and warned of) in ``summary``."""
     where = str(summary.path)
@@ -325,7 +326,7 @@ def _spaceless(text: str) -> str:
 
 
 def _records_for(units: list[ExchangeUnit], outputs: Path, summary: ImportSummary
-                 ) -> tuple[list[ExchangeUnit], dict[str, dict[str, PublishedSegment]]]:
+                 ) -> tuple[list[ExchangeUnit], dict[str, dict[str, SegmentView]]]:
     """Place the units of articles' XLIFF in their run records in ``outputs``: the units, each named by its
     record's stem and keyed by its segment's published Arabic, and each record's segments by id.
 
@@ -334,7 +335,7 @@ def _records_for(units: list[ExchangeUnit], outputs: Path, summary: ImportSummar
     nowhere is a warning and its units are skipped; when nothing at all can be placed, an :class:`InputError`.
     """
     where = str(summary.path)
-    records: dict[str, dict[str, PublishedSegment]] = {}
+    records: dict[str, dict[str, SegmentView]] = {}
     stem_of: dict[str, str | None] = {}
     names = list(dict.fromkeys(unit.article for unit in units if unit.article))
     for name in names:
@@ -371,12 +372,12 @@ def _records_for(units: list[ExchangeUnit], outputs: Path, summary: ImportSummar
     return placed, records
 
 
-def _segments_by_id(path: Path) -> dict[str, PublishedSegment]:
-    return read_run_record(path).segments
+def _segments_by_id(path: Path) -> dict[str, SegmentView]:
+    return read_record(path).segments_by_id
 
 
 def _placed_by_text(units: list[ExchangeUnit], candidates: dict[str, Path],
-                    records: dict[str, dict[str, PublishedSegment]]) -> str | None:
+                    records: dict[str, dict[str, SegmentView]]) -> str | None:
     """The run record (by stem) holding the most of these units' Arabic at their segment ids, if any."""
     best, best_count = None, 0
     for stem, path in candidates.items():
@@ -392,7 +393,7 @@ def _placed_by_text(units: list[ExchangeUnit], candidates: dict[str, Path],
     return best
 
 
-def _misplaced(unit: ExchangeUnit, segments: dict[str, PublishedSegment]) -> str | None:
+def _misplaced(unit: ExchangeUnit, segments: dict[str, SegmentView]) -> str | None:
     segment = segments.get(unit.segment_id or "")
     if segment is None:
         return f"the article has no segment {unit.segment_id}"
@@ -401,7 +402,7 @@ def _misplaced(unit: ExchangeUnit, segments: dict[str, PublishedSegment]) -> str
     return None
 
 
-def _machine_english(unit: ExchangeUnit, segments: dict[str, PublishedSegment] | None,
+def _machine_english(unit: ExchangeUnit, segments: dict[str, SegmentView] | None,
                      memory: TranslationMemory) -> set[str]:
     """Every English tarjama gave or approved for this unit's Arabic: what an unedited unit still holds."""
     known = memory.known_english(unit.source)
@@ -481,34 +482,33 @@ def export_articles(paths: Iterable[Path], memory_path: Path | None = None,
     articles = []
     for path in records:
         memory_file = memory_path or path.parent / ".tarjama" / "memory.sqlite"
-        record = read_run_record(path)
+        record = read_record(path)
         with open_memory(memory_file) if memory_file.is_file() else nullcontext() as memory:
             articles.append(_article_export(path, record, memory, approved_only=approved_only))
     return write_article_xliff(articles), sum(len(a.segments) for a in articles)
 
 
-def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemory | None, *,
+def _article_export(path: Path, record: RunRecordView, memory: TranslationMemory | None, *,
                     approved_only: bool) -> ArticleExport:
     name = path.name.removesuffix(".run.json")
     segments = []
-    for segment in record.segments.values():
+    for segment in record.segments_by_id.values():
         approval = memory.approved(segment.source) if memory is not None else None
         approved = approval is not None or segment.origin == Origin.APPROVED
         if approved_only and not approved:
             continue
         target = approval.target if approval is not None else segment.target
-        data = segment.data
         notes = []
         # The machine output's flags describe the machine English: an approved English carries none of them,
         # and its terms are tested against itself (the test --strict-terms applies).
-        if data.get("flags") and approval is None:
-            notes.append(("flags", ", ".join(str(flag) for flag in data["flags"])))
-        terms = [f"{t.get('surface', '')} → {t.get('target', '')}" + ("" if _term_hit(t, approval) else " (missing)")
-                 for t in data.get("terms") or [] if isinstance(t, dict)]
+        if segment.flags and approval is None:
+            notes.append(("flags", ", ".join(segment.flags)))
+        terms = [f"{t.surface or ''} → {t.target or ''}" + ("" if _term_hit(t, approval) else " (missing)")
+                 for t in segment.terms]
         if terms:
             notes.append(("terms", "; ".join(terms)))
-        if data.get("kind") and data["kind"] != "body":
-            notes.append(("kind", str(data["kind"])))
+        if segment.kind and segment.kind != "body":
+            notes.append(("kind", segment.kind))
         if approval is not None:
             notes.append(_approval_note(approval))
         segments.append(ArticleSegment(segment.id, segment.source, target, approved, tuple(notes)))
@@ -516,11 +516,11 @@ def _article_export(path: Path, record: PublishedRecord, memory: TranslationMemo
     return ArticleExport(name, original, tuple(segments), record.run_id)
 
 
-def _term_hit(term: dict, approval: ApprovedEntry | None) -> bool:
+def _term_hit(term: TermView, approval: ApprovedEntry | None) -> bool:
     """Whether the exported English has a term's target: the record's verdict, or the approval's own test."""
     if approval is None:
-        return bool(term.get("hit"))
-    return isinstance(term.get("target"), str) and term_in_words(term["target"], approval.target)
+        return bool(term.hit)
+    return term.target is not None and term_in_words(term.target, approval.target)
 
 
 def _approval_note(approval: ApprovedEntry) -> tuple[str, str]:

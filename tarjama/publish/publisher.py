@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tarjama.errors import RunError
+from tarjama.errors import InputError, RunError
 from tarjama.files import write_atomically
 from tarjama.publish.escaping import arabic, block, inline, marked
 from tarjama.publish.record import RunRecord, SegmentRecord
 from tarjama.publish.report import render_report
 from tarjama.record.labels import Flag, flag_label
+from tarjama.record.reader import read_record
 from tarjama.terms.english import target_pattern
 
 _MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
@@ -200,11 +201,11 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
     bilingual = render_bilingual(record)
     mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
     run_record = render_run_record(record, bilingual)
-    published_run = _published_run_path(out_dir, stem, json.loads(run_record)["run_id"])
+    published_run = _published_run_path(out_dir, stem, record.run_id)
     published_run.parent.mkdir(parents=True, exist_ok=True)
     # The run is remembered first (a new file): a bilingual file never names a run that is not remembered, even
     # after a kill midway. The record goes in last: a record always describes the files beside it once it is there.
-    write_atomically({published_run: _published_run(run_record, record.run_id), paths.bilingual: bilingual,
+    write_atomically({published_run: _published_run(record), paths.bilingual: bilingual,
                       paths.english: render_english(record), paths.report: render_report(record),
                       paths.record: run_record})
     _prune_published_runs(published_run.parent)
@@ -228,14 +229,13 @@ def _prune_published_runs(folder: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-def _published_run(run_record: str, run_id: str) -> str:
+def _published_run(record: RunRecord) -> str:
     """What each segment of a run showed (``{segment id: {source, target}}``) and when: kept for every run, so
     that an editor's copy of any run's bilingual file is judged against what that run wrote."""
     from datetime import UTC, datetime
 
-    segments = json.loads(run_record)["segments"]
-    return json.dumps({"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                       "segments": {s["id"]: {"source": s["source"], "target": s["target"]} for s in segments}},
+    return json.dumps({"run_id": record.run_id, "published_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                       "segments": {s.id: {"source": s.source, "target": s.target} for s in record.segments}},
                       ensure_ascii=False) + "\n"
 
 
@@ -343,8 +343,8 @@ def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
     if known_path.is_file():
         known.update(known_path.read_text(encoding="ascii", errors="replace").split())
     try:
-        written = json.loads(paths.record.read_text(encoding="utf-8")).get("bilingual_sha256")
-    except (OSError, ValueError, AttributeError):
+        written = read_record(paths.record, segments_required=False).bilingual_sha256
+    except InputError:
         written = None  # no record (deleted, or only the Markdown copied back): an unknown file is an edit
     if written:
         known.add(written)

@@ -24,6 +24,7 @@ from tarjama.files import write_atomically
 from tarjama.memory.store import default_memory_path
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, edited_bilingual, output_paths
+from tarjama.record.reader import RunRecordView, read_record
 from tarjama.terms.glossary import load_glossary
 from tarjama.text.articles import ARTICLE, read_article
 from tarjama.text.inputs import check_name_utf8, check_regular_file, file_kind, name_is_utf8
@@ -139,13 +140,14 @@ def fingerprint(article: Path, model: ResolvedModel, backend: str, beam_size: in
             "glossary_sha256": _sha256(glossary) if glossary else None}
 
 
-def _recorded(record: dict) -> dict:
-    glossary = record.get("glossary") or {}
-    return {"source_sha256": record.get("source_sha256"), "model": record["model"].get("name"),
-            "revision": record["model"].get("revision"), "model_fingerprint": record["model"].get("fingerprint"),
-            "backend": record["model"].get("backend"),
-            "beam_size": record["decoding"].get("beam_size"), "strict_terms": record.get("strict_terms"),
-            "glossary_sha256": glossary.get("sha256")}
+def _recorded(record: RunRecordView) -> dict | None:
+    """What the record's outputs depend on, as :func:`fingerprint` says it; ``None`` without model or decoding."""
+    model, decoding, glossary = record.model, record.decoding, record.glossary
+    if model is None or decoding is None:
+        return None  # a foreign record: translate again
+    return {"source_sha256": record.source_sha256, "model": model.name, "revision": model.revision,
+            "model_fingerprint": model.fingerprint, "backend": model.backend, "beam_size": decoding.beam_size,
+            "strict_terms": record.strict_terms, "glossary_sha256": glossary.sha256 if glossary else None}
 
 
 def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
@@ -156,11 +158,11 @@ def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
     if edited_bilingual(out_dir, article.stem) is not None:
         return False  # an editor's corrections are waiting to be approved and published
     try:
-        record = json.loads(paths.record.read_text(encoding="utf-8"))
+        record = read_record(paths.record, segments_required=False)
         # Another bilingual file than the record's: corrections imported since (their English is not
         # published yet), or a run killed between its renames. Either way, publish again.
-        return _recorded(record) == wanted and record.get("bilingual_sha256") == _sha256(paths.bilingual)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _recorded(record) == wanted and record.bilingual_sha256 == _sha256(paths.bilingual)
+    except (InputError, OSError):
         return False  # unreadable or foreign record: translate again
 
 

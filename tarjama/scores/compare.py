@@ -7,7 +7,6 @@ same lines and seed. Run A is the baseline.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tarjama.errors import InputError
+from tarjama.record.reader import GlossaryView, ModelView, RunRecordView, ScoresView, parse_record
 from tarjama.text.inputs import read_text_file
 
 DEFAULT_SEED = 12345  # sacrebleu's default
@@ -86,16 +86,14 @@ class RunFacts:
     memory: dict | None  # the record's memory counts (approved, reused, translated…); None without a memory
 
     @classmethod
-    def of(cls, record: dict) -> RunFacts:
+    def of(cls, record: RunRecordView) -> RunFacts:
         """The facts of a run record; keys an older record lacks are None."""
-        model = record.get("model") if isinstance(record.get("model"), dict) else {}
-        glossary = record.get("glossary") if isinstance(record.get("glossary"), dict) else {}
-        scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
-        memory = record.get("memory")
-        return cls(model=model.get("name"), backend=model.get("backend"), glossary_path=glossary.get("path"),
-                   glossary_sha256=glossary.get("sha256"), terms_matched=scores.get("terms_matched"),
-                   terms_hit=scores.get("terms_hit"), strict_terms=record.get("strict_terms"),
-                   memory=memory if isinstance(memory, dict) else None)
+        model = record.model or ModelView()
+        glossary = record.glossary or GlossaryView()
+        scores = record.scores or ScoresView()
+        return cls(model=model.name, backend=model.backend, glossary_path=glossary.path,
+                   glossary_sha256=glossary.sha256, terms_matched=scores.terms_matched, terms_hit=scores.terms_hit,
+                   strict_terms=record.strict_terms, memory=record.memory.data if record.memory else None)
 
     @property
     def glossary_name(self) -> str:
@@ -222,30 +220,25 @@ class Comparison:
 @dataclass(frozen=True)
 class _Run:
     path: Path
-    record: dict
+    record: RunRecordView
     english: list[str]
     references: list[str]
+    term_success_rate: float | None
 
 
 def load_run(path: Path | str) -> _Run:
-    """A run record with a reference, as ``translate --reference`` writes it."""
+    """A run record with a reference, as ``translate --reference`` writes it (its segments are not read)."""
     path = Path(path)
-    try:
-        record = json.loads(read_text_file(path, "run record"))
-        paragraphs = record["paragraphs"]
-        english = [p["english"] for p in paragraphs]
-        references = [p["reference"] for p in paragraphs]
-        rate = record["scores"]["term_success_rate"]
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not a run record: invalid JSON ({exc.msg})", path=path, line=exc.lineno) from None
-    except (KeyError, TypeError):
-        raise InputError("not a run record of this tarjama version (no paragraphs or scores)", path=path) from None
-    if any(reference is None for reference in references):
+    record = parse_record(read_text_file(path, "run record"), path, segments_required=False)
+    if record.paragraphs is None or record.scores is None:
+        raise InputError("not a run record of this tarjama version (no paragraphs or scores)", path=path)
+    english = [p.english for p in record.paragraphs]
+    references = [p.reference for p in record.paragraphs if p.reference is not None]
+    if len(references) < len(english):
         raise InputError("the run was made without --reference: nothing to compare against", path=path)
-    if not english or not all(isinstance(t, str) for t in english + references) or \
-            not (rate is None or isinstance(rate, int | float)):
+    if not english:
         raise InputError("not a run record: paragraphs need English and reference text", path=path)
-    return _Run(path, record, english, references)
+    return _Run(path, record, english, references, record.scores.term_success_rate)
 
 
 @contextmanager
@@ -271,9 +264,9 @@ def compare_runs(path_a: Path | str, path_b: Path | str, *, seed: int = DEFAULT_
     if seed < 1:
         raise InputError("the seed must be 1 or more (sacrebleu treats 0 as no seed)")
     a, b = load_run(path_a), load_run(path_b)
-    if a.record.get("source_sha256") != b.record.get("source_sha256"):
-        raise InputError(f"the runs translated different sources ({a.record.get('source')} and "
-                         f"{b.record.get('source')})", path=b.path)
+    if a.record.source_sha256 != b.record.source_sha256:
+        raise InputError(f"the runs translated different sources ({a.record.source} and {b.record.source})",
+                         path=b.path)
     if a.references != b.references:
         raise InputError("the runs were scored against different references", path=b.path)
     metrics = {"bleu": BLEU(), "chrf": CHRF(word_order=2)}
@@ -292,8 +285,7 @@ def compare_runs(path_a: Path | str, path_b: Path | str, *, seed: int = DEFAULT_
     paragraphs = _most_changed(a, b)
     facts = (RunFacts.of(a.record), RunFacts.of(b.record))
     return Comparison(run_a=str(a.path), run_b=str(b.path), metrics=deltas,
-                      term_success=(a.record["scores"].get("term_success_rate"),
-                                    b.record["scores"].get("term_success_rate")),
+                      term_success=(a.term_success_rate, b.term_success_rate),
                       paragraphs=paragraphs, seed=seed, samples=samples, identical=a.english == b.english,
                       facts=facts, warnings=_warnings(*facts))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tarjama.errors import InputError
+from tarjama.record.reader import ScoresView
 from tarjama.text.inputs import read_input_bytes, read_text_file
 
 if TYPE_CHECKING:
@@ -24,11 +25,11 @@ class ReferenceScores:
     signatures: dict[str, str]
 
     @classmethod
-    def from_record(cls, scores: dict) -> ReferenceScores | None:
-        """The reference scores of a run record's ``scores`` object; ``None`` for a run without a reference."""
-        if scores.get("bleu") is None:
+    def from_record(cls, scores: ScoresView) -> ReferenceScores | None:
+        """The reference scores of a run record's ``scores``; ``None`` for a run without a reference."""
+        if scores.bleu is None or scores.chrf is None or scores.ter is None or scores.signatures is None:
             return None
-        return cls(bleu=scores["bleu"], chrf=scores["chrf"], ter=scores["ter"], signatures=scores["signatures"])
+        return cls(bleu=scores.bleu, chrf=scores.chrf, ter=scores.ter, signatures=scores.signatures)
 
     def to_json(self) -> dict:
         """The contract's ``score --json`` object."""

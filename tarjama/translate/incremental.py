@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from tarjama.memory.store import MachineEntry, TranslationMemory, normalise_source, segment_key
 from tarjama.record.labels import Flag, How, Origin
+from tarjama.record.reader import RunRecordView
 from tarjama.terms.english import target_in_translation
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
@@ -158,12 +159,12 @@ def _remembered(segment: Segment, matches: list[TermMatch], memory: TranslationM
     return SegmentTranslation(segment.id, entry.target, 0, flags, tuple(outcomes), origin=Origin.MEMORY)
 
 
-def set_aside_summary(record: dict) -> str:
+def set_aside_summary(record: RunRecordView) -> str:
     """One line for a run record's approvals set aside under ``--strict-terms``: how many, which, and why."""
-    segments = [s for s in record.get("segments", ()) if Flag.APPROVAL_SET_ASIDE in s.get("flags", ())]
-    count = (record.get("memory") or {}).get("approvals_set_aside", len(segments))
-    which = "; ".join(
-        f"{s['id']} (lacks {', '.join(s.get('set_aside_approval', {}).get('missing_terms', ())) or 'a term'})"
-        for s in segments)
+    segments = [s for s in record.segments if Flag.APPROVAL_SET_ASIDE in s.flags]
+    count = record.memory.approvals_set_aside if record.memory else None
+    count = len(segments) if count is None else count
+    which = "; ".join(f"{s.id} (lacks {', '.join(s.set_aside.missing_terms if s.set_aside else ()) or 'a term'})"
+                      for s in segments)
     return (f"{count} editor approval{'s' if count != 1 else ''} set aside under --strict-terms (translated again "
             f"with the glossary terms; the approvals stay in the memory): {which}")
