@@ -1,6 +1,7 @@
 """The one reader of run records: what the writer wrote reads back typed; any damage is one InputError."""
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -140,7 +141,8 @@ def segment_with(**keys):
 
 @pytest.mark.parametrize(("content", "message", "line"), [
     (None, "no such run record", None),  # no file at all
-    ("folder", "cannot read run record: Is a directory", None),
+    ("folder", "is a directory, not a regular file: give the run record itself", None),
+    ("fifo", "is a named pipe (FIFO), not a regular file: give the run record itself", None),  # never a hang
     (b'{"segments": []}\n\xff', "not a run record: not valid UTF-8 (byte 0xff)", 2),
     (b'{"segments": [', "not a run record: invalid JSON (Expecting value)", 1),
     (b"\n\n{not json", "not a run record: invalid JSON (Expecting property name enclosed in double quotes)", 3),
@@ -175,6 +177,8 @@ def test_each_kind_of_damage_is_one_input_error_naming_the_file(tmp_path, conten
     path = tmp_path / "story.run.json"
     if content == "folder":
         path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)
     elif content is not None:
         path.write_bytes(content)
     with pytest.raises(InputError) as raised:
