@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tarjama.terms.glossary import load_glossary
+from tarjama.terms.matching import find_terms
+from tarjama.text.articles import read_article
+
 TARJAMA = str(Path(sys.executable).parent / "tarjama")
 
 
@@ -40,7 +44,10 @@ def test_terms_json_follows_the_contract(sample_path, glossary_path, cli_env):
     assert result.returncode == 0, result.stderr
     matches = json.loads(result.stdout)["matches"]
     text = sample_path.read_text(encoding="utf-8")
-    assert matches and all(text[m["start"]:m["end"]] == m["surface"] for m in matches)
+    found = find_terms(read_article(sample_path), load_glossary(glossary_path))
+    assert [(m["segment"], m["start"], m["end"], m["target"]) for m in matches] == [
+        (match.segment, match.start, match.end, match.target) for match in found]
+    assert all(text[m["start"]:m["end"]] == m["surface"] for m in matches)
     assert {"paragraph", "segment", "start", "end", "surface", "target"} <= set(matches[0])
     # Terms behind clitics are found, spans covering the written word.
     clitic = {m["surface"]: m["proclitics"] for m in matches if m["proclitics"]}
