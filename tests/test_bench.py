@@ -7,6 +7,9 @@ import pytest
 from tarjama import cli
 from tarjama.dev import bench
 from tarjama.dev.random_models import TINY
+from tarjama.terms.glossary import load_glossary
+from tarjama.terms.matching import TermMatcher, find_terms, find_terms_in_segment
+from tarjama.text.articles import segment_text
 from tarjama.translate.types import DecodingOptions
 
 TINY_BENCH = bench.BenchSettings(shape=TINY, vocab_size=800, batch=4, output_tokens=8, article_sentences=20,
@@ -26,8 +29,6 @@ def test_output_length_bounds_enter_the_record_only_when_set():
 
 
 def test_bench_sentences_are_distinct_whole_sentences():
-    from tarjama.text.articles import segment_text
-
     sentences = bench.bench_sentences(200)
     assert len(set(sentences)) == 200
     document = segment_text(" ".join(sentences), "article.txt")
@@ -69,7 +70,10 @@ def test_every_backend_does_the_same_work(bench_json):
 def test_the_pipeline_figures_add_up(bench_json):
     pipeline = bench_json["pipeline"]
     assert pipeline["sentences"] == pipeline["model_inputs"] == TINY_BENCH.article_sentences
-    assert pipeline["terms_matched"] > 0
+    # The bench's article: its sentences five to a paragraph; every newsroom glossary match in it is counted.
+    sentences = bench.bench_sentences(TINY_BENCH.article_sentences)
+    article = segment_text("\n\n".join(" ".join(sentences[n:n + 5]) for n in range(0, len(sentences), 5)), "a.txt")
+    assert pipeline["terms_matched"] == len(find_terms(article, load_glossary(bench.GLOSSARY)))
     assert 0 < pipeline["engine_seconds"] <= pipeline["model_seconds"] < pipeline["seconds"]
     share = (pipeline["seconds"] - pipeline["model_seconds"]) / pipeline["seconds"]
     assert pipeline["outside_model_share"] == pytest.approx(share, abs=0.02)  # rounded figures
@@ -79,4 +83,11 @@ def test_text_speed_is_measured_on_the_requested_sizes(bench_json):
     text = bench_json["text"]
     assert text["glossary_entries"] == TINY_BENCH.glossary_entries
     assert text["megabytes"] == pytest.approx(TINY_BENCH.text_megabytes, rel=0.5)
-    assert text["segments"] > 0 and text["matches"] > 0 and text["segmentation_mb_per_s"] > 0
+    # The sample, repeated: each copy has the sample's segments and matches.
+    sample = bench.SAMPLE.read_text(encoding="utf-8")
+    copies = round(TINY_BENCH.text_megabytes * 1_000_000 / len(sample.encode()))
+    document = segment_text(sample, "sample.txt")
+    matcher = TermMatcher(bench.synthetic_glossary(TINY_BENCH.glossary_entries).entries)
+    assert text["segments"] == copies * len(document.segments)
+    assert text["matches"] == copies * sum(len(find_terms_in_segment(s, matcher)) for s in document.segments)
+    assert text["segmentation_mb_per_s"] > 0  # a speed: its figure is for BENCHMARKS.md

@@ -37,9 +37,9 @@ def write_run(path, document, paragraph_english, references=REFERENCES):
     return english
 
 
-def sacrebleu_p_values(tmp_path, a, b, seed, samples):
+def sacrebleu_p_values(tmp_path, a, b, seed, samples, references=REFERENCES):
     files = {}
-    for name, lines in (("ref", REFERENCES), ("a", a), ("b", b)):
+    for name, lines in (("ref", references), ("a", a), ("b", b)):
         files[name] = tmp_path / f"{name}.txt"
         files[name].write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     output = subprocess.run(
@@ -60,6 +60,7 @@ def test_p_values_equal_sacrebleus_paired_bootstrap(tmp_path, sample_path, cli_e
                   "--samples", samples, "--json"], cli_env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert report["identical"] is False
     expected = sacrebleu_p_values(tmp_path, a, b, seed, samples)
     assert [round(report["metrics"][m]["p_value"], 4) for m in ("bleu", "chrf")] == expected
     for metric in ("bleu", "chrf"):
@@ -75,8 +76,15 @@ def test_p_values_equal_sacrebleus_paired_bootstrap(tmp_path, sample_path, cli_e
 
 def test_identical_runs_say_so(tmp_path, sample_path, cli_env):
     write_run(tmp_path / "a.run.json", read_article(sample_path), [degrade(line, 3) for line in REFERENCES])
+    write_run(tmp_path / "b.run.json", read_article(sample_path), [degrade(line, 4) for line in REFERENCES])
     result = run(["compare", tmp_path / "a.run.json", tmp_path / "a.run.json"], cli_env)
     assert result.returncode == 0 and "same English: no difference" in result.stdout
+    result = run(["compare", tmp_path / "a.run.json", tmp_path / "a.run.json", "--json"], cli_env)
+    assert result.returncode == 0 and json.loads(result.stdout)["identical"] is True
+    result = run(["compare", tmp_path / "a.run.json", tmp_path / "b.run.json"], cli_env)
+    assert result.returncode == 0 and "same English" not in result.stdout
+    result = run(["compare", tmp_path / "a.run.json", tmp_path / "b.run.json", "--json"], cli_env)
+    assert result.returncode == 0 and json.loads(result.stdout)["identical"] is False
 
 
 def test_runs_of_different_articles_or_without_reference_are_refused(tmp_path, sample_path, cli_env):
@@ -123,10 +131,14 @@ def test_a_metric_without_difference_says_so(tmp_path, cli_env, old, new, bleu_s
     a = write_minimal_run(tmp_path / "a.run.json", ZD_ENGLISH)
     b = write_minimal_run(tmp_path / "b.run.json", [ZD_ENGLISH[0].replace(old, new), *ZD_ENGLISH[1:]])
     report = json.loads(run(["compare", a, b, "--json"], cli_env).stdout)
+    assert report["identical"] is (old == new)
+    # sacrebleu's raw p is kept for parity, even where it means nothing (1/1001 for the same English).
+    expected = sacrebleu_p_values(tmp_path, ZD_ENGLISH, [ZD_ENGLISH[0].replace(old, new), *ZD_ENGLISH[1:]],
+                                  12345, 1000, ZD_REFERENCES)
+    assert [round(report["metrics"][metric]["p_value"], 4) for metric in ("bleu", "chrf")] == expected
     for metric, same in (("bleu", bleu_same), ("chrf", chrf_same)):
         entry = report["metrics"][metric]
         assert entry["no_difference"] is same and (entry["a"] == entry["b"]) is same
-        assert entry["p_value"] > 0  # sacrebleu's raw p is kept for parity
     text = run(["compare", a, b], cli_env).stdout
     for metric, same in (("bleu", bleu_same), ("chrf", chrf_same)):
         line = next(line for line in text.splitlines() if line.startswith(metric))

@@ -509,8 +509,8 @@ def test_review3_1a_a_buffer_kept_open_across_a_rerun_approves_only_its_edit(tmp
     assert code == 0, stderr
     assert "approved p2.s0" in stdout and "p1.s0" not in stdout
     assert dict(approvals(tmp_path / "out")) == {P1S0: "E2 correction tuesday.", P2S0: "E1 edit of p2."}
-    if not front_matter:  # untied: its p1.s0 is an English the memory knows, older than the approval
-        assert "p1.s0 holds an earlier English; the memory's newer approval" in stderr
+    # Tied to run 1 or not, the buffer's p1.s0 is an English older than the memory's approval: it is kept, and said.
+    assert "p1.s0 holds an earlier English; the memory's newer approval" in stderr
 
 
 def test_review3_1b_a_second_editor_s_old_buffer_neither_withdraws_nor_reverts(tmp_path, capsys):

@@ -13,6 +13,8 @@ from markdown_it import MarkdownIt
 from sacrebleu.metrics import BLEU, CHRF, TER
 from test_cli import run
 
+from tarjama.terms.glossary import load_glossary
+from tarjama.terms.matching import find_terms
 from tarjama.text.articles import read_article
 
 
@@ -32,11 +34,14 @@ def check_outputs(out_dir, sample_path, glossary_path):
     assert [s["id"] for s in record["segments"]] == [s.id for s in document.segments]
     assert [s["source"] for s in record["segments"]] == [s.text for s in document.segments]
     assert record["source"] == str(sample_path)
-    assert record["glossary"]["entries"] > 40 and record["glossary"]["path"] == str(glossary_path)
+    glossary = load_glossary(glossary_path)
+    assert record["glossary"]["entries"] == len(glossary.entries) and record["glossary"]["path"] == str(glossary_path)
+    # Each segment's terms are the glossary's matches in it.
+    assert [(s["id"], t["source"], t["start"], t["end"]) for s in record["segments"] for t in s["terms"]] == [
+        (match.segment, match.source, match.start, match.end) for match in find_terms(document, glossary)]
 
     # hit and term_success_rate can be recomputed from the record itself.
     terms = [(t, s["target"]) for s in record["segments"] for t in s["terms"]]
-    assert terms
     for term, target in terms:
         assert term["hit"] == (term["target"].lower() in target.lower())
     hits = sum(term["hit"] for term, _ in terms)

@@ -1,6 +1,6 @@
 import pytest
 from casefiles import CASES, as_params, read_cases
-from test_cli import run
+from test_cli import assert_one_line_error, run
 
 from tarjama.errors import InputError
 from tarjama.terms.english import target_in_translation
@@ -84,7 +84,9 @@ def test_utf16_tsv_is_named_as_such(tmp_path, cli_env, name, data):
     assert caught.value.message == 'not UTF-8: the file is UTF-16 (Excel\'s "Unicode Text"); save it as UTF-8'
     assert "XML" not in caught.value.describe()
     result = run(["glossary", "check", path], cli_env)
-    assert result.returncode == 2 and "the file is UTF-16" in result.stdout and "XML" not in result.stdout
+    assert result.stdout == (f"{path}: error: {caught.value.message}\n"
+                             f"{path}: 0 entries, 1 errors, 0 warnings\n")
+    assert_one_line_error(result, f"error: {path}: the glossary has 1 errors")
 
 
 CASE_GLOSSARY = load_glossary(CASES / "terms-glossary.tsv")

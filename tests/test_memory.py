@@ -282,12 +282,25 @@ def test_tmx_inline_codes_and_entities(tmp_path):
         read_tmx(bomb)
 
 
-def test_control_characters_do_not_break_approval_or_exchange():
+def test_control_characters_do_not_break_approval_or_exchange(tmp_path):
     assert normalise_source("قال\x01 الكرملين") == "قال الكرملين"
     from xml.etree import ElementTree
 
-    ElementTree.fromstring(write_tmx([("a\x0cb", "c\x01d", "approved")]))
-    ElementTree.fromstring(write_xliff([("a\x0cb", "c\x01d", "approved")]))
+    pairs = [("a\x0cb", "c\x01d", "approved"), ("قال\x02 الكرملين.", "The\x1b Kremlin said.", "machine")]
+    tmx = write_tmx(pairs)
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    assert [(unit.get("tuid"), [(prop.get("type"), prop.text) for prop in unit.iter("prop")],
+             [(variant.get(lang), variant.find("seg").text) for variant in unit.iter("tuv")])
+            for unit in ElementTree.fromstring(tmx).iter("tu")] == [
+        ("1", [("x-tarjama-status", "approved")], [("ar", "ab"), ("en", "cd")]),
+        ("2", [("x-tarjama-status", "machine")], [("ar", "قال الكرملين."), ("en", "The Kremlin said.")])]
+    ns = "{urn:oasis:names:tc:xliff:document:2.0}"
+    xliff = ElementTree.fromstring(write_xliff(pairs))
+    assert [(unit.get("id"), segment.get("state"), segment.find(f"{ns}source").text, segment.find(f"{ns}target").text)
+            for unit in xliff.iter(f"{ns}unit") for segment in unit.iter(f"{ns}segment")] == [
+        ("u1", "final", "ab", "cd"), ("u2", "translated", "قال الكرملين.", "The Kremlin said.")]
+    (tmp_path / "m.tmx").write_text(tmx, encoding="utf-8")
+    assert read_tmx(tmp_path / "m.tmx") == [("ab", "cd", "approved"), ("قال الكرملين.", "The Kremlin said.", "machine")]
 
 
 def test_an_approved_correction_of_a_date_line_is_used(tmp_path):

@@ -209,8 +209,11 @@ def failing_call_on(monkeypatch, name, failing_call, module=os):
 @pytest.mark.parametrize("failing_call", [1, 2, 3])
 def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch, failing_call):
     failing_call_on(monkeypatch, "replace", failing_call)
-    with pytest.raises(RunError):  # the OSError, told as the file that was not written and why
-        write_atomically({tmp_path / "a.md": "a", tmp_path / "b.json": "b", tmp_path / "c.md": "c"})
+    paths = [tmp_path / "a.md", tmp_path / "b.json", tmp_path / "c.md"]
+    with pytest.raises(RunError) as caught:  # the OSError, told as the file that was not written and why
+        write_atomically({path: path.stem for path in paths})
+    failed = paths[failing_call - 1]
+    assert caught.value.describe() == f"{failed}: not written (the earlier outputs are as they were): disk full"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -225,8 +228,10 @@ def test_a_failed_rewrite_keeps_the_previous_outputs(tmp_path, monkeypatch, call
         failing_call_on(monkeypatch, "copy2", failing_call, module=shutil)
     else:
         failing_call_on(monkeypatch, call, failing_call)
-    with pytest.raises(RunError):  # the OSError, told as the file that was not written and why
+    with pytest.raises(RunError) as caught:  # the OSError, told as the file that was not written and why
         write_atomically({path: "new" for path in paths})
+    failed = paths[failing_call - 1]
+    assert caught.value.describe() == f"{failed}: not written (the earlier outputs are as they were): disk full"
     assert sorted(tmp_path.iterdir()) == sorted(paths)
     assert [p.read_text(encoding="utf-8") for p in paths] == ["old " + p.name for p in paths]
 
@@ -245,7 +250,7 @@ def test_a_published_file_never_goes_missing_while_the_new_one_is_swapped_in(tmp
 
     monkeypatch.setattr(os, "replace", replace)
     write_atomically({path: "new" for path in paths})
-    assert seen and all(seen)
+    assert seen == [True] * 4  # before and after each of the two swaps
     assert [p.read_text(encoding="utf-8") for p in paths] == ["new", "new"]
     assert sorted(tmp_path.iterdir()) == sorted(paths)  # no backup left
 

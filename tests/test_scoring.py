@@ -245,9 +245,16 @@ def test_eval_does_not_replace_earlier_results_unless_told(tmp_path, tiny_marian
     assert json.loads(dev.read_text(encoding="utf-8")) == {"earlier": True}
     assert evaluate("dev", "--force").returncode == 0
     assert json.loads(dev.read_text(encoding="utf-8"))["source"]["path"] == str(src["dev"])
+    forced = dev.read_text(encoding="utf-8")
     elsewhere = tmp_path / "again.json"
-    for _ in range(2):  # a file named with --out is the user's choice, replaced as asked
-        assert evaluate("dev", "--out", elsewhere).returncode == 0
+    for split in ("dev", "devtest"):  # a file named with --out is the user's choice, replaced as asked
+        result = evaluate(split, "--out", elsewhere)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == str(elsewhere)
+        written = json.loads(elsewhere.read_text(encoding="utf-8"))
+        assert (written["source"]["path"], written["reference"]["path"]) == (str(src[split]), str(ref[split]))
+        assert len(written["hypotheses"]) == 2
+    assert dev.read_text(encoding="utf-8") == forced  # --out leaves the default results alone
 
 
 def test_eval_refuses_test_sets_of_different_lengths(tmp_path, cli_env):

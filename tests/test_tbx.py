@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from tarjama.errors import InputError
@@ -342,8 +340,21 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 """
 
 
+# Expanded, this entity would make a valid entry: an entry read is an entity expanded.
+ONE_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE martif [
+  <!ENTITY kremlin "الكرملين">
+]>
+<martif><text><body><termEntry><langSet xml:lang="ar"><tig><term>&kremlin;</term></tig></langSet>
+<langSet xml:lang="en"><tig><term>Kremlin</term></tig></langSet></termEntry></body></text></martif>
+"""
+
+
+# How long a refusal takes is a figure of benchmarks/xml_refusal.py, not an assertion here.
 @pytest.mark.parametrize(("document", "message", "line"), [
+    # Refused at its first declaration (line 3), before lol1…lol9 are declared, let alone expanded.
     (BILLION_LAUGHS, "entity declaration 'lol' refused", 3),
+    (ONE_ENTITY, "entity declaration 'kremlin' refused", 3),
     # An external entity would read a local file (or a URL) into the glossary.
     ('<?xml version="1.0"?>\n<!DOCTYPE tbx [\n<!ENTITY secret SYSTEM "file:///etc/passwd">\n]>\n<tbx>&secret;</tbx>',
      "entity declaration 'secret' refused", 3),
@@ -351,9 +362,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
      "parameter entity declaration 'dtd' refused", 1),
 ])
 def test_entity_declarations_are_refused_not_expanded(document, message, line):
-    started = time.perf_counter()
     entries, problems = read(document)
-    assert time.perf_counter() - started < 1
     assert entries == []
     assert len(problems) == 1 and problems[0].severity == ERROR and problems[0].line == line
     assert problems[0].message.startswith(message)
