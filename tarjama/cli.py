@@ -17,6 +17,7 @@ from tarjama import __version__
 from tarjama.errors import InputError, TarjamaError
 from tarjama.publish.outputs import check_output_dir, check_outputs
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
 
@@ -232,13 +233,13 @@ def _quiet_model_libraries() -> None:
 def cmd_translate(args: argparse.Namespace) -> int:
     """Check the inputs, load the model, then run the translate-article flow."""
     _quiet_model_libraries()
-    from tarjama.scores.scoring import ReferenceScores, read_reference
+    from tarjama.scores.scoring import read_reference
     from tarjama.terms.glossary import load_glossary
     from tarjama.text.articles import read_article
     from tarjama.text.inputs import check_name_utf8
     from tarjama.translate.backends import load_translator
-    from tarjama.translate.registry import resolve_model
 
+    settings = _run_settings(args, memory=args.memory, use_memory=not args.no_memory)
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     document = read_article(args.path)
     for what, path in (("article", args.path), ("glossary", args.glossary), ("reference", args.reference),
@@ -249,42 +250,45 @@ def cmd_translate(args: argparse.Namespace) -> int:
         load_glossary(args.glossary)
     if args.reference:
         read_reference(args.reference, len(document.paragraphs))
-    check_outputs(args.out, None if args.no_memory else _memory_path(args, args.out))
+    check_outputs(args.out, settings.memory_path(args.out))
 
     from flows.server import connected, start_temporary_server
     from flows.settings import configure_prefect
 
     configure_prefect(quiet=not args.verbose)
-    model = resolve_model(args.model, args.revision)
+    model = settings.resolve_model()
     start_temporary_server()  # boots while the model loads; dies with this process, even on kill -9
-    load_translator(model, args.backend, threads=args.threads)
+    load_translator(model, settings.backend, threads=settings.threads)
     from flows.translate import translate_article
 
     with connected():
-        published = translate_article(
-            source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
-            out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
-            revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
-            threads=args.threads)
-    record = json.loads(published.record.read_text(encoding="utf-8"))
-    rate = record["scores"]["term_success_rate"]
+        published = translate_article(source=args.path, settings=settings, reference=args.reference,
+                                      out_dir=args.out, show_progress=True)
+    record = published.run
+    scores = record.scores
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
-    if rate is not None:
-        print(f"glossary terms: {record['scores']['terms_hit']}/{record['scores']['terms_matched']} "
-              f"in the English ({rate:.0%})", file=sys.stderr)
-    if record["memory"]:
-        memory = record["memory"]
+    if scores.term_success_rate is not None:
+        print(f"glossary terms: {scores.terms_hit}/{scores.terms_matched} "
+              f"in the English ({scores.term_success_rate:.0%})", file=sys.stderr)
+    if record.memory:
+        memory = record.memory
         _print_harvest(memory.get("harvest"), published.bilingual)
         print(f"memory: {memory['approved']} approved, {memory['reused']} reused, {memory['translated']} "
               f"translated ({memory['model_inputs']} model inputs)", file=sys.stderr)
         if memory.get("approvals_set_aside"):
             from tarjama.translate.incremental import set_aside_summary
 
-            print(f"memory: {set_aside_summary(record)}", file=sys.stderr)
-    reference_scores = ReferenceScores.from_record(record["scores"])
-    if reference_scores is not None:
-        print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
+            print(f"memory: {set_aside_summary(record.to_json())}", file=sys.stderr)
+    if scores.reference is not None:
+        print(f"scores against {args.reference}:", *scores.reference.lines(), sep="\n", file=sys.stderr)
     return 0
+
+
+def _run_settings(args: argparse.Namespace, **memory: object) -> RunSettings:
+    """The run's settings from the run options ``translate`` and ``serve`` share (and ``memory`` / ``use_memory``)."""
+    return RunSettings.from_options(model=args.model, revision=args.revision, backend=args.backend,
+                                    beam_size=args.beam_size, glossary=args.glossary, strict_terms=args.strict_terms,
+                                    threads=args.threads, **memory)
 
 
 def _print_harvest(harvest: dict | None, bilingual: object) -> None:
@@ -305,12 +309,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Deploy the inbox flow on a schedule (Prefect ``flow.serve``) against a running Prefect server."""
     _quiet_model_libraries()
     from flows.settings import configure_prefect
-    from tarjama.memory.store import default_memory_path
     from tarjama.terms.glossary import load_glossary
     from tarjama.text.inputs import check_name_utf8
     from tarjama.translate.backends import check_model_loads
-    from tarjama.translate.registry import resolve_model
 
+    settings = _run_settings(args)
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
     if not args.inbox.is_dir():
         raise InputError("no such inbox folder", path=args.inbox)
@@ -319,7 +322,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_name_utf8(path, what)
     if args.glossary:
         load_glossary(args.glossary)
-    check_outputs(args.out, default_memory_path(args.out))  # the memory the inbox runs use
+    check_outputs(args.out, settings.memory_path(args.out))  # the memory the inbox runs use
     if args.cron:
         from prefect.client.schemas.schedules import CronSchedule
 
@@ -334,13 +337,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "and set PREFECT_API_URL=http://127.0.0.1:4200/api (another port: see docs/operations.md, "
                          "Scheduled inbox runs)")
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
-    check_model_loads(resolve_model(args.model, args.revision), args.backend)
+    check_model_loads(settings.resolve_model(), settings.backend)
     from flows.translate import translate_folder
 
-    parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,
-                  "glossary": str(args.glossary.resolve()) if args.glossary else None, "backend": args.backend,
-                  "strict_terms": args.strict_terms, "beam_size": args.beam_size, "only_changed": True,
-                  "revision": args.revision, "threads": args.threads, "settle_seconds": args.settle,
+    parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()),
+                  "settings": settings.for_deployment(), "only_changed": True, "settle_seconds": args.settle,
                   # One line per article per run on this terminal; with --verbose, Prefect's own log shows them.
                   "echo": not args.verbose}
     print(f"serving {args.name}: {args.inbox} → {args.out} "

@@ -21,7 +21,15 @@ from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.base import available_cpus
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.registry import ResolvedModel, store_dir
-from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.types import (
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    Hypothesis,
+    ProgressCallback,
+    TermConstraint,
+    Translation,
+)
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
 MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from
@@ -152,7 +160,8 @@ class CTranslate2Translator:
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
                   progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None,
+                  batching: BatchingOptions = DEFAULT_BATCHING) -> list[Translation]:
         """Translate in length-sorted batches (results in input order), forcing terms by prefixes."""
         # Tokenized once: the lengths plan the batches and the same tokens go to the engine.
         sources = [self._tokenizer.convert_ids_to_tokens(ids)
@@ -160,8 +169,7 @@ class CTranslate2Translator:
         lengths = [len(tokens) for tokens in sources]
         n_best = max(1, min(n_best, options.beam_size))
         results: list[Translation | None] = [None] * len(texts)
-        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
-                                  max_tokens=options.max_batch_tokens):
+        for batch in plan_batches(lengths, max_sentences=batching.max_sentences, max_tokens=batching.max_tokens):
             # The decoding length counts NLLB's language code; the options count the words after it.
             budget = options.output_budget(max(lengths[i] for i in batch)) + len(self._prefix)
             wanted = [list(constraints[i]) if constraints else [] for i in batch]

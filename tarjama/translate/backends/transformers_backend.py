@@ -14,7 +14,15 @@ from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import DecodingOptions, Hypothesis, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.types import (
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    Hypothesis,
+    ProgressCallback,
+    TermConstraint,
+    Translation,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -63,7 +71,8 @@ class TransformersTranslator:
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
                   progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None,
+                  batching: BatchingOptions = DEFAULT_BATCHING) -> list[Translation]:
         """Translate in length-sorted batches; results come back in input order."""
         import torch
 
@@ -74,8 +83,7 @@ class TransformersTranslator:
         n_best = max(1, min(n_best, options.beam_size))
         forcings = self._forcings(constraints, len(texts))
         results: list[Translation | None] = [None] * len(texts)
-        for batch in plan_batches(lengths, max_sentences=options.max_batch_sentences,
-                                  max_tokens=options.max_batch_tokens):
+        for batch in plan_batches(lengths, max_sentences=batching.max_sentences, max_tokens=batching.max_tokens):
             # The budget counts NLLB's language code; the options count the words after it.
             language_code = self._first_free_step - 1
             budget = options.output_budget(max(lengths[i] for i in batch)) + language_code
