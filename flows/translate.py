@@ -1,6 +1,9 @@
-"""Translate articles: one article, or every article of a folder."""
+"""Translate articles: one article, or every article of a folder.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: a deployment's runs load this file as a script, and Prefect
+validates their parameters (a :class:`RunSettings` among them) against annotations that must then be the
+types themselves, not names to look up.
+"""
 
 import re
 import sys
@@ -270,7 +273,7 @@ def translate_on_worker(article: Path, settings: RunSettings, out_dir: Path) -> 
     return steps.translate_and_publish(article, settings, out_dir)
 
 
-def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
+def dask_runner(address: str | None = None, workers: int = 2) -> "DaskTaskRunner":
     """A Dask task runner: the cluster at ``address``, or a local cluster of ``workers`` processes."""
     from prefect_dask import DaskTaskRunner
 
@@ -289,9 +292,9 @@ def translate_folder_distributed(inbox: Path, settings: RunSettings = DEFAULT_SE
     Run it with ``translate_folder_distributed.with_options(task_runner=dask_runner(...))``; give
     ``settings.threads`` = cores per worker process, or the workers of one machine compete for its cores.
     """
+    started = time.monotonic()
     run = InboxRun(inbox, out_dir, settings.resolve_model(), settings, only_changed=only_changed,
                    settle_seconds=settle_seconds, echo=echo)
-    started = time.monotonic()
     articles = [article for article in run.articles if run.take(article)]
     futures = translate_on_worker.map(articles, settings, out_dir)
     results = []

@@ -164,12 +164,14 @@ def test_the_distributed_flow_logs_articles_it_cannot_check(prefect_server, inbo
 
 def test_a_deployment_parameter_of_settings_becomes_run_settings_again():
     # `tarjama serve` hands the settings to Prefect as JSON; each scheduled run must get RunSettings back.
+    # (That a run loaded from the deployment's entrypoint can resolve the annotation is for the slow serve test.)
     import json
+    from pathlib import Path
 
     from flows.translate import translate_folder
     from tarjama.translate.types import DecodingOptions
 
-    settings = RunSettings.from_options(model="m", beam_size=2, glossary=__import__("pathlib").Path("g.tsv"))
+    settings = RunSettings.from_options(model="m", beam_size=2, glossary=Path("g.tsv"))
     parameters = json.loads(json.dumps({"inbox": "inbox", "settings": settings.for_deployment()}))
     validated = translate_folder.validate_parameters(parameters)["settings"]
     assert isinstance(validated, RunSettings) and isinstance(validated.decoding, DecodingOptions)
