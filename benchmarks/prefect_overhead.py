@@ -45,7 +45,9 @@ def _worker(mode: str, model: str, articles: list[str], out: str) -> list[float]
     """Seconds per article in this process, the model loaded beforehand."""
     from tarjama.translate.backends import load_translator
     from tarjama.translate.registry import resolve_model
+    from tarjama.translate.settings import RunSettings
 
+    settings = RunSettings(model=model)
     load_translator(resolve_model(model), "transformers")
     if mode != "plain":
         from flows.settings import configure_prefect
@@ -59,9 +61,9 @@ def _worker(mode: str, model: str, articles: list[str], out: str) -> list[float]
         target = Path(out) / f"{mode}-{n}"
         started = time.perf_counter()
         if mode == "plain":
-            translate_and_publish(Path(article), model, target)
+            translate_and_publish(Path(article), settings, target)
         else:
-            translate_article(source=Path(article), model=model, out_dir=target)
+            translate_article(source=Path(article), settings=settings, out_dir=target)
         seconds.append(time.perf_counter() - started)
     return seconds
 

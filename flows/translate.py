@@ -1,12 +1,14 @@
-"""Translate articles: one article, or every article of a folder."""
+"""Translate articles: one article, or every article of a folder.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: a deployment's runs load this file as a script, and Prefect
+validates their parameters (a :class:`RunSettings` among them) against annotations that must then be the
+types themselves, not names to look up.
+"""
 
 import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,38 +20,28 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
 from tarjama.errors import InputError, RunError, TarjamaError, printable
-from tarjama.memory.store import default_memory_path
-from tarjama.publish.publisher import NEXT_RUN_TAKES_IT, Published, SourceChanged, SourceGone, source_changed
+from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord
 from tarjama.publish.report import scores_markdown
-from tarjama.runs.article import (
-    TranslatedArticle,
-    WorkerResult,
-    build_record,
-    publish_locked,
-    translate_and_publish,
-    translate_with_memory,
-)
+from tarjama.runs import article as steps
+from tarjama.runs.article import TranslatedArticle, WorkerResult
 from tarjama.runs.inbox import (
     ArticleOutcome,
-    ArticleStatus,
     FileState,
     UnreadableArticles,
     Verdict,
     log_run,
+    not_published,
     note_busy,
     run_failures,
     triage,
 )
-from tarjama.scores.scoring import corpus_scores, read_reference, sentence_chrf
 from tarjama.terms.entries import Glossary
-from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, articles_in, read_article
 from tarjama.text.inputs import name_is_utf8
-from tarjama.translate.backends import load_translator
-from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
-from tarjama.translate.types import DecodingOptions
+from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.settings import RunSettings
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -84,9 +76,9 @@ def read_and_segment(source: Path) -> Document:
 
 
 @task(task_run_name="load glossary", **_UNCACHED)
-def load_terms(glossary_path: Path | None) -> Glossary | None:
-    """Load the glossary, if one was given."""
-    return load_glossary(glossary_path) if glossary_path else None
+def load_terms(settings: RunSettings) -> Glossary | None:
+    """Load the glossary, if the run has one."""
+    return steps.load_terms(settings)
 
 
 @task(task_run_name=_named("find terms in", "document"), **_UNCACHED)
@@ -114,27 +106,17 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_named("translate", "document"),
       **_UNCACHED)
-def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, backend: str,
-              options: DecodingOptions, strict_terms: bool, show_progress: bool,
-              memory_path: Path | None, out_dir: Path, threads: int | None = None) -> TranslatedArticle:
+def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, settings: RunSettings,
+              out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
     """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
-    return translate_with_memory(document, matches, load_translator(model, backend, threads=threads), options,
-                                 strict_terms=strict_terms, memory_path=memory_path, out_dir=out_dir,
-                                 show_progress=show_progress)
+    return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress)
 
 
 @task(task_run_name=_named("score", "document"), **_UNCACHED)
-def score(document: Document, translated: TranslatedArticle, model: ResolvedModel, backend: str,
-          options: DecodingOptions, glossary: Glossary | None, reference: Path | None,
-          strict_terms: bool) -> RunRecord:
+def score(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
+          glossary: Glossary | None, reference: Path | None) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
-    record = build_record(document, translated, model, backend, options, glossary, strict_terms)
-    if reference is not None:
-        references = read_reference(reference, len(document.paragraphs))
-        english = record.paragraph_english()
-        scores = replace(record.scores, reference=corpus_scores(english, references),
-                         paragraph_chrf=tuple(sentence_chrf(english, references)))
-        record = replace(record, scores=scores, reference_lines=tuple(references), reference_path=str(reference))
+    record = steps.build_record(document, translated, model, settings, glossary, reference)
     create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
                              description=f"Scores of {document.path.name}")
     return record
@@ -148,68 +130,73 @@ def _artifact_key(document: Document) -> str:
 @task(task_run_name=_named("publish", "record"), **_UNCACHED)
 def publish_outputs(record: RunRecord, out_dir: Path) -> Published:
     """Write the article's outputs atomically, one run at a time per article."""
-    return publish_locked(record, out_dir)
+    return steps.publish_locked(record, out_dir)
+
+
+DEFAULT_SETTINGS = RunSettings()
 
 
 @flow(name="translate-article", flow_run_name=_article_run_name)
-def translate_article(source: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
-                      reference: Path | None = None, out_dir: Path = Path("outputs"),
-                      backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
-                      revision: str | None = None, show_progress: bool = False, memory: Path | None = None,
-                      use_memory: bool = True, threads: int | None = None) -> Published:
-    """Segment, find terms, translate (through the memory), score and publish one Arabic article."""
-    resolved = resolve_model(model, revision)
-    options = DecodingOptions(beam_size=beam_size)
-    memory_path = (memory or default_memory_path(Path(out_dir))) if use_memory else None
+def translate_article(source: Path, settings: RunSettings = DEFAULT_SETTINGS, reference: Path | None = None,
+                      out_dir: Path = Path("outputs"), show_progress: bool = False) -> Published:
+    """Segment, find terms, translate (through the memory), score and publish one Arabic article.
+
+    What it published comes back with the record it wrote (``Published.run``).
+    """
+    model = settings.resolve_model()
     document = read_and_segment(source)
-    terms = load_terms(glossary)
-    matches = find_glossary_terms(document, terms)
-    translated = translate(document, matches, resolved, backend, options, strict_terms, show_progress, memory_path,
-                           Path(out_dir), threads)
-    record = score(document, translated, resolved, backend, options, terms, reference, strict_terms)
+    glossary = load_terms(settings)
+    matches = find_glossary_terms(document, glossary)
+    translated = translate(document, matches, model, settings, Path(out_dir), show_progress)
+    record = score(document, translated, model, settings, glossary, reference)
     return publish_outputs(record, out_dir)
 
 
 @task(task_run_name=_named("check", "article"), **_UNCACHED)
-def check_article(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
-                  strict_terms: bool, glossary: Path | None, only_changed: bool, settle_seconds: float,
-                  unreadable: UnreadableArticles | None) -> Verdict:
+def check_article(article: Path, out_dir: Path, model: ResolvedModel, settings: RunSettings, only_changed: bool,
+                  settle_seconds: float, unreadable: UnreadableArticles | None) -> Verdict:
     """Whether to take the article now: gone, still settling, known unreadable, up to date, or to translate."""
-    return triage(article, out_dir, model=model, backend=backend, beam_size=beam_size, strict_terms=strict_terms,
-                  glossary=glossary, only_changed=only_changed, settle_seconds=settle_seconds,
-                  unreadable=unreadable)
-
-
-def _reason(error: BaseException) -> str:
-    return error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
-
-
-def _not_published(article: Path, error: BaseException, seconds: float, flow_run_id: str | None = None, *,
-                   only_changed: bool = False) -> ArticleOutcome:
-    """A failed article's outcome: gone and changed are statuses of their own, not failures.
-
-    In an inbox run (``only_changed``) a changed article says that the next run takes it, not to translate it again.
-    """
-    if only_changed and isinstance(error, SourceChanged) and error.path:
-        error = source_changed(Path(error.path), then=NEXT_RUN_TAKES_IT)
-    status = (ArticleStatus.GONE if isinstance(error, SourceGone)
-              else ArticleStatus.CHANGED if isinstance(error, SourceChanged) else ArticleStatus.FAILED)
-    if status is ArticleStatus.FAILED:
-        return ArticleOutcome(article, status, error=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
-    return ArticleOutcome(article, status, reason=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
+    return triage(article, out_dir, model=model, settings=settings, only_changed=only_changed,
+                  settle_seconds=settle_seconds, unreadable=unreadable)
 
 
 class InboxRun:
-    """One run over an inbox folder: which articles to take, and what to log and show of each."""
+    """One run over an inbox folder: which articles to take, and what to log and show of each.
 
-    def __init__(self, inbox: Path, out_dir: Path, *, only_changed: bool, echo: bool) -> None:
+    Both folder flows go through it: :meth:`take` for each article, :meth:`translated` or
+    :meth:`not_published` for each one taken, then :meth:`finish`.
+    """
+
+    def __init__(self, inbox: Path, out_dir: Path, model: ResolvedModel, settings: RunSettings, *,
+                 only_changed: bool, settle_seconds: float, echo: bool) -> None:
         self.inbox, self.out_dir, self.only_changed, self.echo = Path(inbox), Path(out_dir), only_changed, echo
+        self.model, self.settings, self.settle_seconds = model, settings, settle_seconds
         self.articles = articles_in(inbox)
         # Remembered only for scheduled (inbox) runs: an explicit folder run reports every bad file again.
         self.unreadable = UnreadableArticles.load(self.out_dir) if only_changed else None
         self.outcomes: list[ArticleOutcome] = []
         self.started = datetime.now(UTC)
         self.clock = time.monotonic()
+
+    def take(self, article: Path) -> bool:
+        """Whether to translate the article now; one not taken is logged with the reason."""
+        started = time.monotonic()
+        # A name that is not UTF-8 cannot go into a task run's name or parameters: judged here, without Prefect.
+        check = check_article if name_is_utf8(article) else check_article.fn
+        verdict = check(article, self.out_dir, self.model, self.settings, self.only_changed, self.settle_seconds,
+                        self.unreadable)
+        if not verdict.take:
+            self.add(verdict.outcome(article, time.monotonic() - started), verdict.state)
+        return verdict.take
+
+    def translated(self, article: Path, published: Published, seconds: float, flow_run_id: str | None = None) -> None:
+        """Note an article published."""
+        self.add(ArticleOutcome(article, published=published, seconds=seconds, flow_run_id=flow_run_id))
+
+    def not_published(self, article: Path, error: BaseException, seconds: float,
+                      flow_run_id: str | None = None) -> None:
+        """Note an article whose run failed, or found it gone or changed."""
+        self.add(not_published(article, error, seconds, flow_run_id, only_changed=self.only_changed))
 
     def add(self, outcome: ArticleOutcome, state: FileState | None = None) -> None:
         """Note what became of an article: in the terminal (``echo``), Prefect's log, and the unreadable list."""
@@ -246,11 +233,9 @@ def _folder_run_name() -> str:
 
 
 @flow(name="translate-folder", flow_run_name=_folder_run_name)
-def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
-                     out_dir: Path = Path("outputs"), backend: str = "transformers",
-                     strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
-                     revision: str | None = None, threads: int | None = None, settle_seconds: float = 0.0,
-                     echo: bool = False) -> list[ArticleOutcome]:
+def translate_folder(inbox: Path, settings: RunSettings = DEFAULT_SETTINGS, out_dir: Path = Path("outputs"),
+                     only_changed: bool = False, settle_seconds: float = 0.0, echo: bool = False
+                     ) -> list[ArticleOutcome]:
     """Translate every article of a folder (or only new and changed ones) with one loaded model.
 
     An article is taken once unchanged for ``settle_seconds`` (``tarjama serve`` passes 30 s); one
@@ -259,28 +244,20 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
     With ``only_changed`` (the scheduled inbox), an article that cannot be read is reported once and
     skipped until it changes, and does not fail the run.
     """
-    resolved = resolve_model(model, revision)
-    run = InboxRun(inbox, out_dir, only_changed=only_changed, echo=echo)
+    run = InboxRun(inbox, out_dir, settings.resolve_model(), settings, only_changed=only_changed,
+                   settle_seconds=settle_seconds, echo=echo)
     for article in run.articles:
         started = time.monotonic()
-        # A name that is not UTF-8 cannot go into a task run's name or parameters: judged here, without Prefect.
-        check = check_article if name_is_utf8(article) else check_article.fn
-        verdict = check(article, out_dir, resolved, backend, beam_size, strict_terms, glossary, only_changed,
-                        settle_seconds, run.unreadable)
-        if not verdict.take:
-            run.add(verdict.outcome(article, time.monotonic() - started), verdict.state)
+        if not run.take(article):
             continue
         note_busy(out_dir, article)  # left behind if serve is stopped midway, so that it can say so
-        state = translate_article(article, model=model, glossary=glossary, out_dir=out_dir, backend=backend,
-                                  strict_terms=strict_terms, beam_size=beam_size, revision=revision,
-                                  threads=threads, return_state=True)
+        state = translate_article(article, settings=settings, out_dir=out_dir, return_state=True)
         seconds = time.monotonic() - started
         article_run = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
         if state.is_completed():
-            run.add(ArticleOutcome(article, published=state.result(), seconds=seconds, flow_run_id=article_run))
+            run.translated(article, state.result(), seconds, article_run)
         else:
-            run.add(_not_published(article, state.result(raise_on_failure=False), seconds, article_run,
-                                   only_changed=only_changed))
+            run.not_published(article, state.result(raise_on_failure=False), seconds, article_run)
         note_busy(out_dir, None)
     run.finish()
     return run.outcomes
@@ -288,15 +265,15 @@ def translate_folder(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | N
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_named("translate", "article"),
       **_UNCACHED)
-def translate_on_worker(article: Path, model: str, out_dir: Path, glossary: Path | None, backend: str,
-                        strict_terms: bool, beam_size: int, revision: str | None,
-                        threads: int | None = None) -> WorkerResult:
-    """Translate and publish one article wherever the task runner puts it (a Dask worker, say)."""
-    return translate_and_publish(article, model, out_dir, glossary=glossary, backend=backend,
-                                 strict_terms=strict_terms, beam_size=beam_size, revision=revision, threads=threads)
+def translate_on_worker(article: Path, settings: RunSettings, out_dir: Path) -> WorkerResult:
+    """Translate and publish one article wherever the task runner puts it (a Dask worker, say).
+
+    The article flow's steps, in one call (:func:`tarjama.runs.article.translate_and_publish`).
+    """
+    return steps.translate_and_publish(article, settings, out_dir)
 
 
-def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
+def dask_runner(address: str | None = None, workers: int = 2) -> "DaskTaskRunner":
     """A Dask task runner: the cluster at ``address``, or a local cluster of ``workers`` processes."""
     from prefect_dask import DaskTaskRunner
 
@@ -307,37 +284,27 @@ def dask_runner(address: str | None = None, workers: int = 2) -> DaskTaskRunner:
 
 
 @flow(name="translate-folder-distributed", flow_run_name=_folder_run_name)
-def translate_folder_distributed(inbox: Path, model: str = DEFAULT_MODEL, glossary: Path | None = None,
-                                 out_dir: Path = Path("outputs"), backend: str = "transformers",
-                                 strict_terms: bool = False, beam_size: int = 4, only_changed: bool = False,
-                                 revision: str | None = None, threads: int | None = None,
+def translate_folder_distributed(inbox: Path, settings: RunSettings = DEFAULT_SETTINGS,
+                                 out_dir: Path = Path("outputs"), only_changed: bool = False,
                                  settle_seconds: float = 0.0, echo: bool = False) -> list[WorkerResult]:
     """Like ``translate_folder``, with the articles translated in parallel on the flow's task runner.
 
     Run it with ``translate_folder_distributed.with_options(task_runner=dask_runner(...))``; give
-    ``threads`` = cores per worker process, or the workers of one machine compete for its cores.
+    ``settings.threads`` = cores per worker process, or the workers of one machine compete for its cores.
     """
-    resolved = resolve_model(model, revision)
-    run = InboxRun(inbox, out_dir, only_changed=only_changed, echo=echo)
-    articles, started = [], time.monotonic()
-    for article in run.articles:
-        verdict = triage(article, out_dir, model=resolved, backend=backend, beam_size=beam_size,
-                         strict_terms=strict_terms, glossary=glossary, only_changed=only_changed,
-                         settle_seconds=settle_seconds, unreadable=run.unreadable)
-        if verdict.take:
-            articles.append(article)
-        else:
-            run.add(verdict.outcome(article, 0.0), verdict.state)
-    futures = translate_on_worker.map(articles, model, out_dir, glossary, backend, strict_terms, beam_size,
-                                      revision, threads)
+    started = time.monotonic()
+    run = InboxRun(inbox, out_dir, settings.resolve_model(), settings, only_changed=only_changed,
+                   settle_seconds=settle_seconds, echo=echo)
+    articles = [article for article in run.articles if run.take(article)]
+    futures = translate_on_worker.map(articles, settings, out_dir)
     results = []
     for article, future in zip(articles, futures, strict=True):
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - every article's fate is logged; the run fails after
-            run.add(_not_published(article, exc, time.monotonic() - started, only_changed=only_changed))
+            run.not_published(article, exc, time.monotonic() - started)
             continue
         results.append(result)
-        run.add(ArticleOutcome(article, published=result.published, seconds=result.seconds))
+        run.translated(article, result.published, result.seconds)
     run.finish()
     return results

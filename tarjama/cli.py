@@ -19,6 +19,7 @@ from tarjama.errors import TarjamaError
 from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.record.reader import HarvestView, ScoresView, read_record
 from tarjama.translate.registry import DEFAULT_MODEL, PROJECT_ROOT
+from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import BACKENDS
 from tarjama.wording import counted
 
@@ -186,28 +187,24 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from tarjama.runs.article import check_article_run
     from tarjama.scores.scoring import ReferenceScores
     from tarjama.translate.backends import load_translator
-    from tarjama.translate.registry import resolve_model
 
+    settings = _run_settings(args, memory=args.memory, use_memory=not args.no_memory)
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
-    check_article_run(args.path, args.out, glossary=args.glossary, reference=args.reference, memory=args.memory,
-                      use_memory=not args.no_memory)
+    check_article_run(args.path, args.out, settings, reference=args.reference)
 
     from flows.server import connected, start_temporary_server
     from flows.settings import configure_prefect
 
     configure_prefect(quiet=not args.verbose)
-    model = resolve_model(args.model, args.revision)
+    model = settings.resolve_model()
     start_temporary_server()  # boots while the model loads; dies with this process, even on kill -9
-    load_translator(model, args.backend, threads=args.threads)
+    load_translator(model, settings.backend, threads=settings.threads)
     from flows.translate import translate_article
 
     with connected():
-        published = translate_article(
-            source=args.path, model=args.model, glossary=args.glossary, reference=args.reference,
-            out_dir=args.out, backend=args.backend, strict_terms=args.strict_terms, beam_size=args.beam_size,
-            revision=args.revision, show_progress=True, memory=args.memory, use_memory=not args.no_memory,
-            threads=args.threads)
-    record = read_record(published.record)
+        published = translate_article(source=args.path, settings=settings, reference=args.reference,
+                                      out_dir=args.out, show_progress=True)
+    record = read_record(published.record)  # as every reader reads it: the typed view of what was published
     scores = record.scores or ScoresView()
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
     if scores.term_success_rate is not None:
@@ -226,6 +223,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if reference_scores is not None:
         print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
     return 0
+
+
+def _run_settings(args: argparse.Namespace, **memory: object) -> RunSettings:
+    """The run's settings from the run options ``translate`` and ``serve`` share (and ``memory`` / ``use_memory``)."""
+    return RunSettings.from_options(model=args.model, revision=args.revision, backend=args.backend,
+                                    beam_size=args.beam_size, glossary=args.glossary, strict_terms=args.strict_terms,
+                                    threads=args.threads, **memory)
 
 
 def _print_harvest(harvest: HarvestView | None, bilingual: object) -> None:
@@ -248,21 +252,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.settings import configure_prefect
     from tarjama.runs.inbox import check_inbox_run
     from tarjama.translate.backends import check_model_loads
-    from tarjama.translate.registry import resolve_model
 
+    settings = _run_settings(args)
     configure_prefect(quiet=not args.verbose)  # before anything imports Prefect: no telemetry, ever
-    check_inbox_run(args.inbox, args.out, glossary=args.glossary)
+    check_inbox_run(args.inbox, args.out, settings)
     from flows.server import check_schedule
 
     check_schedule(args.cron)
     # Loaded once here and let go: a broken model stops `serve` now instead of failing every run.
-    check_model_loads(resolve_model(args.model, args.revision), args.backend)
+    check_model_loads(settings.resolve_model(), settings.backend)
     from flows.translate import translate_folder
 
-    parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()), "model": args.model,
-                  "glossary": str(args.glossary.resolve()) if args.glossary else None, "backend": args.backend,
-                  "strict_terms": args.strict_terms, "beam_size": args.beam_size, "only_changed": True,
-                  "revision": args.revision, "threads": args.threads, "settle_seconds": args.settle,
+    parameters = {"inbox": str(args.inbox.resolve()), "out_dir": str(args.out.resolve()),
+                  "settings": settings.for_deployment(), "only_changed": True, "settle_seconds": args.settle,
                   # One line per article per run on this terminal; with --verbose, Prefect's own log shows them.
                   "echo": not args.verbose}
     print(f"serving {args.name}: {args.inbox} → {args.out} "

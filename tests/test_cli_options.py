@@ -23,6 +23,7 @@ from tarjama.scores.scoring import corpus_scores, score_files
 from tarjama.terms.entries import ERROR, WARNING, GlossaryProblem
 from tarjama.terms.glossary import GlossaryCheck
 from tarjama.translate.registry import DEFAULT_MODEL, load_registry, registry_listing
+from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import DEFAULT_BACKEND, DecodingOptions
 
 
@@ -188,16 +189,17 @@ def test_results_path_keeps_earlier_default_results_unless_forced(tmp_path):
 # --- translate and serve: what is checked before any work ---
 
 def test_check_article_run_checks_glossary_reference_and_memory(tmp_path, sample_path):
-    check_article_run(sample_path, tmp_path / "out")
+    out = tmp_path / "out"
+    check_article_run(sample_path, out, RunSettings())
     bad_glossary = _lines(tmp_path / "g.tsv", "source\ttarget", "\tno source")
     with pytest.raises(InputError):
-        check_article_run(sample_path, tmp_path / "out", glossary=bad_glossary)
+        check_article_run(sample_path, out, RunSettings(glossary=bad_glossary))
     with pytest.raises(InputError):
-        check_article_run(sample_path, tmp_path / "out", reference=_lines(tmp_path / "ref.txt", "one line"))
+        check_article_run(sample_path, out, RunSettings(), reference=_lines(tmp_path / "ref.txt", "one line"))
     not_a_memory = _lines(tmp_path / "memory.sqlite", "not a database")
     with pytest.raises(InputError):
-        check_article_run(sample_path, tmp_path / "out", memory=not_a_memory)
-    check_article_run(sample_path, tmp_path / "out", memory=not_a_memory, use_memory=False)  # --no-memory
+        check_article_run(sample_path, out, RunSettings(memory=not_a_memory))
+    check_article_run(sample_path, out, RunSettings(memory=not_a_memory, use_memory=False))  # --no-memory
 
 
 def test_check_schedule_refuses_a_bad_cron_and_a_missing_server():
@@ -217,8 +219,8 @@ def test_check_schedule_refuses_a_bad_cron_and_a_missing_server():
 
 def test_check_inbox_run_needs_an_inbox_folder(tmp_path):
     with pytest.raises(InputError, match="no such inbox folder"):
-        check_inbox_run(tmp_path / "missing", tmp_path / "out")
-    check_inbox_run(tmp_path, tmp_path / "out")
+        check_inbox_run(tmp_path / "missing", tmp_path / "out", RunSettings())
+    check_inbox_run(tmp_path, tmp_path / "out", RunSettings())
 
 
 # --- models list and bench: what they print ---

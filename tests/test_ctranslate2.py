@@ -13,7 +13,7 @@ from tarjama.text.articles import read_article
 from tarjama.translate.backends import load_translator
 from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.registry import resolve_model
-from tarjama.translate.types import DecodingOptions, TermConstraint
+from tarjama.translate.types import BatchingOptions, DecodingOptions, TermConstraint
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,11 @@ def peaked_models(tmp_path_factory, store):
 def test_greedy_float32_english_is_identical_to_transformers(peaked_models, architecture):
     model = resolve_model(str(peaked_models[architecture]))
     texts = arabic_corpus()
-    options = DecodingOptions(beam_size=1, max_batch_sentences=8)
-    reference = load_translator(model, "transformers").translate(texts, options)
+    options, batching = DecodingOptions(beam_size=1), BatchingOptions(max_sentences=8)
+    reference = load_translator(model, "transformers").translate(texts, options, batching=batching)
     converted = load_translator(model, "ctranslate2")
     assert converted.quantization == "float32"
-    assert [t.text for t in converted.translate(texts, options)] == [t.text for t in reference]
+    assert [t.text for t in converted.translate(texts, options, batching=batching)] == [t.text for t in reference]
 
 
 @pytest.mark.parametrize("architecture", ["marian", "nllb"])
@@ -118,15 +118,15 @@ def test_ctranslate2_shares_each_batch_among_one_thread_workers(peaked_models):
             return engine.translate_batch(sources, **kwargs)
 
     texts = arabic_corpus()
-    options = DecodingOptions(beam_size=1, max_batch_sentences=8)
+    options, batching = DecodingOptions(beam_size=1), BatchingOptions(max_sentences=8)
     shared._translator = Spy()
     try:
-        english = [t.text for t in shared.translate(texts, options)]
+        english = [t.text for t in shared.translate(texts, options, batching=batching)]
     finally:
         shared._translator = engine
     assert len(texts) == 24 and calls == [(8, 4)] * 3  # three batches of 8 sentences: each worker takes half
     # Sub-batches change nothing in the English: the same as one worker taking whole batches.
-    assert english == [t.text for t in single.translate(texts, options)]
+    assert english == [t.text for t in single.translate(texts, options, batching=batching)]
 
 
 def test_strict_terms_on_ctranslate2_force_a_whole_batch_per_round(peaked_models, sample_path, glossary_path):

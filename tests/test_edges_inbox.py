@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tarjama.translate.settings import RunSettings
+
 TITLE = "عنوان قصير"
 BODY = ["قال الكرملين إن الوضع هادئ.", "وصل الوفد إلى موسكو يوم الجمعة."]
+
+
+def tiny_settings(model, **options):
+    """These tests' run settings: the (tiny) model given, greedy."""
+    return RunSettings.from_options(model=str(model), beam_size=1, **options)
 
 
 def write_article(path, *lines, age=3600):
@@ -65,12 +72,12 @@ def test_an_article_removed_mid_run_is_not_published_and_is_logged_gone(prefect_
     inbox.mkdir()
     removed = write_article(inbox / "a-removed.txt")
     write_article(inbox / "b-stays.txt", "قال مسؤولون إن التحقيق مستمر.")
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)
     earlier = (out / "a-removed.run.json").read_text(encoding="utf-8")
 
     write_article(removed, "وصل الوفد إلى موسكو يوم الأحد.")  # a new version, removed while it is translated
     during_translation(monkeypatch, removed.unlink)
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)  # does not fail
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)  # does not fail
     assert statuses(out) == {"a-removed.txt": "gone", "b-stays.txt": "skipped"}
     entry = last_run(out)["articles"][0]
     assert "removed while it was being translated" in entry["reason"] and "outputs" not in entry
@@ -91,10 +98,10 @@ def test_an_article_changed_mid_run_is_logged_changed_and_taken_by_the_next_run(
             stream.write(BODY[1] + "\n")
 
     during_translation(monkeypatch, append_paragraph)
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)  # no RunError
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)  # no RunError
     assert statuses(out) == {"story.txt": "changed"}
     assert not (out / "story.run.json").exists()
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)
     assert statuses(out) == {"story.txt": "translated"}
     record = json.loads((out / "story.run.json").read_text(encoding="utf-8"))
     assert len({s["paragraph"] for s in record["segments"]}) == 3  # the whole article, as it is now
@@ -106,7 +113,7 @@ def test_an_upload_waits_until_it_has_settled(prefect_server, tmp_path, tiny_mar
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     article = write_article(inbox / "upload.txt", BODY[0], age=0)  # half copied, then the copy stalls
-    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True, "settle_seconds": 30}
+    run = {"settings": tiny_settings(tiny_marian), "out_dir": out, "only_changed": True, "settle_seconds": 30}
     outcomes = translate_folder(inbox, **run)
     assert [o.status for o in outcomes] == ["waiting"]
     assert "taken once unchanged for 30 s" in last_run(out)["articles"][0]["reason"]
@@ -142,7 +149,7 @@ def test_an_unreadable_article_is_reported_once_and_does_not_fail_later_runs(pre
     inbox.mkdir()
     bad = unreadable_articles(inbox)
     write_article(inbox / "good.txt")
-    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
+    run = {"settings": tiny_settings(tiny_marian), "out_dir": out, "only_changed": True}
     translate_folder(inbox, **run)  # the first run meets them: reported, and the run does not fail
     first = {a["article"].rsplit("/", 1)[-1]: a for a in last_run(out)["articles"]}
     assert {name: first[name]["status"] for name in bad} == dict.fromkeys(bad, "failed")
@@ -169,7 +176,7 @@ def test_an_explicit_folder_run_and_real_failures_still_fail(prefect_server, tmp
     inbox.mkdir()
     (inbox / "undecodable.txt").write_bytes(b"\xff\xfe\n")
     with pytest.raises(RunError, match=r"1 of 1 articles failed: .*not valid UTF-8"):
-        translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1)  # not the inbox: fails
+        translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out)  # not the inbox: fails
     (inbox / "undecodable.txt").unlink()
     write_article(inbox / "good.txt")
 
@@ -178,7 +185,7 @@ def test_an_explicit_folder_run_and_real_failures_still_fail(prefect_server, tmp
 
     monkeypatch.setattr(incremental, "run_translation", broken)
     with pytest.raises(RunError, match=r"1 of 1 articles failed: .*not a tarjama memory"):
-        translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+        translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)
     assert statuses(out) == {"good.txt": "failed"}
 
 
@@ -191,7 +198,7 @@ def test_the_distributed_flow_settles_and_skips_unreadable_articles(prefect_serv
     os.utime(inbox / "undecodable.txt", (time.time() - 60, time.time() - 60))
     write_article(inbox / "fresh.txt", age=0)
     write_article(inbox / "good.txt")
-    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True, "settle_seconds": 30}
+    run = {"settings": tiny_settings(tiny_marian), "out_dir": out, "only_changed": True, "settle_seconds": 30}
     results = translate_folder_distributed(inbox, **run)
     assert [r.published.record.name for r in results] == ["good.run.json"]
     assert statuses(out) == {"undecodable.txt": "failed", "fresh.txt": "waiting", "good.txt": "translated"}
@@ -209,7 +216,7 @@ def test_runs_are_named_by_article_and_logged_with_ids_seconds_and_outputs(prefe
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     write_article(inbox / "crocus-city-hall.txt")
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True, echo=True)
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True, echo=True)
     logged = last_run(out)
     (entry,) = logged["articles"]
     assert entry["status"] == "translated" and entry["seconds"] > 0
@@ -268,7 +275,7 @@ def test_a_file_name_that_is_not_utf8_is_reported_once_and_the_run_goes_on(prefe
     inbox.mkdir()
     odd = write_article(Path(os.fsdecode(bytes(inbox) + b"/caf\xe9.txt")))  # valid Arabic, odd name
     write_article(inbox / "z-good.txt")  # sorted after it
-    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
+    run = {"settings": tiny_settings(tiny_marian), "out_dir": out, "only_changed": True}
     flow(inbox, **run)  # no UnicodeEncodeError, no RunError
     first = _logged(out)
     assert first["caf\\xe9.txt"]["status"] == "failed"
@@ -298,7 +305,7 @@ def test_txt_entries_that_are_not_regular_files_are_reported_once_and_never_open
     for name in ("dir.txt", "fifo.txt", "link.txt", "broken.txt"):
         os.utime(inbox / name, (time.time() - 3600, time.time() - 3600), follow_symlinks=False)
     write_article(inbox / "good.txt")
-    run = {"model": str(tiny_marian), "out_dir": out, "beam_size": 1, "only_changed": True}
+    run = {"settings": tiny_settings(tiny_marian), "out_dir": out, "only_changed": True}
     translate_folder(inbox, **run)  # a FIFO opened would block here
     first = _logged(out)
     assert {name: first[name]["status"] for name in first} == {"broken.txt": "failed", "dir.txt": "failed",
@@ -319,8 +326,8 @@ def test_the_waiting_line_does_not_contradict_itself(tmp_path):
     article = write_article(tmp_path / "upload.txt", age=0)
     stamp = time.time() - 5.95
     os.utime(article, (stamp, stamp))
-    verdict = triage(article, tmp_path / "out", model=None, backend="transformers", beam_size=1, strict_terms=False,
-                     glossary=None, only_changed=True, settle_seconds=6)
+    verdict = triage(article, tmp_path / "out", model=None, settings=tiny_settings("unused"), only_changed=True,
+                     settle_seconds=6)
     assert verdict.status == "waiting"
     assert verdict.reason.startswith("changed 5.9 s ago; taken once unchanged for 6 s"), verdict.reason
 
@@ -332,7 +339,7 @@ def test_an_inbox_run_says_the_next_run_takes_a_changed_article(prefect_server, 
     inbox.mkdir()
     article = write_article(inbox / "story.txt", BODY[0])
     during_translation(monkeypatch, lambda: article.write_text(TITLE + "\n" + BODY[1] + "\n", encoding="utf-8"))
-    translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+    translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)
     (entry,) = last_run(out)["articles"]
     assert entry["status"] == "changed"
     assert entry["reason"].endswith("the next run takes it)") and "translate it again" not in entry["reason"]
@@ -360,7 +367,7 @@ def test_serve_says_when_it_stopped_and_what_it_left_unpublished(prefect_server,
 
         monkeypatch.setattr(module, "translate_article", stopped)
         with temporary_settings(restore_defaults={PREFECT_API_URL}), pytest.raises(KeyboardInterrupt):
-            module.translate_folder(inbox, model=str(tiny_marian), out_dir=out, beam_size=1, only_changed=True)
+            module.translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=out, only_changed=True)
 
     monkeypatch.setattr(module.translate_folder, "serve", serve_then_ctrl_c)
     command = ["serve", "--inbox", str(inbox), "--out", str(out), "--interval", "60", "--model", str(tiny_marian)]

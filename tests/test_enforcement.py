@@ -146,7 +146,7 @@ class ScriptedTranslator:
     def count_tokens(self, texts):
         return [len(t.split()) + 1 for t in texts]
 
-    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None):
+    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None, batching=None):
         self.calls.append((list(texts), n_best, constraints))
         results = []
         for i, text in enumerate(texts):

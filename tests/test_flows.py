@@ -6,6 +6,12 @@ import pytest
 import torch
 
 from tarjama.errors import InputError
+from tarjama.translate.settings import RunSettings
+
+
+def tiny_settings(model, **options):
+    """These tests' run settings: the (tiny) model given, greedy."""
+    return RunSettings.from_options(model=str(model), beam_size=1, **options)
 
 
 @pytest.fixture
@@ -34,8 +40,8 @@ def test_folder_flow_translates_every_article_with_one_model_load(prefect_server
     monkeypatch.setattr("tarjama.translate.backends._loaded", {})
     threads = torch.get_num_threads()
     try:
-        published = translate_folder(inbox, model=str(tiny_marian), glossary=glossary_path,
-                                     out_dir=tmp_path / "out", beam_size=1, threads=1)
+        published = translate_folder(inbox, settings=tiny_settings(tiny_marian, glossary=glossary_path, threads=1),
+                                     out_dir=tmp_path / "out")
     finally:
         torch.set_num_threads(threads)  # the setting is process-wide: later tests keep every core
     assert [o.published.record.name for o in published] == ["crocus.run.json", "short.run.json"]
@@ -61,8 +67,8 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
         return real(*args, **kwargs)
 
     monkeypatch.setattr(incremental, "run_translation", flaky)
-    published = module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "a",
-                                         beam_size=1)
+    published = module.translate_article(inbox / "short.txt", settings=tiny_settings(tiny_marian),
+                                         out_dir=tmp_path / "a")
     assert published.record.exists() and len(calls) == 2
 
     def bad_input(*args, **kwargs):
@@ -72,7 +78,7 @@ def test_translation_is_retried_after_a_transient_failure_but_not_after_bad_inpu
     calls.clear()
     monkeypatch.setattr(incremental, "run_translation", bad_input)
     with pytest.raises(InputError):
-        module.translate_article(inbox / "short.txt", model=str(tiny_marian), out_dir=tmp_path / "b", beam_size=1)
+        module.translate_article(inbox / "short.txt", settings=tiny_settings(tiny_marian), out_dir=tmp_path / "b")
     assert len(calls) == 1
     assert not (tmp_path / "b").exists()
 
@@ -84,7 +90,7 @@ def test_one_bad_article_does_not_stop_the_folder(prefect_server, inbox, tmp_pat
     (inbox / "bad.txt").write_text("No Arabic here.\n", encoding="utf-8")
     (inbox / ".hidden.txt").write_text("عنوان\n", encoding="utf-8")
     with pytest.raises(RunError, match=r"1 of 3 articles failed: .*bad.txt: no Arabic text"):
-        translate_folder(inbox, model=str(tiny_marian), out_dir=tmp_path / "out", beam_size=1)
+        translate_folder(inbox, settings=tiny_settings(tiny_marian), out_dir=tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.run.json")) == ["crocus.run.json", "short.run.json"]
 
 
@@ -106,8 +112,8 @@ def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inb
 
     from flows.translate import translate_article
 
-    published = translate_article(inbox / "short.txt", model=str(tiny_marian), glossary=glossary_path,
-                                  out_dir=tmp_path / "out", beam_size=1)
+    published = translate_article(inbox / "short.txt", settings=tiny_settings(tiny_marian, glossary=glossary_path),
+                                  out_dir=tmp_path / "out")
     artifact = Artifact.get("scores-short")
     assert artifact is not None and artifact.type == "markdown"
     record = __import__("json").loads(published.record.read_text(encoding="utf-8"))
@@ -127,8 +133,7 @@ def test_articles_run_on_a_local_two_worker_dask_cluster(prefect_server, inbox, 
         (inbox / f"extra{n}.txt").write_text(f"عنوان {n}\nقال الكرملين إن الوضع هادئ في اليوم {n}.\n",
                                              encoding="utf-8")
     distributed = translate_folder_distributed.with_options(task_runner=dask_runner(workers=2))
-    results = distributed(inbox, model=str(tiny_marian), glossary=glossary_path, out_dir=tmp_path / "out",
-                          beam_size=1)
+    results = distributed(inbox, settings=tiny_settings(tiny_marian, glossary=glossary_path), out_dir=tmp_path / "out")
     assert sorted(r.published.record.name for r in results) == sorted(
         f"{stem}.run.json" for stem in ("crocus", "short", "extra0", "extra1", "extra2", "extra3"))
     assert all(r.published.report.exists() for r in results)
@@ -149,8 +154,25 @@ def test_the_distributed_flow_logs_articles_it_cannot_check(prefect_server, inbo
 
     out = tmp_path / "out"
     with pytest.raises(RunError, match=r"2 of 2 articles failed: .*no-such-glossary.tsv"):
-        translate_folder_distributed(inbox, model=str(tiny_marian), glossary=tmp_path / "no-such-glossary.tsv",
-                                     out_dir=out, only_changed=True, beam_size=1)
+        translate_folder_distributed(
+            inbox, settings=tiny_settings(tiny_marian, glossary=tmp_path / "no-such-glossary.tsv"), out_dir=out,
+            only_changed=True)
     logged = json.loads((out / ".tarjama" / "inbox-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     assert sorted((a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]) == [
         ("crocus.txt", "failed"), ("short.txt", "failed")]
+
+
+def test_a_deployment_parameter_of_settings_becomes_run_settings_again():
+    # `tarjama serve` hands the settings to Prefect as JSON; each scheduled run must get RunSettings back.
+    # (That a run loaded from the deployment's entrypoint can resolve the annotation is for the slow serve test.)
+    import json
+    from pathlib import Path
+
+    from flows.translate import translate_folder
+    from tarjama.translate.types import DecodingOptions
+
+    settings = RunSettings.from_options(model="m", beam_size=2, glossary=Path("g.tsv"))
+    parameters = json.loads(json.dumps({"inbox": "inbox", "settings": settings.for_deployment()}))
+    validated = translate_folder.validate_parameters(parameters)["settings"]
+    assert isinstance(validated, RunSettings) and isinstance(validated.decoding, DecodingOptions)
+    assert validated == RunSettings.from_options(model="m", beam_size=2, glossary=settings.glossary.resolve())

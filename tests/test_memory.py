@@ -20,7 +20,7 @@ from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.terms.matching import find_terms
 from tarjama.text.articles import segment_text
 from tarjama.translate.incremental import prepare
-from tarjama.translate.types import DecodingOptions
+from tarjama.translate.settings import RunSettings
 
 ARTICLE = ("عنوان عن الكرملين\n"
            "قال الكرملين إن موسكو رفضت التحذير. ولم يعلق الملف على التقرير.\n"
@@ -38,8 +38,8 @@ def run_article(memory, text=ARTICLE, entries=GLOSSARY, strict=False):
     document = segment_text(text, "a.txt")
     glossary = Glossary(path=Path("g.tsv"), sha256="0", entries=tuple(entries))
     translator = ScriptedTranslator(english)
-    work = prepare(document.segments, find_terms(document, glossary), translator, DecodingOptions(),
-                   strict_terms=strict, memory=memory)
+    work = prepare(document.segments, find_terms(document, glossary), translator, RunSettings(strict_terms=strict),
+                   memory=memory)
     results = work.run()
     return {t.segment_id: t for t in results}, [text for call in translator.calls for text in call[0]], work.stats
 

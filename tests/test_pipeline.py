@@ -23,7 +23,7 @@ class EchoTranslator:
     def count_tokens(self, texts):
         return count_words(texts)
 
-    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None):
+    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None, batching=None):
         self.sent.extend(texts)
         if progress:
             progress(len(texts))

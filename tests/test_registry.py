@@ -6,7 +6,7 @@ import pytest
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.translate.backends import load_translator
 from tarjama.translate.registry import ARCHITECTURES, load_registry, resolve_model
-from tarjama.translate.types import DecodingOptions
+from tarjama.translate.types import BatchingOptions, DecodingOptions
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def test_length_sorted_batches_come_back_in_input_order(tiny_marian, monkeypatch
     texts = ["موسكو", "قال الكرملين إن الوضع هادئ جدا في موسكو.", "روسيا", "وصل الوفد إلى موسكو صباح الأحد.",
              "تاجيكستان وقرغيزستان", "الملف"]
     batches = []
-    results = translator.translate(texts, DecodingOptions(beam_size=1, max_batch_sentences=2),
-                                   progress=batches.append)
+    results = translator.translate(texts, DecodingOptions(beam_size=1), progress=batches.append,
+                                   batching=BatchingOptions(max_sentences=2))
     assert [r.text.replace(" ", "") for r in results] == [t.replace(" ", "") for t in texts]
     assert batches == [2, 2, 2]
 
@@ -88,7 +88,8 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
     # the inbox's check and CTranslate2 conversions must still see that the model changed.
     from tarjama.runs.inbox import fingerprint
     from tarjama.translate.backends.ctranslate2_backend import convert, find_converted
-    from tarjama.translate.incremental import run_settings
+    from tarjama.translate.incremental import memory_settings
+    from tarjama.translate.settings import RunSettings
 
     monkeypatch.setenv("TARJAMA_MODEL_STORE", str(tmp_path / "store"))
     model_dir = tmp_path / "model"
@@ -103,8 +104,9 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
     (elsewhere / "config.json").touch()
     assert resolve_model(str(elsewhere)).fingerprint == before.fingerprint
     convert(before, "float32")
-    settings_before = run_settings(load_translator(before), DecodingOptions(), False)
-    inbox_before = fingerprint(article, before, "transformers", 4, False, None)
+    settings = RunSettings(model=str(model_dir))
+    memory_before = memory_settings(load_translator(before), settings)
+    inbox_before = fingerprint(article, before, settings)
 
     weights = model_dir / "model.safetensors"
     data = bytearray(weights.read_bytes())
@@ -112,8 +114,8 @@ def test_a_model_replaced_in_place_is_another_model(tmp_path, tiny_marian, monke
     weights.write_bytes(bytes(data))
     after = resolve_model(str(model_dir))
     assert after.fingerprint != before.fingerprint
-    assert run_settings(load_translator(after), DecodingOptions(), False) != settings_before
-    assert fingerprint(article, after, "transformers", 4, False, None) != inbox_before
+    assert memory_settings(load_translator(after), settings) != memory_before
+    assert fingerprint(article, after, settings) != inbox_before
     with pytest.raises(ModelNotAvailable, match="earlier copy of the model"):
         find_converted(after)
     assert find_converted(before) is not None  # the conversion itself is still there

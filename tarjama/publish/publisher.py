@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tarjama.errors import InputError, RunError
@@ -168,12 +168,13 @@ def render_run_record(record: RunRecord, bilingual: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class Published:
-    """Paths of a run's output files."""
+    """Paths of a run's output files; after :func:`publish`, also the run record it wrote (``run``)."""
 
     bilingual: Path
     english: Path
     record: Path
     report: Path
+    run: RunRecord | None = field(default=None, compare=False, repr=False)
 
 
 def output_paths(out_dir: Path, stem: str) -> Published:
@@ -209,7 +210,7 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
                       paths.english: render_english(record), paths.report: render_report(record),
                       paths.record: run_record})
     _prune_published_runs(published_run.parent)
-    return paths
+    return replace(paths, run=record)
 
 
 # Runs remembered per article: enough for any buffer an editor may still have open. An older buffer's

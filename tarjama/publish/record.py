@@ -17,7 +17,7 @@ from tarjama.text.articles import Document
 from tarjama.translate.enforcement import TermOutcome
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import DecodingOptions
+from tarjama.translate.types import DEFAULT_BATCHING, BatchingOptions, DecodingOptions
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class RunRecord:
     reference_path: str | None = None
     reference_lines: tuple[str, ...] = ()
     memory: dict | None = None
+    batching: BatchingOptions = DEFAULT_BATCHING  # the speed, not the English; recorded among the decoding options
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # also in the bilingual file's front matter
 
@@ -123,7 +124,7 @@ class RunRecord:
             "source": str(self.document.path),
             "source_sha256": self.document.sha256,
             "model": {"backend": self.backend, **self.model.to_json()},
-            "decoding": self.decoding.to_json(),
+            "decoding": self.decoding.to_json(self.batching),
             "glossary": self.glossary.to_json() if self.glossary else None,
             "strict_terms": self.strict_terms,
             "reference": self.reference_path,

@@ -1,7 +1,7 @@
 """One article's steps as plain Python, and the whole run in one call: what a Dask worker runs.
 
-The Prefect flow ``translate_article`` runs these steps as separate tasks; ``translate_and_publish``
-runs them in one call, on whatever process receives the article (the model loads once per process).
+The Prefect flow ``translate_article`` runs each step as a task of its own; ``translate_and_publish``
+runs the same steps in one call, on whatever process receives the article (the model loads once per process).
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tarjama.exchange.bilingual import harvest_bilingual
-from tarjama.memory.store import default_memory_path, open_memory
+from tarjama.memory.store import open_memory
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, article_lock, check_source, publish
 from tarjama.publish.record import RunRecord, build_segment_records, count_terms
-from tarjama.scores.scoring import read_reference
+from tarjama.scores.scoring import corpus_scores, read_reference, sentence_chrf
 from tarjama.terms.entries import Glossary
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
@@ -27,27 +27,27 @@ from tarjama.translate.backends import load_translator
 from tarjama.translate.incremental import prepare
 from tarjama.translate.pipeline import SegmentTranslation
 from tarjama.translate.progress import progress_bar
-from tarjama.translate.registry import ResolvedModel, resolve_model
-from tarjama.translate.types import DecodingOptions, Translator
+from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import Translator
 
 
-def check_article_run(source: Path, out_dir: Path, *, glossary: Path | None = None, reference: Path | None = None,
-                      memory: Path | None = None, use_memory: bool = True) -> None:
+def check_article_run(source: Path, out_dir: Path, settings: RunSettings, *, reference: Path | None = None) -> None:
     """Everything the user can get wrong about an article run, checked before Prefect starts or a model loads.
 
     The article, the names of every path given, the glossary, the reference against the article's paragraphs,
-    the outputs folder and the memory the run will use (``memory``, else the one under ``out_dir``).
+    the outputs folder and the memory the run will use (:meth:`RunSettings.memory_path`).
     """
     document = read_article(source)
-    for what, path in (("article", source), ("glossary", glossary), ("reference", reference),
-                       ("outputs folder", out_dir), ("memory", memory)):
+    for what, path in (("article", source), ("glossary", settings.glossary), ("reference", reference),
+                       ("outputs folder", out_dir), ("memory", settings.memory)):
         if path is not None:
             check_name_utf8(path, what)
-    if glossary:
-        load_glossary(glossary)
+    if settings.glossary:
+        load_glossary(settings.glossary)
     if reference:
         read_reference(reference, len(document.paragraphs))
-    check_outputs(out_dir, (memory or default_memory_path(out_dir)) if use_memory else None)
+    check_outputs(out_dir, settings.memory_path(out_dir))
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,25 @@ class TranslatedArticle:
     memory: dict | None
 
 
+def load_terms(settings: RunSettings) -> Glossary | None:
+    """The run's glossary, if it has one."""
+    return load_glossary(settings.glossary) if settings.glossary else None
+
+
+def translate_article_text(document: Document, matches: list[TermMatch], model: ResolvedModel,
+                           settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
+    """Translate what the memory does not already hold, with the model loaded once per process."""
+    translator = load_translator(model, settings.backend, threads=settings.threads)
+    return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress)
+
+
 def translate_with_memory(document: Document, matches: list[TermMatch], translator: Translator,
-                          options: DecodingOptions, *, strict_terms: bool, memory_path: Path | None,
-                          out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
+                          settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
     """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
+    memory_path = settings.memory_path(out_dir)
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
         harvested = harvest_bilingual(out_dir, document.stem, memory) if memory is not None else None
-        work = prepare(document.segments, matches, translator, options, strict_terms=strict_terms, memory=memory)
+        work = prepare(document.segments, matches, translator, settings, memory=memory)
         with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
                           enabled=show_progress) as progress:
             translations = work.run(progress)
@@ -76,13 +88,21 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
     return TranslatedArticle(translations, stats)
 
 
-def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, backend: str,
-                 options: DecodingOptions, glossary: Glossary | None, strict_terms: bool) -> RunRecord:
-    """The run record: segments with their terms and flags, term figures, memory figures."""
+def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
+                 glossary: Glossary | None, reference: Path | None = None) -> RunRecord:
+    """The run record: segments with their terms and flags, term figures, memory figures, and scores
+    against the ``reference`` (one English line per paragraph) when there is one."""
     segments = build_segment_records(document, translated.translations)
-    return RunRecord(document=document, model=model, backend=backend, decoding=options, glossary=glossary,
-                     strict_terms=strict_terms, segments=segments, scores=count_terms(segments),
-                     memory=translated.memory)
+    record = RunRecord(document=document, model=model, backend=settings.backend, decoding=settings.decoding,
+                       batching=settings.batching, glossary=glossary, strict_terms=settings.strict_terms,
+                       segments=segments, scores=count_terms(segments), memory=translated.memory)
+    if reference is None:
+        return record
+    references = read_reference(reference, len(document.paragraphs))
+    english = record.paragraph_english()
+    scores = replace(record.scores, reference=corpus_scores(english, references),
+                     paragraph_chrf=tuple(sentence_chrf(english, references)))
+    return replace(record, scores=scores, reference_lines=tuple(references), reference_path=str(reference))
 
 
 def publish_locked(record: RunRecord, out_dir: Path) -> Published:
@@ -108,28 +128,20 @@ class WorkerResult:
     seconds: float = 0.0  # the article's wall time on the worker, reading to publishing
 
 
-def translate_and_publish(source: Path, model: str, out_dir: Path, *, glossary: Path | None = None,
-                          backend: str = "transformers", strict_terms: bool = False, beam_size: int = 4,
-                          revision: str | None = None, use_memory: bool = True, threads: int | None = None,
-                          options: DecodingOptions | None = None) -> WorkerResult:
-    """Read, find terms, translate through the memory, score and publish one article.
+def translate_and_publish(source: Path, settings: RunSettings, out_dir: Path, *, model: ResolvedModel | None = None,
+                          reference: Path | None = None) -> WorkerResult:
+    """Read, find terms, translate through the memory, score and publish one article: the flow's steps in one call.
 
-    ``options`` replaces the default decoding options; its beam must then agree with ``beam_size``.
+    ``model`` is ``settings``' model already resolved (resolved here when not given).
     """
     from tarjama.translate import backends
 
     started = time.monotonic()
-    resolved = resolve_model(model, revision)
-    if options is not None and options.beam_size != beam_size:
-        raise ValueError(f"beam_size={beam_size} but options.beam_size={options.beam_size}")
-    options = options or DecodingOptions(beam_size=beam_size)
+    model = model or settings.resolve_model()
     document = read_article(source)
-    terms = load_glossary(glossary) if glossary else None
-    matches = find_terms(document, terms)
-    translator = load_translator(resolved, backend, threads=threads)
-    memory_path = default_memory_path(out_dir) if use_memory else None
-    translated = translate_with_memory(document, matches, translator, options, strict_terms=strict_terms,
-                                       memory_path=memory_path, out_dir=out_dir)
-    record = build_record(document, translated, resolved, backend, options, terms, strict_terms)
+    glossary = load_terms(settings)
+    matches = find_terms(document, glossary)
+    translated = translate_article_text(document, matches, model, settings, out_dir)
+    record = build_record(document, translated, model, settings, glossary, reference)
     published = publish_locked(record, out_dir)
     return WorkerResult(published, os.getpid(), len(backends.loaded_models()), time.monotonic() - started)

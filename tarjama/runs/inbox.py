@@ -19,16 +19,24 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tarjama.errors import InputError, printable
+from tarjama.errors import InputError, TarjamaError, printable
 from tarjama.files import write_atomically
-from tarjama.memory.store import default_memory_path
 from tarjama.publish.outputs import check_outputs
-from tarjama.publish.publisher import Published, edited_bilingual, output_paths
+from tarjama.publish.publisher import (
+    NEXT_RUN_TAKES_IT,
+    Published,
+    SourceChanged,
+    SourceGone,
+    edited_bilingual,
+    output_paths,
+    source_changed,
+)
 from tarjama.record.reader import RunRecordView, read_record
 from tarjama.terms.glossary import load_glossary
 from tarjama.text.articles import ARTICLE, read_article
 from tarjama.text.inputs import check_name_utf8, check_regular_file, file_kind, name_is_utf8
 from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.settings import RunSettings, recorded_fingerprint
 
 LOG_NAME = "inbox-log.jsonl"
 UNREADABLE_NAME = "inbox-unreadable.json"
@@ -101,20 +109,39 @@ class ArticleOutcome:
         return f"{printable(self.article.name)}: {self.status}{seconds}{detail}"
 
 
-def check_inbox_run(inbox: Path, out_dir: Path, *, glossary: Path | None = None) -> None:
+def check_inbox_run(inbox: Path, out_dir: Path, settings: RunSettings) -> None:
     """What the user can get wrong about scheduled inbox runs, checked before the schedule starts.
 
     The inbox folder, the names of the paths given, the glossary, and the outputs folder with the memory
-    the inbox runs use (the one under ``out_dir``).
+    the inbox runs use (:meth:`RunSettings.memory_path`).
     """
     if not inbox.is_dir():
         raise InputError("no such inbox folder", path=inbox)
-    for what, path in (("inbox folder", inbox), ("outputs folder", out_dir), ("glossary", glossary)):
+    for what, path in (("inbox folder", inbox), ("outputs folder", out_dir), ("glossary", settings.glossary)):
         if path is not None:
             check_name_utf8(path, what)
-    if glossary:
-        load_glossary(glossary)
-    check_outputs(out_dir, default_memory_path(out_dir))
+    if settings.glossary:
+        load_glossary(settings.glossary)
+    check_outputs(out_dir, settings.memory_path(out_dir))
+
+
+def _reason(error: BaseException) -> str:
+    return error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
+
+
+def not_published(article: Path, error: BaseException, seconds: float | None = None, flow_run_id: str | None = None,
+                  *, only_changed: bool = False) -> ArticleOutcome:
+    """What became of an article whose run raised ``error``: gone and changed are statuses of their own, not failures.
+
+    In an inbox run (``only_changed``) a changed article says that the next run takes it, not to translate it again.
+    """
+    if only_changed and isinstance(error, SourceChanged) and error.path:
+        error = source_changed(Path(error.path), then=NEXT_RUN_TAKES_IT)
+    status = (ArticleStatus.GONE if isinstance(error, SourceGone)
+              else ArticleStatus.CHANGED if isinstance(error, SourceChanged) else ArticleStatus.FAILED)
+    if status is ArticleStatus.FAILED:
+        return ArticleOutcome(article, status, error=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
+    return ArticleOutcome(article, status, reason=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
 
 
 def run_failures(outcomes: Iterable[ArticleOutcome], *, only_changed: bool) -> list[ArticleOutcome]:
@@ -131,23 +158,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fingerprint(article: Path, model: ResolvedModel, backend: str, beam_size: int, strict_terms: bool,
-                glossary: Path | None) -> dict:
-    """What an article's outputs depend on: its bytes and the run's settings."""
-    return {"source_sha256": _sha256(article), "model": model.name, "revision": model.revision,
-            "model_fingerprint": model.fingerprint, "backend": backend, "beam_size": beam_size,
-            "strict_terms": strict_terms,
-            "glossary_sha256": _sha256(glossary) if glossary else None}
+def fingerprint(article: Path, model: ResolvedModel, settings: RunSettings) -> dict:
+    """What an article's outputs depend on: its bytes, the glossary's and the settings that change the English."""
+    return {"source_sha256": _sha256(article), "settings": settings.fingerprint(model),
+            "glossary_sha256": _sha256(settings.glossary) if settings.glossary else None}
 
 
-def _recorded(record: RunRecordView) -> dict | None:
-    """What the record's outputs depend on, as :func:`fingerprint` says it; ``None`` without model or decoding."""
-    model, decoding, glossary = record.model, record.decoding, record.glossary
-    if model is None or decoding is None:
-        return None  # a foreign record: translate again
-    return {"source_sha256": record.source_sha256, "model": model.name, "revision": model.revision,
-            "model_fingerprint": model.fingerprint, "backend": model.backend, "beam_size": decoding.beam_size,
-            "strict_terms": record.strict_terms, "glossary_sha256": glossary.sha256 if glossary else None}
+def _recorded(record: RunRecordView) -> dict:
+    return {"source_sha256": record.source_sha256, "settings": recorded_fingerprint(record),
+            "glossary_sha256": record.glossary.sha256 if record.glossary else None}
 
 
 def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
@@ -166,15 +185,14 @@ def up_to_date(article: Path, out_dir: Path, wanted: dict) -> bool:
         return False  # unreadable or foreign record: translate again
 
 
-def is_current(article: Path, out_dir: Path, model: ResolvedModel, backend: str, beam_size: int,
-               strict_terms: bool, glossary: Path | None) -> bool:
+def is_current(article: Path, out_dir: Path, model: ResolvedModel, settings: RunSettings) -> bool:
     """Whether the article's outputs already come from its current text and these settings.
 
     An article or glossary that cannot be read now counts as not current: its own run then fails
     and is logged with the reason, instead of the whole inbox run stopping here.
     """
     try:
-        return up_to_date(article, out_dir, fingerprint(article, model, backend, beam_size, strict_terms, glossary))
+        return up_to_date(article, out_dir, fingerprint(article, model, settings))
     except OSError:
         return False
 
@@ -279,9 +297,8 @@ def unsettled_for(state: FileState, settle_seconds: float, now_ns: int | None = 
     return max(0.0, settle_seconds - (now_ns - state.mtime_ns) / 1e9)
 
 
-def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, beam_size: int,
-           strict_terms: bool, glossary: Path | None, only_changed: bool, settle_seconds: float,
-           unreadable: UnreadableArticles | None = None) -> Verdict:
+def triage(article: Path, out_dir: Path, *, model: ResolvedModel, settings: RunSettings, only_changed: bool,
+           settle_seconds: float, unreadable: UnreadableArticles | None = None) -> Verdict:
     """Decide what a run does with one article of the inbox, before any model work.
 
     In this order: gone (listed, then removed), waiting (changed less than ``settle_seconds`` ago),
@@ -312,7 +329,7 @@ def triage(article: Path, out_dir: Path, *, model: ResolvedModel, backend: str, 
     problem = _not_an_article_file(article)
     if problem is not None:
         return Verdict(ArticleStatus.FAILED, state=state, error=problem, known_bad=True)
-    if only_changed and is_current(article, out_dir, model, backend, beam_size, strict_terms, glossary):
+    if only_changed and is_current(article, out_dir, model, settings):
         return Verdict(ArticleStatus.SKIPPED, state=state, reason="up to date")
     try:
         read_article(article)

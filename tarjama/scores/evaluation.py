@@ -17,7 +17,14 @@ from tarjama.scores.scoring import ReferenceScores, corpus_scores, read_lines
 from tarjama.text.articles import Segment
 from tarjama.text.inputs import read_input_bytes
 from tarjama.translate.pipeline import plan_translation, run_translation
-from tarjama.translate.types import DEFAULT_BACKEND, DecodingOptions, ProgressCallback, Translator
+from tarjama.translate.types import (
+    DEFAULT_BACKEND,
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    ProgressCallback,
+    Translator,
+)
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,13 @@ class Evaluation:
     scores: ReferenceScores
     seconds: float
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    batching: BatchingOptions = DEFAULT_BATCHING  # the speed, not the scores: saved among the decoding options
 
     def to_json(self) -> dict:
         """The saved results file."""
         return {"tarjama": __version__, "created": self.created,
                 "model": {"backend": self.translator.backend, **self.translator.model.to_json()},
-                "decoding": self.decoding.to_json(),
+                "decoding": self.decoding.to_json(self.batching),
                 "source": {"path": str(self.source), "sha256": self.source_sha256, "lines": len(self.hypotheses)},
                 "reference": {"path": str(self.reference), "sha256": self.reference_sha256},
                 "scores": self.scores.to_json(), "seconds": round(self.seconds, 3),

@@ -22,7 +22,8 @@ from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
 from tarjama.translate.enforcement import TermOutcome, TermSource, term_flags
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval, plan_translation, run_translation
-from tarjama.translate.types import DecodingOptions, ProgressCallback, Translator
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import ProgressCallback, Translator
 
 
 @dataclass
@@ -41,14 +42,10 @@ class MemoryStats:
                 "reused": self.reused, "translated": self.translated, "model_inputs": self.model_inputs}
 
 
-def run_settings(translator: Translator, options: DecodingOptions, strict_terms: bool) -> dict:
-    """Everything besides the sentence and its terms that a machine translation depends on."""
-    # Batch sizes change the speed, not the English: they stay out of the key.
-    decoding = {k: v for k, v in options.to_json().items() if not k.startswith("max_batch_")}
-    return {"model": translator.model.name, "revision": translator.model.revision,
-            "model_fingerprint": translator.model.fingerprint, "backend": translator.backend,
-            "quantization": getattr(translator, "quantization", None), "decoding": decoding,
-            "strict_terms": strict_terms}
+def memory_settings(translator: Translator, settings: RunSettings) -> dict:
+    """The settings a machine translation is remembered under (part of its key): the settings' fingerprint,
+    with the loaded model's quantization (CTranslate2's weight type)."""
+    return settings.fingerprint(translator.model, getattr(translator, "quantization", None))
 
 
 @dataclass
@@ -58,8 +55,7 @@ class IncrementalTranslation:
     segments: tuple[Segment, ...]
     matches_in: dict[str, list[TermMatch]]
     translator: Translator
-    options: DecodingOptions
-    strict_terms: bool
+    settings: RunSettings
     memory: TranslationMemory | None
     done: dict[str, SegmentTranslation] = field(default_factory=dict)
     pending: list[Segment] = field(default_factory=list)
@@ -70,19 +66,24 @@ class IncrementalTranslation:
     @property
     def pending_inputs(self) -> int:
         """How many model inputs the pending sentences make (the progress bar's total)."""
-        return len(plan_translation(self.pending, self.translator, self.options).units)
+        return len(plan_translation(self.pending, self.translator, self.settings.decoding).units)
+
+    @property
+    def memory_settings(self) -> dict:
+        """The settings this run's machine translations are remembered under."""
+        return memory_settings(self.translator, self.settings)
 
     def run(self, progress: ProgressCallback | None = None, chunk_size: int | None = None
             ) -> list[SegmentTranslation]:
         """Translate the pending sentences chunk by chunk, committing each chunk; all results in order."""
-        size = chunk_size or self.options.max_batch_sentences
-        settings = run_settings(self.translator, self.options, self.strict_terms)
+        size = chunk_size or self.settings.batching.max_sentences
+        settings, decoding = self.memory_settings, self.settings.decoding
         for start in range(0, len(self.pending), size):
             chunk = self.pending[start:start + size]
-            plan = plan_translation(chunk, self.translator, self.options)
+            plan = plan_translation(chunk, self.translator, decoding)
             matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]
-            translated = run_translation(plan, self.translator, self.options, progress, matches,
-                                         strict_terms=self.strict_terms)
+            translated = run_translation(plan, self.translator, decoding, progress, matches,
+                                         strict_terms=self.settings.strict_terms, batching=self.settings.batching)
             self.stats.translated += sum(1 for t in translated if t.origin == Origin.MODEL)
             self.stats.model_inputs += len(plan.units)
             if self.memory is not None:
@@ -102,14 +103,17 @@ class IncrementalTranslation:
 
 
 def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translator: Translator,
-            options: DecodingOptions, *, strict_terms: bool, memory: TranslationMemory | None
-            ) -> IncrementalTranslation:
-    """Look every sentence up in the memory; what is not found is left pending for :meth:`run`."""
+            settings: RunSettings, *, memory: TranslationMemory | None) -> IncrementalTranslation:
+    """Look every sentence up in the memory; what is not found is left pending for :meth:`run`.
+
+    ``translator`` is the loaded model of ``settings`` (its decoding, batching and strict mode are used).
+    """
     matches_in: dict[str, list[TermMatch]] = {}
     for match in matches:
         matches_in.setdefault(match.segment, []).append(match)
-    work = IncrementalTranslation(tuple(segments), matches_in, translator, options, strict_terms, memory)
-    settings = run_settings(translator, options, strict_terms)
+    work = IncrementalTranslation(tuple(segments), matches_in, translator, settings, memory)
+    strict_terms = settings.strict_terms
+    memory_settings = work.memory_settings
     for segment in segments:
         found = None
         if memory is not None:  # an editor may correct a date or a number too
@@ -123,7 +127,8 @@ def prepare(segments: Sequence[Segment], matches: Sequence[TermMatch], translato
                 work.set_aside.add(segment.id)
                 work.stats.approvals_set_aside += 1
             if found is None and is_translatable(segment.text):
-                found = _remembered(segment, matches_in.get(segment.id, []), memory, work._key(segment, settings))
+                key = work._key(segment, memory_settings)
+                found = _remembered(segment, matches_in.get(segment.id, []), memory, key)
         if found is None:
             work.pending.append(segment)
             continue

@@ -10,8 +10,21 @@ from tarjama.terms.english import term_in_words
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
-from tarjama.translate.enforcement import TermOutcome, TermSource, choose_hypothesis, settle_terms, term_flags
-from tarjama.translate.types import DecodingOptions, ProgressCallback, TermConstraint, Translator
+from tarjama.translate.enforcement import (
+    TermOutcome,
+    TermSource,
+    choose_hypothesis,
+    settle_terms,
+    term_flags,
+)
+from tarjama.translate.types import (
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    ProgressCallback,
+    TermConstraint,
+    Translator,
+)
 
 # Where a sentence too long for the model may be cut, best first: after a clause mark, then a space.
 _CLAUSE_MARKS = "،؛;:,"
@@ -140,10 +153,12 @@ def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict
 
 
 def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], translator: Translator,
-                options: DecodingOptions, progress: ProgressCallback | None) -> list[_PieceResult]:
+                options: DecodingOptions, progress: ProgressCallback | None, batching: BatchingOptions
+                ) -> list[_PieceResult]:
     """Translate every piece; where it has terms, take the beam alternative with the most hits."""
     n_best = options.beam_size if terms and options.term_rerank_margin > 0 else 1
-    translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best)
+    translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best,
+                                      batching=batching)
     results = []
     for piece, translation in zip(units, translated, strict=True):
         matches = terms.get(piece, [])
@@ -161,7 +176,7 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
 
 
 def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], results: list[_PieceResult],
-                   translator: Translator, options: DecodingOptions) -> None:
+                   translator: Translator, options: DecodingOptions, batching: BatchingOptions) -> None:
     """Strict mode: decode again, with forced terms, every piece whose English lacks one of its terms."""
     redo = [i for i, piece in enumerate(units) if None in results[i].found_by.values()]
     if not redo:
@@ -173,7 +188,7 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
         constraints.append([
             TermConstraint(m.target, int(expected_tokens * (m.start - piece.start) / len(piece.text)))
             for m in sorted(terms[piece], key=lambda m: m.start)])
-    forced = translator.translate([units[i].text for i in redo], options, constraints=constraints)
+    forced = translator.translate([units[i].text for i in redo], options, constraints=constraints, batching=batching)
     for i, translation in zip(redo, forced, strict=True):
         found_by: dict[TermMatch, TermSource | None] = {}
         for match in terms[units[i]]:
@@ -188,13 +203,14 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
 
 def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
                     progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
-                    *, strict_terms: bool = False) -> list[SegmentTranslation]:
+                    *, strict_terms: bool = False, batching: BatchingOptions = DEFAULT_BATCHING
+                    ) -> list[SegmentTranslation]:
     """Translate the plan's pieces (``progress`` counts pieces), join them back per segment, settle terms."""
     units = plan.units
     terms = _terms_by_piece(plan, matches)
-    results = _first_pass(units, terms, translator, options, progress)
+    results = _first_pass(units, terms, translator, options, progress, batching)
     if strict_terms:
-        _force_missing(units, terms, results, translator, options)
+        _force_missing(units, terms, results, translator, options, batching)
     by_segment: dict[str, list[_PieceResult]] = {}
     for piece, result in zip(units, results, strict=True):
         by_segment.setdefault(piece.segment_id, []).append(result)

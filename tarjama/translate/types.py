@@ -20,14 +20,27 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
+class BatchingOptions:
+    """How many sentences and padded tokens go to the model at once: they change the speed, never the English."""
+
+    max_sentences: int = 32
+    max_tokens: int = 4096
+
+    def to_json(self) -> dict:
+        """The batch sizes under the run record's names."""
+        return {"max_batch_sentences": self.max_sentences, "max_batch_tokens": self.max_tokens}
+
+
+DEFAULT_BATCHING = BatchingOptions()
+
+
+@dataclass(frozen=True)
 class DecodingOptions:
     """How to decode; part of what makes a translation reproducible."""
 
     beam_size: int = 4
     # Longer sentences are translated in pieces: models are trained on sentences, not pages.
     max_source_tokens: int = 256
-    max_batch_sentences: int = 32
-    max_batch_tokens: int = 4096
     # Output budget per sentence: ratio × source tokens + slack, capped by the model's positions.
     max_output_ratio: float = 2.0
     max_output_slack: int = 10
@@ -44,11 +57,14 @@ class DecodingOptions:
     # if its mean token log-probability is at most this much lower (0 turns the choice off).
     term_rerank_margin: float = 0.25
 
-    def to_json(self) -> dict:
-        """Options for the run record (output-length bounds only when set, so memory keys stay stable)."""
+    def to_json(self, batching: BatchingOptions | None = None) -> dict:
+        """The options as JSON (output-length bounds only when set, so memory keys stay stable).
+
+        With ``batching``, the run record's ``decoding`` object: the batch sizes in the place records
+        have always had them.
+        """
         options = {"beam_size": self.beam_size, "max_source_tokens": self.max_source_tokens,
-                   "max_batch_sentences": self.max_batch_sentences,
-                   "max_batch_tokens": self.max_batch_tokens, "max_output_ratio": self.max_output_ratio,
+                   **(batching.to_json() if batching is not None else {}), "max_output_ratio": self.max_output_ratio,
                    "max_output_slack": self.max_output_slack, "term_rerank_margin": self.term_rerank_margin}
         if self.min_output_tokens:
             options["min_output_tokens"] = self.min_output_tokens
@@ -113,10 +129,11 @@ class Translator(Protocol):
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
                   progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None,
+                  batching: BatchingOptions = DEFAULT_BATCHING) -> list[Translation]:
         """Translate ``texts``, returning results in the same order.
 
         ``n_best`` > 1 asks for beam alternatives; ``constraints[i]`` lists English that must appear in
-        the output of ``texts[i]`` (forced decoding, where the backend can).
+        the output of ``texts[i]`` (forced decoding, where the backend can); ``batching`` sizes the batches.
         """
         ...

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import DecodingOptions, ProgressCallback, TermConstraint, Translation
+from tarjama.translate.types import (
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    ProgressCallback,
+    TermConstraint,
+    Translation,
+)
 
 
 def available_cpus() -> int:
@@ -58,11 +65,13 @@ class BatchedTranslator(ABC):
 
     def translate(self, texts: Sequence[str], options: DecodingOptions,
                   progress: ProgressCallback | None = None, *, n_best: int = 1,
-                  constraints: Sequence[Sequence[TermConstraint]] | None = None) -> list[Translation]:
+                  constraints: Sequence[Sequence[TermConstraint]] | None = None,
+                  batching: BatchingOptions = DEFAULT_BATCHING) -> list[Translation]:
         """Translate in length-sorted batches; results come back in input order.
 
         ``n_best`` > 1 asks for beam alternatives (at most the beam); ``constraints[i]`` lists English
-        that must appear in the output of ``texts[i]``. ``progress`` hears each batch's size once it is done.
+        that must appear in the output of ``texts[i]``; ``batching`` sizes the batches. ``progress`` hears
+        each batch's size once it is done.
         """
         lengths = self.count_tokens(texts)
         too_long = [n for n in lengths if n > self.max_source_tokens]
@@ -72,7 +81,7 @@ class BatchedTranslator(ABC):
             raise ValueError(f"{len(constraints)} constraint lists for {len(texts)} texts")
         n_best = max(1, min(n_best, options.beam_size))
         results: list[Translation | None] = [None] * len(texts)
-        for batch in self._plan_batches(lengths, options):
+        for batch in self._plan_batches(lengths, batching):
             wanted = [list(constraints[i]) if constraints is not None else [] for i in batch]
             budget = self._output_budget(options, max(lengths[i] for i in batch), wanted)
             translations = self._translate_batch([texts[i] for i in batch], budget, options, n_best, wanted)
@@ -85,9 +94,9 @@ class BatchedTranslator(ABC):
             raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input
         return [result for result in results if result is not None]
 
-    def _plan_batches(self, lengths: Sequence[int], options: DecodingOptions) -> list[list[int]]:
+    def _plan_batches(self, lengths: Sequence[int], batching: BatchingOptions) -> list[list[int]]:
         """Batches of input indices under the run's batch limits (the one place that reads them)."""
-        return plan_batches(lengths, max_sentences=options.max_batch_sentences, max_tokens=options.max_batch_tokens)
+        return plan_batches(lengths, max_sentences=batching.max_sentences, max_tokens=batching.max_tokens)
 
     def _output_budget(self, options: DecodingOptions, longest_source: int,
                        constraints: Sequence[Sequence[TermConstraint]]) -> int:

@@ -20,7 +20,12 @@ from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.base import BatchedTranslator, available_cpus
 from tarjama.translate.registry import ResolvedModel, store_dir
-from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
+from tarjama.translate.types import (
+    DecodingOptions,
+    Hypothesis,
+    TermConstraint,
+    Translation,
+)
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float16", "float32")
 MARKER = "tarjama-ct2.json"  # written beside a converted model: what it was converted from

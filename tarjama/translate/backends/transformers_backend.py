@@ -14,7 +14,12 @@ from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.base import BatchedTranslator
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
+from tarjama.translate.types import (
+    DecodingOptions,
+    Hypothesis,
+    TermConstraint,
+    Translation,
+)
 
 if TYPE_CHECKING:
     import torch
