@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tarjama.translate.backends.base import BatchedTranslator
-from tarjama.translate.types import DecodingOptions, TermConstraint, Translation
+from tarjama.translate.types import BatchingOptions, DecodingOptions, TermConstraint, Translation
 
 
 @dataclass
@@ -52,8 +52,8 @@ def test_batches_are_planned_budgeted_per_batch_and_come_back_in_input_order():
     texts = [words(2, "a"), words(9, "b"), words(4, "c"), words(7, "d"), words(1, "e")]
     engine = FakeEngine()
     done = []
-    options = DecodingOptions(max_batch_sentences=2, max_batch_tokens=100, max_output_ratio=1.5, max_output_slack=3)
-    results = engine.translate(texts, options, done.append)
+    options = DecodingOptions(max_output_ratio=1.5, max_output_slack=3)
+    results = engine.translate(texts, options, done.append, batching=BatchingOptions(max_sentences=2, max_tokens=100))
     # Longest first, two a batch; each batch's budget follows its own longest input.
     assert [call.texts for call in engine.calls] == [[texts[1], texts[3]], [texts[2], texts[0]], [texts[4]]]
     assert [call.budget for call in engine.calls] == [math.ceil(1.5 * 9) + 3, math.ceil(1.5 * 4) + 3, 2 + 3]
@@ -65,7 +65,7 @@ def test_batches_are_planned_budgeted_per_batch_and_come_back_in_input_order():
 def test_the_token_limit_splits_batches_by_padded_width():
     texts = [words(6), words(10), words(6), words(10), words(6)]
     engine = FakeEngine()
-    engine.translate(texts, DecodingOptions(max_batch_sentences=32, max_batch_tokens=20))
+    engine.translate(texts, DecodingOptions(), batching=BatchingOptions(max_sentences=32, max_tokens=20))
     assert [call.texts for call in engine.calls] == [[texts[1], texts[3]], [texts[0], texts[2], texts[4]]]
 
 
@@ -91,7 +91,8 @@ def test_constraints_and_n_best_reach_the_engine_with_their_texts():
     texts = [words(1, "short"), words(6, "long")]
     wanted = [[TermConstraint("Kremlin", 1)], [TermConstraint("Moscow", 3), TermConstraint("Washington", 4)]]
     engine = FakeEngine()
-    engine.translate(texts, DecodingOptions(beam_size=3, max_batch_sentences=1), n_best=8, constraints=wanted)
+    engine.translate(texts, DecodingOptions(beam_size=3), n_best=8, constraints=wanted,
+                     batching=BatchingOptions(max_sentences=1))
     assert [(call.texts, call.constraints) for call in engine.calls] == [([texts[1]], [wanted[1]]),
                                                                          ([texts[0]], [wanted[0]])]
     assert {call.n_best for call in engine.calls} == {3}  # never more hypotheses than beams
