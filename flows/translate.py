@@ -24,7 +24,7 @@ from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord
 from tarjama.publish.report import scores_markdown
 from tarjama.runs import article as steps
-from tarjama.runs.article import TranslatedArticle, WorkerResult
+from tarjama.runs.article import WorkerResult
 from tarjama.runs.inbox import (
     ArticleOutcome,
     FileState,
@@ -40,6 +40,7 @@ from tarjama.terms.entries import Glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, articles_in, read_article
 from tarjama.text.inputs import name_is_utf8
+from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
 

@@ -35,6 +35,7 @@ def check_outputs(out_dir, sample_path, glossary_path):
     assert [s["source"] for s in record["segments"]] == [s.text for s in document.segments]
     assert record["source"] == str(sample_path)
     glossary = load_glossary(glossary_path)
+    assert len(glossary.entries) > 40 and find_terms(document, glossary)  # the newsroom glossary, found in the sample
     assert record["glossary"]["entries"] == len(glossary.entries) and record["glossary"]["path"] == str(glossary_path)
     # Each segment's terms are the glossary's matches in it.
     assert [(s["id"], t["source"], t["start"], t["end"]) for s in record["segments"] for t in s["terms"]] == [

@@ -120,6 +120,9 @@ def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inb
     scores = record["scores"]
     assert f"{scores['terms_hit']}/{scores['terms_matched']}" in artifact.data
     assert "| BLEU | – |" in artifact.data  # no reference given
+    # The flow returns the record it published, the very one in the record file.
+    assert published.run is not None and published.run.to_json()["run_id"] == record["run_id"]
+    assert published.run.to_json()["segments"] == record["segments"]
 
 
 @pytest.mark.slow

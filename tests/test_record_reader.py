@@ -218,3 +218,14 @@ def test_each_reader_keeps_its_own_answer_to_a_damaged_record(tmp_path, written)
     assert edited_bilingual(out, "story") == paths.bilingual
     with pytest.raises(InputError, match="not a run record: invalid JSON"):
         export_articles([paths.record])
+
+
+def test_the_decoding_view_reads_every_option_the_record_writes():
+    """A decoding option added to the settings but not to the reader would make every article look changed."""
+    import dataclasses
+
+    from tarjama.record.reader import DecodingView
+    from tarjama.translate.types import BatchingOptions, DecodingOptions
+
+    written = set(DecodingOptions(min_output_tokens=1, max_output_tokens=9).to_json(BatchingOptions()))
+    assert written == {field.name for field in dataclasses.fields(DecodingView)}

@@ -52,8 +52,9 @@ def test_the_fingerprint_holds_what_changes_the_english(change, changes_the_engl
 def test_the_record_keeps_the_batch_sizes_among_its_decoding_options_and_gives_back_the_fingerprint(tmp_path):
     from test_publishing import MODEL as RESOLVED
 
-    from tarjama.runs.article import TranslatedArticle, build_record
+    from tarjama.publish.record import build_record
     from tarjama.text.articles import segment_text
+    from tarjama.translate.incremental import TranslatedArticle
     from tarjama.translate.pipeline import SegmentTranslation
 
     document = segment_text("عنوان\nقال الكرملين إن الوضع هادئ.\n", "a.txt")

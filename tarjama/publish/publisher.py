@@ -89,7 +89,7 @@ def _notes(segment: SegmentRecord) -> str:
                      f"set aside under --strict-terms and translated again; the editor's English: "
                      f"“{aside.target}”")
     if missed:
-        notes.append("glossary term missing: " + ", ".join(missed))
+        notes.append(f"{Flag.TERM_MISSED.label}: " + ", ".join(missed))
     warning = "⚠ " + "; ".join(inline(n) for n in notes) if notes else ""
     if Flag.APPROVED in segment.flags:
         return f"{APPROVED_NOTE} {warning}".strip()

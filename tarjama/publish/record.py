@@ -1,22 +1,38 @@
-"""The run record: everything a run did, enough to recompute its scores and audit it."""
+"""The run record: everything a run did, enough to recompute its scores and audit it, and how it is built.
+
+:func:`build_record` is the one place a record is made (reference scores included); the record's one reader
+is :func:`tarjama.record.reader.read_record`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tarjama import __version__
 from tarjama.record.labels import Flag, How, Origin
 from tarjama.scores.quality import length_norm, quality_flags
-from tarjama.scores.scoring import ReferenceScores, TermStats, term_consistency, term_statistics, term_success_rate
+from tarjama.scores.scoring import (
+    ReferenceScores,
+    TermStats,
+    corpus_scores,
+    read_reference,
+    sentence_chrf,
+    term_consistency,
+    term_statistics,
+    term_success_rate,
+)
 from tarjama.terms.entries import Glossary
 from tarjama.text.articles import Document
 from tarjama.translate.enforcement import TermOutcome
+from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval
 from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import DEFAULT_BATCHING, BatchingOptions, DecodingOptions
 
 
@@ -168,3 +184,20 @@ def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
                   terms=term_statistics((o.match.source, o.match.target, o.hit) for o in outcomes),
                   terms_by_how=by_how if outcomes else {}, flags=dict(sorted(flags.items())),
                   approved=sum(Flag.APPROVED in segment.flags for segment in segments))
+
+
+def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
+                 glossary: Glossary | None, reference: Path | None = None) -> RunRecord:
+    """The run record: segments with their terms and flags, term figures, memory figures, and scores
+    against the ``reference`` (one English line per paragraph) when there is one."""
+    segments = build_segment_records(document, translated.translations)
+    record = RunRecord(document=document, model=model, backend=settings.backend, decoding=settings.decoding,
+                       batching=settings.batching, glossary=glossary, strict_terms=settings.strict_terms,
+                       segments=segments, scores=count_terms(segments), memory=translated.memory)
+    if reference is None:
+        return record
+    references = read_reference(reference, len(document.paragraphs))
+    english = record.paragraph_english()
+    scores = replace(record.scores, reference=corpus_scores(english, references),
+                     paragraph_chrf=tuple(sentence_chrf(english, references)))
+    return replace(record, scores=scores, reference_lines=tuple(references), reference_path=str(reference))

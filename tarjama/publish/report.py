@@ -13,9 +13,6 @@ from tarjama.publish.escaping import UNSAFE_CHARS, inline
 from tarjama.publish.record import RunRecord, SegmentRecord
 from tarjama.record.labels import Flag, flag_label
 
-# Flags that are information, not a problem to review. An editor's approval is where the English came
-# from, not something found wrong with it: shown as its own count, never as a row of the flag table.
-_INFORMATIONAL = {Flag.COPIED, Flag.SPLIT_FOR_LENGTH, Flag.APPROVED}
 _CHART_WIDTH = 720
 _CHART_HEIGHT = 180
 _STYLE = """
@@ -147,6 +144,9 @@ def _problems(segment: SegmentRecord) -> list[str]:
     return [flag for flag in segment.flags if flag not in _INFORMATIONAL]
 
 
+_INFORMATIONAL = frozenset(flag for flag in Flag if flag.informational)
+
+
 def _approved(record: RunRecord) -> int:
     """Sentences whose English is an editor's approved translation."""
     return sum(1 for s in record.segments if Flag.APPROVED in s.flags)
@@ -203,7 +203,7 @@ def scores_markdown(record: RunRecord) -> str:
                                                  f"({_percent(scores.term_success_rate)})"),
             ("term consistency", _percent(scores.term_consistency)),
             ("flagged sentences", str(sum(1 for s in record.segments if _problems(s)))),
-            ("approved by an editor", str(_approved(record)))]
+            (Flag.APPROVED.label, str(_approved(record)))]
     lines = [f"# Scores: {inline(record.document.path.name)}", "",
              f"Model `{record.model.name}` ({record.backend}), strict terms: "
              f"{'yes' if record.strict_terms else 'no'}.", "", "| measure | value |", "| --- | --- |"]

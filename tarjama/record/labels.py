@@ -36,6 +36,14 @@ class Flag(StrEnum):
         """What the bilingual file and the report say for this flag."""
         return _FLAG_LABELS[self]
 
+    @property
+    def informational(self) -> bool:
+        """Information about the sentence, not a problem to review: the report lists it apart from the flagged.
+
+        An editor's approval is where the English came from, not something found wrong with it.
+        """
+        return self in _INFORMATIONAL
+
 
 _FLAG_LABELS = {
     Flag.TERM_MISSED: "glossary term missing",
@@ -53,6 +61,9 @@ _FLAG_LABELS = {
     Flag.APPROVED: "approved by an editor",
     Flag.APPROVAL_SET_ASIDE: "the editor's approved English lacks a glossary term: translated again (--strict-terms)",
 }
+
+
+_INFORMATIONAL = frozenset({Flag.COPIED, Flag.SPLIT_FOR_LENGTH, Flag.APPROVED})
 
 
 def flag_label(flag: str) -> str:

@@ -9,23 +9,22 @@ from __future__ import annotations
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tarjama.exchange.bilingual import harvest_bilingual
 from tarjama.memory.store import open_memory
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, article_lock, check_source, publish
-from tarjama.publish.record import RunRecord, build_segment_records, count_terms
-from tarjama.scores.scoring import corpus_scores, read_reference, sentence_chrf
+from tarjama.publish.record import RunRecord, build_record
+from tarjama.scores.scoring import read_reference
 from tarjama.terms.entries import Glossary
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, read_article
 from tarjama.text.inputs import check_name_utf8
 from tarjama.translate.backends import load_translator
-from tarjama.translate.incremental import prepare
-from tarjama.translate.pipeline import SegmentTranslation
+from tarjama.translate.incremental import TranslatedArticle, prepare
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
@@ -50,12 +49,6 @@ def check_article_run(source: Path, out_dir: Path, settings: RunSettings, *, ref
     check_outputs(out_dir, settings.memory_path(out_dir))
 
 
-@dataclass(frozen=True)
-class TranslatedArticle:
-    """Every segment's English, and what came from the memory (``None`` without a memory)."""
-
-    translations: list[SegmentTranslation]
-    memory: dict | None
 
 
 def load_terms(settings: RunSettings) -> Glossary | None:
@@ -88,21 +81,6 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
     return TranslatedArticle(translations, stats)
 
 
-def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
-                 glossary: Glossary | None, reference: Path | None = None) -> RunRecord:
-    """The run record: segments with their terms and flags, term figures, memory figures, and scores
-    against the ``reference`` (one English line per paragraph) when there is one."""
-    segments = build_segment_records(document, translated.translations)
-    record = RunRecord(document=document, model=model, backend=settings.backend, decoding=settings.decoding,
-                       batching=settings.batching, glossary=glossary, strict_terms=settings.strict_terms,
-                       segments=segments, scores=count_terms(segments), memory=translated.memory)
-    if reference is None:
-        return record
-    references = read_reference(reference, len(document.paragraphs))
-    english = record.paragraph_english()
-    scores = replace(record.scores, reference=corpus_scores(english, references),
-                     paragraph_chrf=tuple(sentence_chrf(english, references)))
-    return replace(record, scores=scores, reference_lines=tuple(references), reference_path=str(reference))
 
 
 def publish_locked(record: RunRecord, out_dir: Path) -> Published:

@@ -2,7 +2,7 @@
 
 The splitter never rewrites text: it returns ``(start, end)`` spans, so every
 segment is ``source_text[start:end]``. Language data (abbreviations, boilerplate
-markers) lives in small files under ``tarjama/data``.
+markers) lives in small files under ``tarjama/text/data``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class SegmentationRules:
 
     @classmethod
     def load(cls) -> SegmentationRules:
-        """Read the rules shipped in ``tarjama/data``."""
+        """Read the rules shipped in ``tarjama/text/data``."""
         return _default_rules()
 
 

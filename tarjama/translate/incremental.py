@@ -173,3 +173,11 @@ def set_aside_summary(record: RunRecordView) -> str:
                       for s in segments)
     return (f"{count} editor approval{'s' if count != 1 else ''} set aside under --strict-terms (translated again "
             f"with the glossary terms; the approvals stay in the memory): {which}")
+
+
+@dataclass(frozen=True)
+class TranslatedArticle:
+    """Every segment's English, and what came from the memory (``None`` without a memory)."""
+
+    translations: list[SegmentTranslation]
+    memory: dict | None

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tarjama.memory.store import default_memory_path
 from tarjama.record.reader import RunRecordView
 from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
-from tarjama.translate.types import DEFAULT_BATCHING, BatchingOptions, DecodingOptions
+from tarjama.translate.types import DEFAULT_BACKEND, DEFAULT_BATCHING, BatchingOptions, DecodingOptions
 
 
 class ModelIdentity(Protocol):
@@ -36,7 +36,7 @@ class RunSettings:
 
     model: str = DEFAULT_MODEL  # registry name, hub id or local directory
     revision: str | None = None
-    backend: str = "transformers"
+    backend: str = DEFAULT_BACKEND
     decoding: DecodingOptions = field(default_factory=DecodingOptions)
     batching: BatchingOptions = field(default_factory=BatchingOptions)
     glossary: Path | None = None
@@ -46,13 +46,13 @@ class RunSettings:
     threads: int | None = None  # CPU threads for the model; ``None``: every core
 
     @classmethod
-    def from_options(cls, *, model: str = DEFAULT_MODEL, revision: str | None = None, backend: str = "transformers",
-                     beam_size: int | None = None, glossary: Path | None = None, strict_terms: bool = False,
-                     memory: Path | None = None, use_memory: bool = True, threads: int | None = None) -> RunSettings:
-        """The settings of the command line's run options (the other decoding options keep their defaults)."""
+    def from_options(cls, *, beam_size: int | None = None, **fields: Any) -> RunSettings:
+        """The settings of the command line's run options: ``fields`` are this class's, the rest keep their defaults.
+
+        Only the beam of the decoding options is an option of the command line.
+        """
         decoding = DecodingOptions() if beam_size is None else DecodingOptions(beam_size=beam_size)
-        return cls(model=model, revision=revision, backend=backend, decoding=decoding, glossary=glossary,
-                   strict_terms=strict_terms, memory=memory, use_memory=use_memory, threads=threads)
+        return cls(decoding=decoding, **fields)
 
     def resolve_model(self) -> ResolvedModel:
         """The model found on local disk (see :func:`~tarjama.translate.registry.resolve_model`)."""

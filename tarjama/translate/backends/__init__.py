@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tarjama.errors import InputError
 from tarjama.translate.registry import ResolvedModel
-from tarjama.translate.types import BACKENDS, Translator
+from tarjama.translate.types import BACKENDS, DEFAULT_BACKEND, Translator
 
 _loaded: dict[tuple[str, str, str | None, str, int | None], Translator] = {}
 
@@ -14,7 +14,7 @@ def loaded_models() -> list[tuple[str, str, str | None, str, int | None]]:
     return list(_loaded)
 
 
-def load_translator(model: ResolvedModel, backend: str = "transformers", *, threads: int | None = None
+def load_translator(model: ResolvedModel, backend: str = DEFAULT_BACKEND, *, threads: int | None = None
                     ) -> Translator:
     """Load a model once per process; later calls with the same arguments reuse it.
 
@@ -29,7 +29,7 @@ def load_translator(model: ResolvedModel, backend: str = "transformers", *, thre
     return _loaded[key]
 
 
-def check_model_loads(model: ResolvedModel, backend: str = "transformers") -> None:
+def check_model_loads(model: ResolvedModel, backend: str = DEFAULT_BACKEND) -> None:
     """Load the model and let it go: a broken model or a missing conversion fails here, not in every run."""
     _create(model, backend, 1)
 
