@@ -93,9 +93,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _quiet_model_libraries()
     from tarjama.scores.evaluation import run_evaluation
 
-    saved = run_evaluation(args.model, args.src, args.ref, outputs=DEFAULT_OUTPUT_DIR, out=args.out,
-                           revision=args.revision, backend=args.backend, beam_size=args.beam_size,
-                           threads=args.threads, force=args.force)
+    settings = RunSettings.from_options(model=args.model, revision=args.revision, backend=args.backend,
+                                        beam_size=args.beam_size, threads=args.threads, use_memory=False)
+    saved = run_evaluation(settings, args.src, args.ref, outputs=DEFAULT_OUTPUT_DIR, out=args.out, force=args.force)
     result = saved.evaluation
     scores = result.scores
     print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "

@@ -17,6 +17,7 @@ from tarjama.scores.scoring import ReferenceScores, corpus_scores, read_lines
 from tarjama.text.articles import Segment
 from tarjama.text.inputs import read_input_bytes
 from tarjama.translate.pipeline import plan_translation, run_translation
+from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import (
     DEFAULT_BACKEND,
     DEFAULT_BATCHING,
@@ -121,22 +122,21 @@ class SavedEvaluation:
     path: Path
 
 
-def run_evaluation(model_name: str, source: Path, reference: Path, *, outputs: Path, out: Path | None = None,
-                   revision: str | None = None, backend: str = DEFAULT_BACKEND,
-                   beam_size: int = DecodingOptions().beam_size, threads: int | None = None, force: bool = False,
-                   show_progress: bool = True) -> SavedEvaluation:
-    """``tarjama eval``: check the test set and the results path, load the model, translate, score, save."""
+def run_evaluation(settings: RunSettings, source: Path, reference: Path, *, outputs: Path, out: Path | None = None,
+                   force: bool = False, show_progress: bool = True) -> SavedEvaluation:
+    """``tarjama eval``: check the test set and the results path, load the model, translate, score, save.
+
+    Of the ``settings``, the model, backend, decoding and threads count: a test set has no glossary or memory.
+    """
     from tarjama.translate.backends import load_translator
     from tarjama.translate.progress import progress_bar
-    from tarjama.translate.registry import resolve_model
 
     sources, references = read_test_set(source, reference)
-    path = results_path(out, outputs=outputs, model_name=model_name, source=source, backend=backend,
-                        beam_size=beam_size, force=force)
-    translator = load_translator(resolve_model(model_name, revision), backend, threads=threads)
-    options = DecodingOptions(beam_size=beam_size)
+    path = results_path(out, outputs=outputs, model_name=settings.model, source=source, backend=settings.backend,
+                        beam_size=settings.decoding.beam_size, force=force)
+    translator = load_translator(settings.resolve_model(), settings.backend, threads=settings.threads)
     with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
-        result = evaluate(translator, source, reference, sources, references, options, progress)
+        result = evaluate(translator, source, reference, sources, references, settings.decoding, progress)
     write_output_file(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return SavedEvaluation(result, path)
 
