@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from tarjama.errors import InputError, TarjamaError, printable
-from tarjama.files import write_atomically
+from tarjama.files import state_path, write_atomically
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import (
     NEXT_RUN_TAKES_IT,
@@ -231,7 +231,7 @@ class UnreadableArticles:
     @classmethod
     def load(cls, out_dir: Path) -> UnreadableArticles:
         """The list kept beside the outputs; an unreadable or foreign list counts as empty (so rereported)."""
-        path = Path(out_dir) / ".tarjama" / UNREADABLE_NAME
+        path = state_path(out_dir, UNREADABLE_NAME)
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -358,7 +358,7 @@ BUSY_NAME = "inbox-busy.json"
 
 
 def _busy_path(out_dir: Path) -> Path:
-    return Path(out_dir) / ".tarjama" / BUSY_NAME
+    return state_path(out_dir, BUSY_NAME)
 
 
 def note_busy(out_dir: Path, article: Path | None) -> None:
@@ -387,7 +387,7 @@ def log_run(out_dir: Path, entries: Sequence[dict], **run: object) -> Path:
 
     ``run`` adds fields about the run itself (its flow run id and name, its start and seconds).
     """
-    path = Path(out_dir) / ".tarjama" / LOG_NAME
+    path = state_path(out_dir, LOG_NAME)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"finished": datetime.now(UTC).isoformat(timespec="seconds"), **run,
                        "articles": list(entries)}, ensure_ascii=False) + "\n"

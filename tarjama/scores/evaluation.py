@@ -16,7 +16,10 @@ from tarjama.files import check_output_dir, check_output_file, write_output_file
 from tarjama.scores.scoring import ReferenceScores, corpus_scores, read_lines
 from tarjama.text.articles import Segment
 from tarjama.text.inputs import read_input_bytes
+from tarjama.translate import backends
 from tarjama.translate.pipeline import plan_translation, run_translation
+from tarjama.translate.progress import progress_bar
+from tarjama.translate.registry import resolve_model
 from tarjama.translate.types import (
     DEFAULT_BACKEND,
     DEFAULT_BATCHING,
@@ -126,14 +129,10 @@ def run_evaluation(model_name: str, source: Path, reference: Path, *, outputs: P
                    beam_size: int = DecodingOptions().beam_size, threads: int | None = None, force: bool = False,
                    show_progress: bool = True) -> SavedEvaluation:
     """``tarjama eval``: check the test set and the results path, load the model, translate, score, save."""
-    from tarjama.translate.backends import load_translator
-    from tarjama.translate.progress import progress_bar
-    from tarjama.translate.registry import resolve_model
-
     sources, references = read_test_set(source, reference)
     path = results_path(out, outputs=outputs, model_name=model_name, source=source, backend=backend,
                         beam_size=beam_size, force=force)
-    translator = load_translator(resolve_model(model_name, revision), backend, threads=threads)
+    translator = backends.load_translator(resolve_model(model_name, revision), backend, threads=threads)
     options = DecodingOptions(beam_size=beam_size)
     with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
         result = evaluate(translator, source, reference, sources, references, options, progress)
