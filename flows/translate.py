@@ -9,7 +9,6 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
-from tarjama.errors import InputError, RunError, TarjamaError, printable
+from tarjama.errors import InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord
 from tarjama.publish.report import scores_markdown
@@ -27,18 +26,15 @@ from tarjama.runs import article as steps
 from tarjama.runs.article import WorkerResult
 from tarjama.runs.inbox import (
     ArticleOutcome,
-    FileState,
+    InboxRunState,
     UnreadableArticles,
     Verdict,
-    log_run,
-    not_published,
     note_busy,
-    run_failures,
     triage,
 )
 from tarjama.terms.entries import Glossary
 from tarjama.terms.matching import TermMatch, find_terms
-from tarjama.text.articles import Document, articles_in, read_article
+from tarjama.text.articles import Document, read_article
 from tarjama.text.inputs import name_is_utf8
 from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.registry import ResolvedModel
@@ -162,7 +158,7 @@ def check_article(article: Path, out_dir: Path, model: ResolvedModel, settings: 
 
 
 class InboxRun:
-    """One run over an inbox folder: which articles to take, and what to log and show of each.
+    """One folder flow's run over an inbox: :class:`InboxRunState` with the triage task, Prefect's log and table.
 
     Both folder flows go through it: :meth:`take` for each article, :meth:`translated` or
     :meth:`not_published` for each one taken, then :meth:`finish`.
@@ -170,43 +166,43 @@ class InboxRun:
 
     def __init__(self, inbox: Path, out_dir: Path, model: ResolvedModel, settings: RunSettings, *,
                  only_changed: bool, settle_seconds: float, echo: bool) -> None:
-        self.inbox, self.out_dir, self.only_changed, self.echo = Path(inbox), Path(out_dir), only_changed, echo
-        self.model, self.settings, self.settle_seconds = model, settings, settle_seconds
-        self.articles = articles_in(inbox)
-        # Remembered only for scheduled (inbox) runs: an explicit folder run reports every bad file again.
-        self.unreadable = UnreadableArticles.load(self.out_dir) if only_changed else None
-        self.outcomes: list[ArticleOutcome] = []
-        self.started = datetime.now(UTC)
-        self.clock = time.monotonic()
+        self.state = InboxRunState(inbox, out_dir, only_changed=only_changed)
+        self.model, self.settings, self.settle_seconds, self.echo = model, settings, settle_seconds, echo
+
+    @property
+    def articles(self) -> list[Path]:
+        """The inbox's articles, in the order the run takes them."""
+        return self.state.articles
+
+    @property
+    def outcomes(self) -> list[ArticleOutcome]:
+        """What became of each article so far."""
+        return self.state.outcomes
 
     def take(self, article: Path) -> bool:
         """Whether to translate the article now; one not taken is logged with the reason."""
         started = time.monotonic()
         # A name that is not UTF-8 cannot go into a task run's name or parameters: judged here, without Prefect.
         check = check_article if name_is_utf8(article) else check_article.fn
-        verdict = check(article, self.out_dir, self.model, self.settings, self.only_changed, self.settle_seconds,
-                        self.unreadable)
+        verdict = check(article, self.state.out_dir, self.model, self.settings, self.state.only_changed,
+                        self.settle_seconds, self.state.unreadable)
         if not verdict.take:
-            self.add(verdict.outcome(article, time.monotonic() - started), verdict.state)
+            self._show(self.state.skipped(article, verdict, time.monotonic() - started))
         return verdict.take
 
     def translated(self, article: Path, published: Published, seconds: float, flow_run_id: str | None = None) -> None:
         """Note an article published."""
-        self.add(ArticleOutcome(article, published=published, seconds=seconds, flow_run_id=flow_run_id))
+        self._show(self.state.translated(article, published, seconds, flow_run_id))
 
     def not_published(self, article: Path, error: BaseException, seconds: float,
                       flow_run_id: str | None = None) -> None:
         """Note an article whose run failed, or found it gone or changed."""
-        self.add(not_published(article, error, seconds, flow_run_id, only_changed=self.only_changed))
+        self._show(self.state.not_published(article, error, seconds, flow_run_id))
 
-    def add(self, outcome: ArticleOutcome, state: FileState | None = None) -> None:
-        """Note what became of an article: in the terminal (``echo``), Prefect's log, and the unreadable list."""
-        self.outcomes.append(outcome)
+    def _show(self, outcome: ArticleOutcome) -> None:
         get_run_logger().info(outcome.line())
         if self.echo:
             print(outcome.line(), file=sys.stderr, flush=True)
-        if self.unreadable is not None and outcome.known_bad and outcome.failed and state is not None:
-            self.unreadable.remember(outcome.article, state, outcome.error)
 
     def finish(self) -> None:
         """Log the run (``OUT/.tarjama/inbox-log.jsonl`` and a Prefect table), forget articles gone or readable.
@@ -214,19 +210,11 @@ class InboxRun:
         Raises :class:`RunError` after every article is dealt with when any failed for real: not for
         bad input of an article's own in an inbox run (reported once, in the log and the terminal).
         """
-        if self.unreadable is not None:
-            self.unreadable.keep_only(o.article for o in self.outcomes if o.known_bad)
-        entries = [outcome.to_json() for outcome in self.outcomes]
-        log_run(self.out_dir, entries, flow_run_id=str(flow_run.id) if flow_run.id else None,
-                flow_run_name=flow_run.name, started=self.started.isoformat(timespec="seconds"),
-                seconds=round(time.monotonic() - self.clock, 3))
+        self.state.log(flow_run_id=str(flow_run.id) if flow_run.id else None, flow_run_name=flow_run.name)
         create_table_artifact(key="inbox-run", table=[outcome.table_row() for outcome in self.outcomes],
-                              description=f"Articles of {self.inbox} in this run")
-        failed = run_failures(self.outcomes, only_changed=self.only_changed)
-        if failed:
-            # Raised after every other article is published, so the run shows as failed in Prefect.
-            raise RunError(f"{len(failed)} of {len(self.outcomes)} articles failed: "
-                           + "; ".join(f"{outcome.error}" for outcome in failed))
+                              description=f"Articles of {self.state.inbox} in this run")
+        # Raised after every other article is published, so the run shows as failed in Prefect.
+        self.state.raise_failures()
 
 
 def _folder_run_name() -> str:

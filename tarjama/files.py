@@ -16,6 +16,20 @@ from pathlib import Path
 
 from tarjama.errors import InputError, RunError, TarjamaError
 
+# Where an outputs folder keeps tarjama's own state (memory, locks, remembered runs, inbox state): one name.
+STATE_FOLDER = ".tarjama"
+
+
+def state_path(out_dir: Path | str, *parts: str) -> Path:
+    """A path inside the state folder of the outputs folder ``out_dir`` (``OUT/.tarjama/PARTS…``)."""
+    return Path(out_dir, STATE_FOLDER, *parts)
+
+
+def outputs_holding(path: Path) -> Path | None:
+    """The outputs folder whose state folder holds the file ``path`` (a memory beside outputs), else ``None``."""
+    return path.parent.parent if path.parent.name == STATE_FOLDER else None
+
+
 # The user's to fix (another folder, a remount, a chmod); the rest is the machine's (exit 1).
 _USER_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
                 errno.ENAMETOOLONG, errno.ELOOP}

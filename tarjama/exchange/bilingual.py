@@ -10,21 +10,31 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
 from tarjama.errors import InputError
+from tarjama.exchange.interchange import import_exchange_file, is_exchange_file
+from tarjama.files import outputs_holding
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
-from tarjama.memory.store import TranslationMemory, normalise_source, same_english
+from tarjama.memory.store import (
+    TranslationMemory,
+    default_memory_path,
+    normalise_source,
+    open_memory,
+    same_english,
+)
+from tarjama.publish import publisher as publishing
+from tarjama.publish.outputs import check_memory_location, check_outputs
+from tarjama.publish.publisher import PublishedRun, article_lock, edited_bilingual, published_run
 from tarjama.record.reader import SEGMENT_ID, RunRecordView, read_record
 from tarjama.terms.english import term_in_words
 from tarjama.text.inputs import read_input_bytes, read_text_file
-
-if TYPE_CHECKING:
-    from tarjama.publish.publisher import PublishedRun
+from tarjama.wording import counted
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _ROW_CELLS = 4  # | id | Arabic | English | notes |
@@ -324,15 +334,11 @@ def _is_correction(row: EditedSentence, source: str, base: str | None, path: Pat
 def _published_by(bilingual: BilingualFile, record: RunRecordView | None, path: Path,
                   memory: TranslationMemory | None) -> PublishedRun | None:
     """What the run named by the file's ``run_id`` published, by segment id; ``None`` for an untied file."""
-    from datetime import datetime, timedelta
-
-    from tarjama.publish.publisher import PublishedRun, published_run
-
     if bilingual.run_id is None:
         return None
     folders = [path.parent]
-    if memory is not None and memory.path.parent.name == ".tarjama":
-        folders.append(memory.path.parent.parent)
+    if memory is not None and (memory_outputs := outputs_holding(memory.path)) is not None:
+        folders.append(memory_outputs)
     found = published_run(folders, path.name.removesuffix(".bilingual.md"), bilingual.run_id)
     if found is None and record is not None and record.run_id == bilingual.run_id:
         # A run published before runs were remembered: its record. Its time is to the second: the end of it.
@@ -477,8 +483,6 @@ def harvest_bilingual(out_dir: Path, stem: str, memory: TranslationMemory) -> Bi
     Runs before a new translation rewrites that file, so that no run overwrites an editor's work
     even if nobody ran ``tarjama tm import``; judged as ``tm import`` judges it (a conflict stops the run).
     """
-    from tarjama.publish.publisher import article_lock, edited_bilingual
-
     if edited_bilingual(out_dir, stem) is None:
         return None  # the common case, decided without creating lock files in a fresh outputs folder
     with article_lock(out_dir, stem):
@@ -504,8 +508,6 @@ def import_bilingual(path: Path, memory: TranslationMemory, *, everything: bool 
     runs use: the next run there may then rewrite it. The caller holds the article's lock when marking.
     Nothing is stored or marked when any row is refused.
     """
-    from tarjama.publish import publisher as publishing
-
     path = Path(path)
     content = read_input_bytes(path, "bilingual file")
     judged = _judge(path, everything=everything, memory=memory, overwrite=overwrite)
@@ -552,14 +554,6 @@ def import_file(path: Path, *, memory_path: Path | None, outputs: Path, everythi
     next run may rewrite it. Into another memory, the edits are not in this folder's runs yet: the file stays
     an edit to harvest. TMX and XLIFF go into ``memory_path`` or the one under ``outputs``.
     """
-    from contextlib import nullcontext
-
-    from tarjama.exchange.interchange import import_exchange_file, is_exchange_file
-    from tarjama.memory.store import default_memory_path, open_memory
-    from tarjama.publish.outputs import check_memory_location, check_outputs
-    from tarjama.publish.publisher import article_lock
-    from tarjama.wording import counted
-
     if is_exchange_file(path):
         memory_path = memory_path or default_memory_path(outputs)
         check_memory_location(memory_path)
@@ -589,8 +583,6 @@ def withdraw_approvals(path: Path, segment_ids: list[str], *, memory_path: Path 
     beside it. An id the article lacks, or a sentence without an approval, is an :class:`InputError` and
     nothing is withdrawn. Returns a line per withdrawn approval.
     """
-    from tarjama.memory.store import default_memory_path, open_memory
-
     path = Path(path)
     if path.is_dir():
         raise InputError("is a folder: give NAME.run.json or NAME.bilingual.md", path=path)

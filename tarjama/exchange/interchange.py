@@ -28,6 +28,7 @@ from tarjama.errors import InputError
 from tarjama.exchange.tmx import read_tmx_file, write_tmx
 from tarjama.exchange.units import APPROVAL_NOTE, ArticleExport, ArticleSegment, ExchangeFile, ExchangeUnit
 from tarjama.exchange.xliff import read_xliff, write_article_xliff, write_xliff
+from tarjama.files import outputs_holding
 from tarjama.memory.approvals import Verdict, decide, describe, excerpt, origin_of
 from tarjama.memory.store import (
     ApprovedEntry,
@@ -38,6 +39,7 @@ from tarjama.memory.store import (
     same_english,
 )
 from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
+from tarjama.publish.publisher import published_run
 from tarjama.record.labels import Origin
 from tarjama.record.reader import (
     RunRecordView,
@@ -194,15 +196,13 @@ def _exported_from(unit: ExchangeUnit, records: dict[str, dict[str, SegmentView]
     A run no longer remembered is the current record only when it is that run; otherwise nothing tells what
     the export showed. An export without a run id (older files) is taken as showing the current record.
     """
-    from tarjama.publish.publisher import published_run
-
     segments = records.get(unit.article) if unit.article else None
     if segments is None or unit.segment_id is None:
         return None, None
     if unit.run_id is not None:
         folders = [outputs]
-        if memory.path.parent.name == ".tarjama":
-            folders.append(memory.path.parent.parent)
+        if (memory_outputs := outputs_holding(memory.path)) is not None:
+            folders.append(memory_outputs)
         run = published_run(folders, unit.article or "", unit.run_id)
         if run is not None:
             segment = run.segments.get(unit.segment_id)
@@ -481,7 +481,7 @@ def export_articles(paths: Iterable[Path], memory_path: Path | None = None,
     records = article_records(paths)
     articles = []
     for path in records:
-        memory_file = memory_path or path.parent / ".tarjama" / "memory.sqlite"
+        memory_file = memory_path or default_memory_path(path.parent)
         record = read_record(path)
         with open_memory(memory_file) if memory_file.is_file() else nullcontext() as memory:
             articles.append(_article_export(path, record, memory, approved_only=approved_only))

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.errors import InputError, RunError, TarjamaError
-from tarjama.files import is_read_only, write_error
+from tarjama.files import is_read_only, state_path, write_error
 from tarjama.text.arabic import INVISIBLE
 from tarjama.text.inputs import check_regular_file
 
@@ -414,4 +414,4 @@ def open_memory(path: Path | str) -> Iterator[TranslationMemory]:
 
 def default_memory_path(out_dir: Path) -> Path:
     """Where a run writing to ``out_dir`` keeps its memory unless told otherwise."""
-    return Path(out_dir) / ".tarjama" / "memory.sqlite"
+    return state_path(out_dir, "memory.sqlite")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tarjama.errors import InputError
-from tarjama.files import check_output_dir
+from tarjama.files import STATE_FOLDER, check_output_dir, state_path
+from tarjama.memory.store import check_memory
 from tarjama.text.inputs import file_kind
 
 DEFAULT_OUTPUT_DIR = Path("outputs")  # where a run publishes unless told otherwise
-STATE_FOLDER = ".tarjama"
 STATE_SUBFOLDERS = ("locks", "rendered")
 
 
@@ -27,7 +27,7 @@ def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None
     """
     out_dir = Path(out_dir)
     check_output_dir(out_dir)
-    state = out_dir / STATE_FOLDER
+    state = state_path(out_dir)
     for folder in (state, *(state / name for name in STATE_SUBFOLDERS)):
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():
@@ -42,8 +42,6 @@ def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None
 
 def check_memory_location(path: Path | str) -> None:
     """The memory file can be used: a valid memory, or a new file in a folder that can be written."""
-    from tarjama.memory.store import check_memory
-
     path = Path(path)
     check_output_dir(path.parent)
     if path.exists() or path.is_symlink():

@@ -16,10 +16,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.errors import InputError, RunError
-from tarjama.files import write_atomically
+from tarjama.files import state_path, write_atomically
 from tarjama.publish.escaping import arabic, block, inline, marked
 from tarjama.publish.record import RunRecord, SegmentRecord
 from tarjama.publish.report import render_report
@@ -220,7 +221,7 @@ KEPT_RUNS = 100
 
 def _published_run_path(out_dir: Path, stem: str, run_id: str) -> Path:
     # One folder per article: its own publish (under its lock) clears its leftovers and prunes it.
-    return Path(out_dir) / ".tarjama" / "runs" / stem / f"{run_id}.json"
+    return state_path(out_dir, "runs", stem, f"{run_id}.json")
 
 
 def _prune_published_runs(folder: Path) -> None:
@@ -233,8 +234,6 @@ def _prune_published_runs(folder: Path) -> None:
 def _published_run(record: RunRecord) -> str:
     """What each segment of a run showed (``{segment id: {source, target}}``) and when: kept for every run, so
     that an editor's copy of any run's bilingual file is judged against what that run wrote."""
-    from datetime import UTC, datetime
-
     return json.dumps({"run_id": record.run_id, "published_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                        "segments": {s.id: {"source": s.source, "target": s.target} for s in record.segments}},
                       ensure_ascii=False) + "\n"
@@ -321,7 +320,7 @@ def _remove_leftovers(paths: Published, runs: Path) -> None:
 
 
 def _known_path(out_dir: Path, stem: str) -> Path:
-    return Path(out_dir) / ".tarjama" / "rendered" / f"{stem}.sha256"
+    return state_path(out_dir, "rendered", f"{stem}.sha256")
 
 
 def mark_known(out_dir: Path, stem: str, content: bytes) -> None:
@@ -356,7 +355,7 @@ def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
 @contextmanager
 def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
     """Hold the article's lock (a file lock under ``out_dir/.tarjama/locks``): runs publish one at a time."""
-    folder = Path(out_dir) / ".tarjama" / "locks"
+    folder = state_path(out_dir, "locks")
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / f"{stem}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies

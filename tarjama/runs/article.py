@@ -23,7 +23,7 @@ from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, read_article
 from tarjama.text.inputs import check_name_utf8
-from tarjama.translate.backends import load_translator
+from tarjama.translate.backends import load_translator, loaded_models
 from tarjama.translate.incremental import TranslatedArticle, prepare
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel
@@ -112,8 +112,6 @@ def translate_and_publish(source: Path, settings: RunSettings, out_dir: Path, *,
 
     ``model`` is ``settings``' model already resolved (resolved here when not given).
     """
-    from tarjama.translate import backends
-
     started = time.monotonic()
     model = model or settings.resolve_model()
     document = read_article(source)
@@ -122,4 +120,4 @@ def translate_and_publish(source: Path, settings: RunSettings, out_dir: Path, *,
     translated = translate_article_text(document, matches, model, settings, out_dir)
     record = build_record(document, translated, model, settings, glossary, reference)
     published = publish_locked(record, out_dir)
-    return WorkerResult(published, os.getpid(), len(backends.loaded_models()), time.monotonic() - started)
+    return WorkerResult(published, os.getpid(), len(loaded_models()), time.monotonic() - started)

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from tarjama.errors import InputError, TarjamaError, printable
-from tarjama.files import write_atomically
+from tarjama.errors import InputError, RunError, TarjamaError, printable
+from tarjama.files import state_path, write_atomically
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import (
     NEXT_RUN_TAKES_IT,
@@ -33,7 +33,7 @@ from tarjama.publish.publisher import (
 )
 from tarjama.record.reader import RunRecordView, read_record
 from tarjama.terms.glossary import load_glossary
-from tarjama.text.articles import ARTICLE, read_article
+from tarjama.text.articles import ARTICLE, articles_in, read_article
 from tarjama.text.inputs import check_name_utf8, check_regular_file, file_kind, name_is_utf8
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings, recorded_fingerprint
@@ -231,7 +231,7 @@ class UnreadableArticles:
     @classmethod
     def load(cls, out_dir: Path) -> UnreadableArticles:
         """The list kept beside the outputs; an unreadable or foreign list counts as empty (so rereported)."""
-        path = Path(out_dir) / ".tarjama" / UNREADABLE_NAME
+        path = state_path(out_dir, UNREADABLE_NAME)
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -358,7 +358,7 @@ BUSY_NAME = "inbox-busy.json"
 
 
 def _busy_path(out_dir: Path) -> Path:
-    return Path(out_dir) / ".tarjama" / BUSY_NAME
+    return state_path(out_dir, BUSY_NAME)
 
 
 def note_busy(out_dir: Path, article: Path | None) -> None:
@@ -387,7 +387,7 @@ def log_run(out_dir: Path, entries: Sequence[dict], **run: object) -> Path:
 
     ``run`` adds fields about the run itself (its flow run id and name, its start and seconds).
     """
-    path = Path(out_dir) / ".tarjama" / LOG_NAME
+    path = state_path(out_dir, LOG_NAME)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"finished": datetime.now(UTC).isoformat(timespec="seconds"), **run,
                        "articles": list(entries)}, ensure_ascii=False) + "\n"
@@ -397,3 +397,57 @@ def log_run(out_dir: Path, entries: Sequence[dict], **run: object) -> Path:
     finally:
         os.close(descriptor)
     return path
+
+
+class InboxRunState:
+    """One run over an inbox folder, without its orchestrator: its articles, what became of each, and the rules.
+
+    Both folder flows keep one: they triage each article (passing :attr:`unreadable`), note each outcome with
+    :meth:`skipped`, :meth:`translated` or :meth:`not_published`, then :meth:`log` the run and
+    :meth:`raise_failures`. Only scheduled inbox runs (``only_changed``) remember unreadable articles: an
+    explicit folder run reports every bad file again.
+    """
+
+    def __init__(self, inbox: Path, out_dir: Path, *, only_changed: bool) -> None:
+        self.inbox, self.out_dir, self.only_changed = Path(inbox), Path(out_dir), only_changed
+        self.articles = articles_in(inbox)
+        self.unreadable = UnreadableArticles.load(self.out_dir) if only_changed else None
+        self.outcomes: list[ArticleOutcome] = []
+        self.started = datetime.now(UTC)
+        self._clock = time.monotonic()
+
+    def skipped(self, article: Path, verdict: Verdict, seconds: float) -> ArticleOutcome:
+        """Note an article the run did not take (``verdict`` says why)."""
+        return self.note(verdict.outcome(article, seconds), verdict.state)
+
+    def translated(self, article: Path, published: Published, seconds: float,
+                   flow_run_id: str | None = None) -> ArticleOutcome:
+        """Note an article published."""
+        return self.note(ArticleOutcome(article, published=published, seconds=seconds, flow_run_id=flow_run_id))
+
+    def not_published(self, article: Path, error: BaseException, seconds: float,
+                      flow_run_id: str | None = None) -> ArticleOutcome:
+        """Note an article whose run failed, or found it gone or changed."""
+        return self.note(not_published(article, error, seconds, flow_run_id, only_changed=self.only_changed))
+
+    def note(self, outcome: ArticleOutcome, state: FileState | None = None) -> ArticleOutcome:
+        """Note what became of an article; an unreadable one, in the state it was read, is remembered."""
+        self.outcomes.append(outcome)
+        if self.unreadable is not None and outcome.known_bad and outcome.failed and state is not None:
+            self.unreadable.remember(outcome.article, state, outcome.error)
+        return outcome
+
+    def log(self, flow_run_id: str | None = None, flow_run_name: str | None = None) -> Path:
+        """Forget remembered articles gone or readable again, and append the run to the inbox log."""
+        if self.unreadable is not None:
+            self.unreadable.keep_only(o.article for o in self.outcomes if o.known_bad)
+        return log_run(self.out_dir, [outcome.to_json() for outcome in self.outcomes], flow_run_id=flow_run_id,
+                       flow_run_name=flow_run_name, started=self.started.isoformat(timespec="seconds"),
+                       seconds=round(time.monotonic() - self._clock, 3))
+
+    def raise_failures(self) -> None:
+        """Raise :class:`RunError` when any article failed for real (see :func:`run_failures`)."""
+        failed = run_failures(self.outcomes, only_changed=self.only_changed)
+        if failed:
+            raise RunError(f"{len(failed)} of {len(self.outcomes)} articles failed: "
+                           + "; ".join(f"{outcome.error}" for outcome in failed))

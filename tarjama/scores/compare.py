@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tarjama.errors import InputError
 from tarjama.record.reader import GlossaryView, ModelView, RunRecordView, ScoresView, parse_record
+from tarjama.scores.scoring import sentence_chrf
 from tarjama.text.inputs import read_text_file
 
 DEFAULT_SEED = 12345  # sacrebleu's default
@@ -306,8 +307,6 @@ def _warnings(a: RunFacts, b: RunFacts) -> tuple[str, ...]:
 
 
 def _most_changed(a: _Run, b: _Run) -> tuple[ParagraphDelta, ...]:
-    from tarjama.scores.scoring import sentence_chrf
-
     chrf_a, chrf_b = sentence_chrf(a.english, a.references), sentence_chrf(b.english, b.references)
     changed = [ParagraphDelta(i, chrf_a[i], chrf_b[i], a.english[i], b.english[i], a.references[i])
                for i in range(len(a.english)) if a.english[i] != b.english[i]]

@@ -16,7 +16,9 @@ from tarjama.files import check_output_dir, check_output_file, write_output_file
 from tarjama.scores.scoring import ReferenceScores, corpus_scores, read_lines
 from tarjama.text.articles import Segment
 from tarjama.text.inputs import read_input_bytes
+from tarjama.translate import backends
 from tarjama.translate.pipeline import plan_translation, run_translation
+from tarjama.translate.progress import progress_bar
 from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import (
     DEFAULT_BACKEND,
@@ -128,13 +130,10 @@ def run_evaluation(settings: RunSettings, source: Path, reference: Path, *, outp
 
     Of the ``settings``, the model, backend, decoding and threads count: a test set has no glossary or memory.
     """
-    from tarjama.translate.backends import load_translator
-    from tarjama.translate.progress import progress_bar
-
     sources, references = read_test_set(source, reference)
     path = results_path(out, outputs=outputs, model_name=settings.model, source=source, backend=settings.backend,
                         beam_size=settings.decoding.beam_size, force=force)
-    translator = load_translator(settings.resolve_model(), settings.backend, threads=settings.threads)
+    translator = backends.load_translator(settings.resolve_model(), settings.backend, threads=settings.threads)
     with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
         result = evaluate(translator, source, reference, sources, references, settings.decoding, progress)
     write_output_file(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
