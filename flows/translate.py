@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 
 from tarjama.errors import InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
-from tarjama.publish.record import RunRecord
+from tarjama.publish.record import RunRecord, build_record
 from tarjama.publish.report import scores_markdown
 from tarjama.runs import article as steps
 from tarjama.runs.article import WorkerResult
@@ -113,7 +113,7 @@ def translate(document: Document, matches: list[TermMatch], model: ResolvedModel
 def score(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
           glossary: Glossary | None, reference: Path | None) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
-    record = steps.build_record(document, translated, model, settings, glossary, reference)
+    record = build_record(document, translated, model, settings, glossary, reference)
     create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
                              description=f"Scores of {document.path.name}")
     return record

@@ -79,7 +79,9 @@ def no_model_work(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("model work began before the error")
 
-    monkeypatch.setattr(backends, "load_translator", refuse)
+    # The one place a model is made, looked up when called: every caller's load_translator reaches it.
+    monkeypatch.setattr(backends, "_create", refuse)
+    monkeypatch.setattr(backends, "_loaded", {})  # a model an earlier test loaded must not be handed out either
 
 
 def one_error(capsys, code, *fragments):
@@ -185,7 +187,8 @@ def test_a_memory_with_corrupt_pages_is_named_as_such(tmp_path):
         opened.approved("جملة رقم 5 " * 20)
 
 
-@pytest.mark.parametrize("blocker", [".tarjama", ".tarjama/locks", ".tarjama/rendered", ".tarjama/memory.sqlite"])
+@pytest.mark.parametrize("blocker", [".tarjama", ".tarjama/locks", ".tarjama/rendered", ".tarjama/runs",
+                                     ".tarjama/memory.sqlite"])
 def test_a_file_or_folder_in_the_way_of_the_outputs_layout_stops_translate_at_once(article, tiny_marian, tmp_path,
                                                                                    blocker, no_model_work, capsys):
     out = tmp_path / "out"

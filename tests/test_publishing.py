@@ -190,6 +190,7 @@ def test_publish_writes_four_files_and_nothing_else(tmp_path, sample_path):
         ["crocus-city-hall.ar.bilingual.md", "crocus-city-hall.ar.en.md", "crocus-city-hall.ar.run.json",
          "crocus-city-hall.ar.report.html"])
     assert paths == output_paths(tmp_path / "out", "crocus-city-hall.ar")
+    assert paths.run is record  # what was published comes back with the paths
     assert json.loads(paths.record.read_text(encoding="utf-8"))["source"] == str(sample_path)
 
 

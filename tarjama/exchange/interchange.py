@@ -55,16 +55,6 @@ EXCHANGE_SUFFIXES = (".tmx", ".xlf", ".xliff")
 _UNREAD_SUFFIXES = (".sdlxliff", ".mqxliff")  # XLIFF 1.2 whose states live in a vendor's extension
 
 
-
-
-
-
-
-
-
-
-
-
 @dataclass
 class ImportSummary:
     """What ``tm import`` of a TMX or XLIFF file did: what it read, approved, skipped, and why."""
@@ -97,16 +87,6 @@ class ImportSummary:
 
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key} {count}" for key, count in counter.most_common())
-
-
-
-
-
-
-
-
-
-
 
 
 def is_exchange_file(path: Path) -> bool:

@@ -16,7 +16,9 @@ from tarjama.memory.store import check_memory
 from tarjama.text.inputs import file_kind
 
 DEFAULT_OUTPUT_DIR = Path("outputs")  # where a run publishes unless told otherwise
-STATE_SUBFOLDERS = ("locks", "rendered")
+# The publisher's folders under OUT/.tarjama: article locks, the hashes of rendered files, remembered runs.
+LOCKS_FOLDER, RENDERED_FOLDER, RUNS_FOLDER = "locks", "rendered", "runs"
+STATE_SUBFOLDERS = (LOCKS_FOLDER, RENDERED_FOLDER, RUNS_FOLDER)
 
 
 def check_outputs(out_dir: Path | str, memory: Path | str | None = None) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from tarjama.errors import InputError, RunError
 from tarjama.files import state_path, write_atomically
 from tarjama.publish.escaping import arabic, block, inline, marked
+from tarjama.publish.outputs import LOCKS_FOLDER, RENDERED_FOLDER, RUNS_FOLDER
 from tarjama.publish.record import RunRecord, SegmentRecord
 from tarjama.publish.report import render_report
 from tarjama.record.labels import Flag, flag_label
@@ -29,17 +30,6 @@ from tarjama.record.reader import read_record
 from tarjama.terms.english import target_pattern
 
 _MARKUP_ESCAPES = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in "<>&`*_[]|#~"})
-
-
-
-
-
-
-
-
-
-
-
 
 
 def arabic_with_terms(segment: SegmentRecord) -> str:
@@ -221,7 +211,7 @@ KEPT_RUNS = 100
 
 def _published_run_path(out_dir: Path, stem: str, run_id: str) -> Path:
     # One folder per article: its own publish (under its lock) clears its leftovers and prunes it.
-    return state_path(out_dir, "runs", stem, f"{run_id}.json")
+    return state_path(out_dir, RUNS_FOLDER, stem, f"{run_id}.json")
 
 
 def _prune_published_runs(folder: Path) -> None:
@@ -280,8 +270,9 @@ class SourceChanged(RunError):
 def _refuse_changed_source(record: RunRecord, *, missing_ok: bool = True) -> None:
     """Publish only what the article says now: not a half-uploaded file, nor text a newer run replaced.
 
-    With ``missing_ok=False`` (every run of a file: ``check_source``, called by ``runs.publish_locked``), an
-    article that is gone is not published either; records of text that never was a file publish as they are.
+    With ``missing_ok=False`` (every run of a file: ``check_source``, called by
+    ``tarjama.runs.article.publish_locked``), an article that is gone is not published either; records of text that
+    never was a file publish as they are.
     """
     source = Path(record.document.path)
     try:
@@ -320,7 +311,7 @@ def _remove_leftovers(paths: Published, runs: Path) -> None:
 
 
 def _known_path(out_dir: Path, stem: str) -> Path:
-    return state_path(out_dir, "rendered", f"{stem}.sha256")
+    return state_path(out_dir, RENDERED_FOLDER, f"{stem}.sha256")
 
 
 def mark_known(out_dir: Path, stem: str, content: bytes) -> None:
@@ -355,7 +346,7 @@ def edited_bilingual(out_dir: Path, stem: str) -> Path | None:
 @contextmanager
 def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
     """Hold the article's lock (a file lock under ``out_dir/.tarjama/locks``): runs publish one at a time."""
-    folder = state_path(out_dir, "locks")
+    folder = state_path(out_dir, LOCKS_FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / f"{stem}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
@@ -363,11 +354,5 @@ def article_lock(out_dir: Path, stem: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-
-
-
-
 
 

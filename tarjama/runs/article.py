@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tarjama.exchange.bilingual import harvest_bilingual
@@ -49,8 +49,6 @@ def check_article_run(source: Path, out_dir: Path, settings: RunSettings, *, ref
     check_outputs(out_dir, settings.memory_path(out_dir))
 
 
-
-
 def load_terms(settings: RunSettings) -> Glossary | None:
     """The run's glossary, if it has one."""
     return load_glossary(settings.glossary) if settings.glossary else None
@@ -79,8 +77,6 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
     stats = ({**work.stats.to_json(str(memory_path)), "harvested": harvested.stored if harvested else 0,
               **({"harvest": harvest} if harvest else {})} if memory_path else None)
     return TranslatedArticle(translations, stats)
-
-
 
 
 def publish_locked(record: RunRecord, out_dir: Path) -> Published:
@@ -119,5 +115,6 @@ def translate_and_publish(source: Path, settings: RunSettings, out_dir: Path, *,
     matches = find_terms(document, glossary)
     translated = translate_article_text(document, matches, model, settings, out_dir)
     record = build_record(document, translated, model, settings, glossary, reference)
-    published = publish_locked(record, out_dir)
+    # The paths travel back from a worker, not the record with its article and glossary.
+    published = replace(publish_locked(record, out_dir), run=None)
     return WorkerResult(published, os.getpid(), len(loaded_models()), time.monotonic() - started)

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -422,8 +422,9 @@ class InboxRunState:
 
     def translated(self, article: Path, published: Published, seconds: float,
                    flow_run_id: str | None = None) -> ArticleOutcome:
-        """Note an article published."""
-        return self.note(ArticleOutcome(article, published=published, seconds=seconds, flow_run_id=flow_run_id))
+        """Note an article published (its paths: the record itself is not kept for the whole folder run)."""
+        return self.note(ArticleOutcome(article, published=replace(published, run=None), seconds=seconds,
+                                        flow_run_id=flow_run_id))
 
     def not_published(self, article: Path, error: BaseException, seconds: float,
                       flow_run_id: str | None = None) -> ArticleOutcome:

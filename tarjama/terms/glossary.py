@@ -32,13 +32,6 @@ VARIANT_SEPARATOR = "|"
 _LONG_TERM_WORDS = 8
 
 
-
-
-
-
-
-
-
 @dataclass(frozen=True)
 class GlossaryCheck:
     """Everything found in a glossary file: usable entries and the problems of its rows."""
@@ -187,8 +180,6 @@ def _read_row(cells: list[str], columns: list[str], number: int
     entry = GlossaryEntry(source=source, target=target, note=row.get("note", ""), variants=variants,
                           match=match, line=number)
     return entry, problems
-
-
 
 
 def check_entries(entries: list[GlossaryEntry], *, skip_conflicts: bool = False

@@ -44,10 +44,6 @@ class TermMatch:
                 "proclitics": list(self.proclitics)}
 
 
-
-
-
-
 @dataclass(frozen=True)
 class _Pattern:
     entry: GlossaryEntry
@@ -139,8 +135,6 @@ class TermMatcher:
             return False
         # A multiword term is one phrase: only spaces may separate its words, not punctuation.
         return all(not folded[a.end():b.start()].strip() for a, b in zip(words[i:end - 1], following, strict=True))
-
-
 
 
 def find_terms(document: Document, glossary: Glossary | None) -> list[TermMatch]:

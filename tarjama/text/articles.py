@@ -72,29 +72,7 @@ class Document:
         }
 
 
-
-
-
-
 ARTICLE = "article file"  # what errors about an article call it ("give the article file itself")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def segment_text(text: str, path: Path | str, rules: SegmentationRules | None = None, *, sha256: str = ""
