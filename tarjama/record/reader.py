@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -86,6 +86,17 @@ def _counts(data: dict, key: str, where: str) -> dict[str, int] | None:
     return counts
 
 
+# A view's plain fields, by their annotation (``from __future__ import annotations``: the annotation's text).
+_SCALAR_KINDS = {"str | None": _Kind.TEXT, "int | None": _Kind.WHOLE, "float | None": _Kind.NUMBER,
+                 "bool | None": _Kind.TRUTH}
+
+
+def _scalars(view: type, data: dict, where: str) -> dict[str, Any]:
+    """Every optional text, number or truth field of the dataclass ``view``, read from ``data`` by its name."""
+    return {field.name: _get(data, field.name, _SCALAR_KINDS[field.type], where)
+            for field in fields(view) if field.type in _SCALAR_KINDS}
+
+
 def _part(data: dict, key: str, where: str, read: Callable[[dict, str], _Part]) -> _Part | None:
     """An object of the record read by ``read`` (given the place its own keys are named by: ``memory.``)."""
     item = _get(data, key, _Kind.OBJECT, where)
@@ -121,10 +132,7 @@ class TermView:
     @classmethod
     def of(cls, data: dict, where: str) -> TermView:
         """The term of a segment's ``terms`` entry."""
-        return cls(surface=_get(data, "surface", _Kind.TEXT, where), source=_get(data, "source", _Kind.TEXT, where),
-                   target=_get(data, "target", _Kind.TEXT, where), start=_get(data, "start", _Kind.WHOLE, where),
-                   end=_get(data, "end", _Kind.WHOLE, where), proclitics=_texts(data, "proclitics", where),
-                   hit=_get(data, "hit", _Kind.TRUTH, where), how=_get(data, "how", _Kind.TEXT, where))
+        return cls(**_scalars(cls, data, where), proclitics=_texts(data, "proclitics", where))
 
 
 @dataclass(frozen=True)
@@ -186,9 +194,7 @@ class ParagraphView:
     @classmethod
     def of(cls, data: dict, where: str) -> ParagraphView:
         """The paragraph of a ``paragraphs`` entry: its English is required."""
-        return cls(english=_required(data, "english", _Kind.TEXT, where),
-                   reference=_get(data, "reference", _Kind.TEXT, where), index=_get(data, "index", _Kind.WHOLE, where),
-                   kind=_get(data, "kind", _Kind.TEXT, where), chrf=_get(data, "chrf", _Kind.NUMBER, where))
+        return cls(english=_required(data, "english", _Kind.TEXT, where), **_scalars(cls, data, where))
 
 
 @dataclass(frozen=True)
@@ -207,8 +213,7 @@ class ModelView:
     @classmethod
     def of(cls, data: dict, where: str) -> ModelView:
         """The record's ``model`` object."""
-        return cls(**{key: _get(data, key, _Kind.TEXT, where) for key in (
-            "name", "backend", "path", "architecture", "revision", "fingerprint", "source_lang", "target_lang")})
+        return cls(**_scalars(cls, data, where))
 
 
 @dataclass(frozen=True)
@@ -228,10 +233,7 @@ class DecodingView:
     @classmethod
     def of(cls, data: dict, where: str) -> DecodingView:
         """The record's ``decoding`` object."""
-        wholes = ("beam_size", "max_source_tokens", "max_batch_sentences", "max_batch_tokens", "max_output_slack",
-                  "min_output_tokens", "max_output_tokens")
-        return cls(**{key: _get(data, key, _Kind.WHOLE, where) for key in wholes},
-                   **{key: _get(data, key, _Kind.NUMBER, where) for key in ("max_output_ratio", "term_rerank_margin")})
+        return cls(**_scalars(cls, data, where))
 
 
 @dataclass(frozen=True)
@@ -245,8 +247,7 @@ class GlossaryView:
     @classmethod
     def of(cls, data: dict, where: str) -> GlossaryView:
         """The record's ``glossary`` object."""
-        return cls(_get(data, "path", _Kind.TEXT, where), _get(data, "sha256", _Kind.TEXT, where),
-                   _get(data, "entries", _Kind.WHOLE, where))
+        return cls(**_scalars(cls, data, where))
 
 
 @dataclass(frozen=True)
@@ -280,10 +281,7 @@ class MemoryView:
     @classmethod
     def of(cls, data: dict, where: str) -> MemoryView:
         """The record's ``memory`` object."""
-        counts = ("approved", "approvals_set_aside", "reused", "translated", "model_inputs", "harvested")
-        return cls(data, _get(data, "path", _Kind.TEXT, where),
-                   **{key: _get(data, key, _Kind.WHOLE, where) for key in counts},
-                   harvest=_part(data, "harvest", where, HarvestView.of))
+        return cls(data, **_scalars(cls, data, where), harvest=_part(data, "harvest", where, HarvestView.of))
 
 
 @dataclass(frozen=True)
@@ -309,11 +307,8 @@ class ScoresView:
         for name, signature in (signatures or {}).items():
             if not isinstance(signature, str):
                 raise _Damage(f"{where}signatures.{name} is not {_Kind.TEXT}")
-        numbers = ("term_success_rate", "term_consistency", "bleu", "chrf", "ter")
-        return cls(**{key: _get(data, key, _Kind.NUMBER, where) for key in numbers},
-                   **{key: _get(data, key, _Kind.WHOLE, where) for key in ("terms_matched", "terms_hit", "approved")},
-                   terms_by_how=_counts(data, "terms_by_how", where), flags=_counts(data, "flags", where),
-                   signatures=signatures)
+        return cls(**_scalars(cls, data, where), terms_by_how=_counts(data, "terms_by_how", where),
+                   flags=_counts(data, "flags", where), signatures=signatures)
 
 
 @dataclass(frozen=True)
