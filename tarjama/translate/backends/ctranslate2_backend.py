@@ -19,6 +19,7 @@ from pathlib import Path
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.terms.english import term_in_words
 from tarjama.translate.backends.base import BatchedTranslator, available_cpus
+from tarjama.translate.backends.subwords import load_subwords
 from tarjama.translate.registry import ResolvedModel, store_dir
 from tarjama.translate.types import (
     DecodingOptions,
@@ -109,33 +110,30 @@ def split_threads(threads: int) -> tuple[int, int]:
 
 
 class CTranslate2Translator(BatchedTranslator):
-    """Translates with ``ctranslate2.Translator`` and the model's own Hugging Face tokenizer."""
+    """Translates with ``ctranslate2.Translator``, the model's subwords read without transformers (:mod:`.subwords`)."""
 
     backend = "ctranslate2"
 
     def __init__(self, model: ResolvedModel, *, threads: int | None = None) -> None:
         import ctranslate2
-        from transformers import AutoTokenizer
 
         self.model = model
         self.workers, self.threads_per_worker = split_threads(threads or available_cpus())
         self.path = find_converted(model)
         marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
         self.quantization = marker["quantization"]
+        nllb = model.architecture == "nllb"
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.path / "tokenizer")
+            self._subwords = load_subwords(self.path / "tokenizer", source_lang=model.source_lang if nllb else None)
             self._translator = ctranslate2.Translator(
                 str(self.path), device="cpu", compute_type="default", inter_threads=self.workers,
                 intra_threads=self.threads_per_worker)
         except Exception as exc:  # noqa: BLE001 - a broken folder fails in many library-specific ways
             raise InputError(f"cannot load the converted model ({type(exc).__name__}: {exc})".splitlines()[0],
                              path=self.path) from None
-        self._prefix: list[str] = []
-        if model.architecture == "nllb":
-            self._tokenizer.src_lang = model.source_lang
-            self._prefix = [model.target_lang]
+        self._prefix: list[str] = [model.target_lang] if nllb else []
         self._language_code_tokens = len(self._prefix)
-        positions = self._tokenizer.model_max_length or 512
+        positions = self._subwords.model_max_length
         self._max_positions = min(positions, 512) if positions > 100_000 else positions
 
     @property
@@ -145,21 +143,18 @@ class CTranslate2Translator(BatchedTranslator):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Source token counts, special tokens included."""
-        return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]] if texts else []
+        return [len(tokens) for tokens in self._subwords.source_tokens(texts)] if texts else []
 
     def _target_tokens(self, text: str) -> list[str]:
-        ids = self._tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
-        return self._tokenizer.convert_ids_to_tokens(ids)
+        return self._subwords.target_tokens(text)
 
     def _decode(self, tokens: Sequence[str]) -> str:
-        ids = self._tokenizer.convert_tokens_to_ids(list(tokens))
-        return self._tokenizer.decode(ids, skip_special_tokens=True).strip()
+        return self._subwords.decode(tokens)
 
     def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
                          constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
         """One engine call for the batch, shared out among the workers; then the rounds that force terms."""
-        sources = [self._tokenizer.convert_ids_to_tokens(ids)
-                   for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
+        sources = self._subwords.source_tokens(texts)
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best)
         forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget)
         translations = []
@@ -230,7 +225,7 @@ class CTranslate2Translator(BatchedTranslator):
         if term_in_words(constraint.text, self._decode(tokens)):
             return None
         term = self._target_tokens(constraint.text)
-        if not term or self._tokenizer.unk_token in term:
+        if not term or self._subwords.unk_token in term:
             return None  # cannot be spelt: left to the last-resort placement
         start = min(max(constraint.earliest_step, fixed), len(tokens))
         # The next word boundary, or the place itself when the rest is one run of word pieces.
