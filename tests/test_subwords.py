@@ -50,7 +50,7 @@ def test_each_layout_gets_its_own_reader(tiny_marian, tiny_nllb, tmp_path):
 
 
 def test_source_tokens_are_the_hugging_face_ones(tokenizers):
-    architecture, ours, theirs = tokenizers
+    _, ours, theirs = tokenizers
     texts = arabic_corpus() + ARABIC_EDGES
     expected = [theirs.convert_ids_to_tokens(ids) for ids in theirs(texts, truncation=False)["input_ids"]]
     assert ours.source_tokens(texts) == expected
