@@ -103,7 +103,7 @@ def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, tim
     """Load the run's model now (into this process's cache) if the article needs it (:func:`needs_model`).
 
     For a caller with something else to do meanwhile (the CLI's Prefect server boots while the model loads);
-    the load counts as the run's ``model_load``. Whether it loaded.
+    the load counts as the run's ``model_load``. Whether the article needs the model.
     """
     if not needs_model(source, settings, out_dir):
         return False
