@@ -33,9 +33,10 @@ from tarjama.runs.inbox import (
     triage,
 )
 from tarjama.terms.entries import Glossary
-from tarjama.terms.matching import TermMatch, find_terms
-from tarjama.text.articles import Document, read_article
+from tarjama.terms.matching import TermMatch
+from tarjama.text.articles import Document
 from tarjama.text.inputs import name_is_utf8
+from tarjama.timings import Timings
 from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
@@ -67,21 +68,22 @@ def _article_run_name() -> str:
 
 
 @task(task_run_name=_named("read", "source"), **_UNCACHED)
-def read_and_segment(source: Path) -> Document:
+def read_and_segment(source: Path, timings: Timings | None = None) -> Document:
     """Read the article and split it into paragraphs and sentences."""
-    return read_article(source)
+    return steps.read_document(source, timings)
 
 
 @task(task_run_name="load glossary", **_UNCACHED)
-def load_terms(settings: RunSettings) -> Glossary | None:
+def load_terms(settings: RunSettings, timings: Timings | None = None) -> Glossary | None:
     """Load the glossary, if the run has one."""
-    return steps.load_terms(settings)
+    return steps.load_terms(settings, timings)
 
 
 @task(task_run_name=_named("find terms in", "document"), **_UNCACHED)
-def find_glossary_terms(document: Document, glossary: Glossary | None) -> list[TermMatch]:
+def find_glossary_terms(document: Document, glossary: Glossary | None, timings: Timings | None = None
+                        ) -> list[TermMatch]:
     """Find every glossary term in the article."""
-    return find_terms(document, glossary)
+    return steps.match_terms(document, glossary, timings)
 
 
 # Failures of the machine that a second try may not meet: I/O, memory, a lost worker or device.
@@ -104,16 +106,17 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_named("translate", "document"),
       **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, settings: RunSettings,
-              out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
+              out_dir: Path, show_progress: bool = False, timings: Timings | None = None) -> TranslatedArticle:
     """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
-    return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress)
+    return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress,
+                                        timings=timings)
 
 
 @task(task_run_name=_named("score", "document"), **_UNCACHED)
 def score(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
-          glossary: Glossary | None, reference: Path | None) -> RunRecord:
+          glossary: Glossary | None, reference: Path | None, timings: Timings | None = None) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
-    record = build_record(document, translated, model, settings, glossary, reference)
+    record = build_record(document, translated, model, settings, glossary, reference, timings=timings)
     create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
                              description=f"Scores of {document.path.name}")
     return record
@@ -135,17 +138,21 @@ DEFAULT_SETTINGS = RunSettings()
 
 @flow(name="translate-article", flow_run_name=_article_run_name)
 def translate_article(source: Path, settings: RunSettings = DEFAULT_SETTINGS, reference: Path | None = None,
-                      out_dir: Path = Path("outputs"), show_progress: bool = False) -> Published:
+                      out_dir: Path = Path("outputs"), show_progress: bool = False, timings: Timings | None = None
+                      ) -> Published:
     """Segment, find terms, translate (through the memory), score and publish one Arabic article.
 
-    What it published comes back with the record it wrote (``Published.run``).
+    What it published comes back with the record it wrote (``Published.run``). ``timings`` are what the caller
+    timed before the flow (the CLI: since its process started, and a model it loaded); without them the run
+    starts when the flow does.
     """
+    timings = timings or Timings()
     model = settings.resolve_model()
-    document = read_and_segment(source)
-    glossary = load_terms(settings)
-    matches = find_glossary_terms(document, glossary)
-    translated = translate(document, matches, model, settings, Path(out_dir), show_progress)
-    record = score(document, translated, model, settings, glossary, reference)
+    document = read_and_segment(source, timings)
+    glossary = load_terms(settings, timings)
+    matches = find_glossary_terms(document, glossary, timings)
+    translated = translate(document, matches, model, settings, Path(out_dir), show_progress, timings)
+    record = score(document, translated, model, settings, glossary, reference, timings)
     return publish_outputs(record, out_dir)
 
 

@@ -182,12 +182,13 @@ def _quiet_model_libraries() -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    """Check the inputs, load the model, then run the translate-article flow."""
+    """Check the inputs, load the model if the memory leaves it work, then run the translate-article flow."""
     _quiet_model_libraries()
-    from tarjama.runs.article import check_article_run
+    from tarjama.runs.article import check_article_run, load_model_if_needed
     from tarjama.scores.scoring import ReferenceScores
-    from tarjama.translate.backends import load_translator
+    from tarjama.timings import Timings
 
+    timings = Timings.since_process_start()  # start-up and imports are part of the run's overhead
     settings = _run_settings(args, memory=args.memory, use_memory=not args.no_memory)
     # Everything the user can get wrong is checked before Prefect starts: fast, clean errors.
     check_article_run(args.path, args.out, settings, reference=args.reference)
@@ -196,14 +197,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from flows.settings import configure_prefect
 
     configure_prefect(quiet=not args.verbose)
-    model = settings.resolve_model()
-    start_temporary_server()  # boots while the model loads; dies with this process, even on kill -9
-    load_translator(model, settings.backend, threads=settings.threads)
+    settings.resolve_model()  # a model that is not there is an error before the server starts
+    start_temporary_server()  # boots while the model loads (if the memory leaves it anything to translate)
+    load_model_if_needed(args.path, settings, args.out, timings)
     from flows.translate import translate_article
 
     with connected():
         published = translate_article(source=args.path, settings=settings, reference=args.reference,
-                                      out_dir=args.out, show_progress=True)
+                                      out_dir=args.out, show_progress=True, timings=timings)
     record = read_record(published.record)  # as every reader reads it: the typed view of what was published
     scores = record.scores or ScoresView()
     print(f"{published.bilingual}\n{published.english}\n{published.record}\n{published.report}")
@@ -222,6 +223,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     reference_scores = ReferenceScores.from_record(scores)
     if reference_scores is not None:
         print(f"scores against {args.reference}:", *reference_scores.lines(), sep="\n", file=sys.stderr)
+    if record.timings is not None:
+        print(record.timings.summary(), file=sys.stderr)
     return 0
 
 

@@ -88,6 +88,19 @@ def prefect_server(cli_env, monkeypatch_module):
         monkeypatch_module.setenv(name, value)
 
 
+@pytest.fixture
+def no_model_work(monkeypatch):
+    """Fail the test if the command gets as far as loading a model."""
+    from tarjama.translate import backends
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("model work began where none was due")
+
+    # The one place a model is made, looked up when called: every caller's load_translator reaches it.
+    monkeypatch.setattr(backends, "_create", refuse)
+    monkeypatch.setattr(backends, "_loaded", {})  # a model an earlier test loaded must not be handed out either
+
+
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:

@@ -20,7 +20,6 @@ from tarjama.cli import main
 from tarjama.errors import InputError, RunError
 from tarjama.files import write_atomically
 from tarjama.memory.store import MachineEntry, open_memory
-from tarjama.translate import backends
 
 GLOSSARY = Path(__file__).parent.parent / "glossaries" / "news-ar-en.tsv"
 
@@ -71,17 +70,6 @@ def prefect_defaults(monkeypatch):
 
     for name, value in prefect_environment().items():
         monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def no_model_work(monkeypatch):
-    """Fail the test if the command gets as far as loading a model."""
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("model work began before the error")
-
-    # The one place a model is made, looked up when called: every caller's load_translator reaches it.
-    monkeypatch.setattr(backends, "_create", refuse)
-    monkeypatch.setattr(backends, "_loaded", {})  # a model an earlier test loaded must not be handed out either
 
 
 def one_error(capsys, code, *fragments):

@@ -28,6 +28,7 @@ from tarjama.scores.scoring import (
 )
 from tarjama.terms.entries import Glossary
 from tarjama.text.articles import Document
+from tarjama.timings import Stage, Timings, timed
 from tarjama.translate.enforcement import TermOutcome
 from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval
@@ -114,6 +115,8 @@ class RunRecord:
     batching: BatchingOptions = DEFAULT_BATCHING  # the speed, not the English; recorded among the decoding options
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # also in the bilingual file's front matter
+    # The run's clock, still running: its ``total`` is read when the record is written (see :meth:`to_json`).
+    timings: Timings | None = field(default=None, compare=False, repr=False)
 
     def paragraph_english(self) -> list[str]:
         """Each paragraph's English: its segments' targets joined by spaces."""
@@ -149,6 +152,7 @@ class RunRecord:
             "paragraphs": self.paragraphs_json(),
             "terms": [term.to_json() for term in self.scores.terms],
             "scores": self.scores.to_json(),
+            **({"timings": self.timings.to_json()} if self.timings is not None else {}),
         }
 
 
@@ -187,13 +191,24 @@ def count_terms(segments: Sequence[SegmentRecord]) -> Scores:
 
 
 def build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
-                 glossary: Glossary | None, reference: Path | None = None) -> RunRecord:
+                 glossary: Glossary | None, reference: Path | None = None, *, timings: Timings | None = None
+                 ) -> RunRecord:
     """The run record: segments with their terms and flags, term figures, memory figures, and scores
-    against the ``reference`` (one English line per paragraph) when there is one."""
+    against the ``reference`` (one English line per paragraph) when there is one.
+
+    ``timings`` are the run's: building the record counts as its ``score``, and the record carries them on
+    to publishing, where they are written with it.
+    """
+    with timed(Stage.SCORE, timings):
+        return _build_record(document, translated, model, settings, glossary, reference, timings)
+
+
+def _build_record(document: Document, translated: TranslatedArticle, model: ResolvedModel, settings: RunSettings,
+                  glossary: Glossary | None, reference: Path | None, timings: Timings | None) -> RunRecord:
     segments = build_segment_records(document, translated.translations)
     record = RunRecord(document=document, model=model, backend=settings.backend, decoding=settings.decoding,
                        batching=settings.batching, glossary=glossary, strict_terms=settings.strict_terms,
-                       segments=segments, scores=count_terms(segments), memory=translated.memory)
+                       segments=segments, scores=count_terms(segments), memory=translated.memory, timings=timings)
     if reference is None:
         return record
     references = read_reference(reference, len(document.paragraphs))

@@ -312,6 +312,45 @@ class ScoresView:
 
 
 @dataclass(frozen=True)
+class TimingsView:
+    """Where a run's time went, in seconds (the record's ``timings``): the stages, the rest, and the wall time."""
+
+    read_segment: float | None = None
+    terms: float | None = None
+    model_load: float | None = None
+    translate: float | None = None
+    enforce: float | None = None
+    score: float | None = None
+    publish: float | None = None
+    overhead: float | None = None  # what no stage measured: Prefect, imports, start-up
+    total: float | None = None
+
+    @classmethod
+    def of(cls, data: dict, where: str) -> TimingsView:
+        """The record's ``timings`` object."""
+        return cls(**_scalars(cls, data, where))
+
+    def summary(self) -> str:
+        """One line: ``time: 8.1 s in all: read 0.01 · terms 0.02 · model load 2.3 · …``."""
+        parts = [(label, getattr(self, name)) for name, label in _TIMING_LABELS.items()]
+        figures = " · ".join(f"{label} {_seconds(seconds)}" for label, seconds in parts if seconds is not None)
+        total = "?" if self.total is None else f"{self.total:.1f}"
+        return f"time: {total} s in all: {figures}"
+
+
+# The summary's words for the stages, in the order of a run.
+_TIMING_LABELS = {"read_segment": "read", "terms": "terms", "model_load": "model load", "translate": "translate",
+                  "enforce": "enforce", "score": "score", "publish": "publish", "overhead": "overhead"}
+
+
+def _seconds(seconds: float) -> str:
+    """Seconds with two significant figures' worth of detail: 0.012, 0.31, 2.3, 14."""
+    if seconds >= 10:
+        return f"{seconds:.0f}"
+    return f"{seconds:.1f}" if seconds >= 1 else f"{seconds:.2g}"
+
+
+@dataclass(frozen=True)
 class RunRecordView:
     """A run record as read back: the run, its inputs and settings, every segment and paragraph, its scores."""
 
@@ -331,6 +370,7 @@ class RunRecordView:
     paragraphs: tuple[ParagraphView, ...] | None = None
     scores: ScoresView | None = None
     bilingual_sha256: str | None = None  # the bilingual file published beside it
+    timings: TimingsView | None = None  # None: a record of a tarjama that did not time its runs
 
     @cached_property
     def segments_by_id(self) -> dict[str, SegmentView]:
@@ -352,7 +392,8 @@ def _view(data: Any, path: Path, *, segments_required: bool) -> RunRecordView:
         glossary=_part(data, "glossary", "", GlossaryView.of), strict_terms=_get(data, "strict_terms", _Kind.TRUTH, ""),
         reference=_get(data, "reference", _Kind.TEXT, ""), memory=_part(data, "memory", "", MemoryView.of),
         paragraphs=_parts(data, "paragraphs", "", ParagraphView.of), scores=_part(data, "scores", "", ScoresView.of),
-        bilingual_sha256=_get(data, "bilingual_sha256", _Kind.TEXT, ""))
+        bilingual_sha256=_get(data, "bilingual_sha256", _Kind.TEXT, ""),
+        timings=_part(data, "timings", "", TimingsView.of))
 
 
 def parse_record(text: str, path: Path | str, *, segments_required: bool = True) -> RunRecordView:

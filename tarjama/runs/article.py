@@ -23,7 +23,9 @@ from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, read_article
 from tarjama.text.inputs import check_name_utf8
-from tarjama.translate.backends import load_translator, loaded_models
+from tarjama.text.segmentation import is_translatable
+from tarjama.timings import Stage, Timings, timed
+from tarjama.translate.backends import RunTranslator, load_translator, loaded_models
 from tarjama.translate.incremental import TranslatedArticle, prepare
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel
@@ -49,16 +51,64 @@ def check_article_run(source: Path, out_dir: Path, settings: RunSettings, *, ref
     check_outputs(out_dir, settings.memory_path(out_dir))
 
 
-def load_terms(settings: RunSettings) -> Glossary | None:
-    """The run's glossary, if it has one."""
-    return load_glossary(settings.glossary) if settings.glossary else None
+def read_document(source: Path, timings: Timings | None = None) -> Document:
+    """Read the article and cut it into paragraphs and sentences (the run's ``read_segment``)."""
+    with timed(Stage.READ_SEGMENT, timings):
+        return read_article(source)
+
+
+def load_terms(settings: RunSettings, timings: Timings | None = None) -> Glossary | None:
+    """The run's glossary, if it has one (loading it is part of the run's ``terms``)."""
+    with timed(Stage.TERMS, timings):
+        return load_glossary(settings.glossary) if settings.glossary else None
+
+
+def match_terms(document: Document, glossary: Glossary | None, timings: Timings | None = None) -> list[TermMatch]:
+    """Every glossary term in the article (the rest of the run's ``terms``)."""
+    with timed(Stage.TERMS, timings):
+        return find_terms(document, glossary)
 
 
 def translate_article_text(document: Document, matches: list[TermMatch], model: ResolvedModel,
-                           settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
-    """Translate what the memory does not already hold, with the model loaded once per process."""
-    translator = load_translator(model, settings.backend, threads=settings.threads)
-    return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress)
+                           settings: RunSettings, out_dir: Path, *, show_progress: bool = False,
+                           timings: Timings | None = None) -> TranslatedArticle:
+    """Translate what the memory does not already hold, with the model loaded once per process when first needed.
+
+    ``timings`` get the model's load (if it happens here), its first pass and the enforcement of terms.
+    """
+    translator = RunTranslator(model, settings.backend, threads=settings.threads)
+    with timings.recording() if timings is not None else nullcontext():
+        return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress)
+
+
+def needs_model(source: Path, settings: RunSettings, out_dir: Path) -> bool:
+    """Whether a run of the article would send any sentence to the model: read, terms and memory, no model loaded.
+
+    An editor's corrections not yet harvested are not looked at: harvesting only approves sentences, so it never
+    gives the model more to do. Under ``--strict-terms`` a new approval may be set aside and translated
+    again; the model then loads when the run needs it, as it would anyway.
+    """
+    memory_path = settings.memory_path(out_dir)
+    if memory_path is None or not memory_path.is_file():
+        return True  # no memory, or none yet: everything goes to the model
+    document = read_article(source)
+    matches = find_terms(document, load_terms(settings))
+    translator = RunTranslator(settings.resolve_model(), settings.backend, threads=settings.threads)
+    with open_memory(memory_path) as memory:
+        work = prepare(document.segments, matches, translator, settings, memory=memory)
+    return any(is_translatable(segment.text) for segment in work.pending)
+
+
+def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, timings: Timings | None = None) -> bool:
+    """Load the run's model now (into this process's cache) if the article needs it (:func:`needs_model`).
+
+    For a caller with something else to do meanwhile (the CLI's Prefect server boots while the model loads);
+    the load counts as the run's ``model_load``. Whether the article needs the model.
+    """
+    if not needs_model(source, settings, out_dir):
+        return False
+    load_translator(settings.resolve_model(), settings.backend, threads=settings.threads, timings=timings)
+    return True
 
 
 def translate_with_memory(document: Document, matches: list[TermMatch], translator: Translator,
@@ -85,7 +135,7 @@ def publish_locked(record: RunRecord, out_dir: Path) -> Published:
     Raises :class:`~tarjama.publish.publisher.SourceGone` when the article was removed since it was read,
     and :class:`~tarjama.publish.publisher.SourceChanged` when it changed (checked under the lock).
     """
-    with article_lock(out_dir, record.document.stem):
+    with timed(Stage.PUBLISH, record.timings), article_lock(out_dir, record.document.stem):
         # A run of a file publishes only while the file is still there (``publish`` alone also takes
         # records of text that never was a file); ``publish`` then checks the bytes again, under the lock.
         check_source(record)
@@ -109,12 +159,13 @@ def translate_and_publish(source: Path, settings: RunSettings, out_dir: Path, *,
     ``model`` is ``settings``' model already resolved (resolved here when not given).
     """
     started = time.monotonic()
+    timings = Timings()  # the article's run starts here, wherever this process started
     model = model or settings.resolve_model()
-    document = read_article(source)
-    glossary = load_terms(settings)
-    matches = find_terms(document, glossary)
-    translated = translate_article_text(document, matches, model, settings, out_dir)
-    record = build_record(document, translated, model, settings, glossary, reference)
+    document = read_document(source, timings)
+    glossary = load_terms(settings, timings)
+    matches = match_terms(document, glossary, timings)
+    translated = translate_article_text(document, matches, model, settings, out_dir, timings=timings)
+    record = build_record(document, translated, model, settings, glossary, reference, timings=timings)
     # The paths travel back from a worker, not the record with its article and glossary.
     published = replace(publish_locked(record, out_dir), run=None)
     return WorkerResult(published, os.getpid(), len(loaded_models()), time.monotonic() - started)

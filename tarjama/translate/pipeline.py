@@ -10,6 +10,7 @@ from tarjama.terms.english import term_in_words
 from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Segment
 from tarjama.text.segmentation import is_translatable
+from tarjama.timings import Stage, timed, timed_as
 from tarjama.translate.enforcement import (
     TermOutcome,
     TermSource,
@@ -124,11 +125,14 @@ def _pieces(segment: Segment, texts: list[str]) -> tuple[Piece, ...]:
 def plan_translation(segments: Sequence[Segment], translator: Translator, options: DecodingOptions
                      ) -> TranslationPlan:
     """Cut long segments into pieces the model can take; leave letterless segments out."""
+    translatable = [s for s in segments if is_translatable(s.text)]
+    if not translatable:  # nothing for the model: its limits are not asked for (a lazy model stays unloaded)
+        return TranslationPlan(segments=tuple(segments), pieces_of={})
     max_tokens = min(options.max_source_tokens, translator.max_source_tokens)
     return TranslationPlan(
         segments=tuple(segments),
         pieces_of={s.id: _pieces(s, split_for_model(s.text, translator.count_tokens, max_tokens))
-                   for s in segments if is_translatable(s.text)},
+                   for s in translatable},
     )
 
 
@@ -157,8 +161,9 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
                 ) -> list[_PieceResult]:
     """Translate every piece; where it has terms, take the beam alternative with the most hits."""
     n_best = options.beam_size if terms and options.term_rerank_margin > 0 else 1
-    translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best,
-                                      batching=batching)
+    with timed(Stage.TRANSLATE):  # the engine's first pass; the rest of run_translation enforces terms
+        translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best,
+                                          batching=batching)
     results = []
     for piece, translation in zip(units, translated, strict=True):
         matches = terms.get(piece, [])
@@ -201,6 +206,7 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
         results[i] = _PieceResult(translation.text, translation.truncated, translation.tokens, found_by)
 
 
+@timed_as(Stage.ENFORCE)  # less the first pass's engine call (translate) and a model's lazy load (model_load)
 def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
                     progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
                     *, strict_terms: bool = False, batching: BatchingOptions = DEFAULT_BATCHING

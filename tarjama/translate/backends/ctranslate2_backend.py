@@ -85,6 +85,11 @@ def find_converted(model: ResolvedModel) -> Path:
         "(add --quantization float32 for full precision)")
 
 
+def converted_quantization(folder: Path) -> str:
+    """The weight type of the converted model in ``folder`` (its marker says), read without loading the engine."""
+    return json.loads((folder / MARKER).read_text(encoding="utf-8"))["quantization"]
+
+
 def _converted_from(folder: Path) -> str | None:
     """The fingerprint of the model a conversion was made from (``None`` for conversions made before it was kept)."""
     try:
@@ -120,8 +125,7 @@ class CTranslate2Translator(BatchedTranslator):
         self.model = model
         self.workers, self.threads_per_worker = split_threads(threads or available_cpus())
         self.path = find_converted(model)
-        marker = json.loads((self.path / MARKER).read_text(encoding="utf-8"))
-        self.quantization = marker["quantization"]
+        self.quantization = converted_quantization(self.path)
         nllb = model.architecture == "nllb"
         try:
             self._subwords = load_subwords(self.path / "tokenizer", source_lang=model.source_lang if nllb else None)
