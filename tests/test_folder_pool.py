@@ -182,3 +182,21 @@ def test_the_folder_flow_pools_articles_with_tasks_named_after_each(prefect_serv
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[logged["flow_run_id"]])))}
     assert {f"{verb} {s.stem}" for s in sources for verb in ("read", "score", "publish")} <= names
     assert "translate 3 articles together: a0, a1, a2" in names
+
+
+def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_others(
+        prefect_server, tmp_path, sample_path, settings, monkeypatch):
+    import flows.translate as module
+    from tarjama.errors import RunError
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    sources[2].write_text(sources[2].read_text(encoding="utf-8") + f"قال {GUILTY} إن الوضع هادئ.\n", encoding="utf-8")
+    monkeypatch.setattr(module, "load_translator", lambda *args, **kwargs: RecordingTranslator(model))
+    out = tmp_path / "out"
+    with pytest.raises(RunError, match=r"1 of 3 articles failed: RuntimeError: the engine choked"):
+        module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=out, only_changed=True)
+    logged = json.loads((out / ".tarjama" / "inbox-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert [(a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]] == [
+        ("a0.txt", "translated"), ("a1.txt", "translated"), ("a2.txt", "failed")]
+    assert sorted(p.name for p in out.glob("*.run.json")) == ["a0.run.json", "a1.run.json"]
