@@ -23,7 +23,9 @@ from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord, build_record
 from tarjama.publish.report import scores_markdown
 from tarjama.runs import article as steps
+from tarjama.runs import folder
 from tarjama.runs.article import WorkerResult
+from tarjama.runs.folder import PooledArticle, PoolMember
 from tarjama.runs.inbox import (
     ArticleOutcome,
     InboxRunState,
@@ -37,6 +39,7 @@ from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Document
 from tarjama.text.inputs import name_is_utf8
 from tarjama.timings import Timings
+from tarjama.translate.backends import load_translator
 from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
@@ -228,33 +231,102 @@ def _folder_run_name() -> str:
     return f"inbox {printable(Path(str(flow_run.parameters.get('inbox', ''))).name)}"
 
 
+@task(task_run_name=_named("read", "source"), **_UNCACHED)
+def read_for_pool(source: Path, glossary: Glossary | None) -> PoolMember:
+    """Read and segment an article of a folder run, and find its glossary terms."""
+    return folder.read_member(source, glossary)
+
+
+def _pool_run_name(parameters: dict) -> str:
+    """E.g. "translate 12 articles together: a, b, c, …"."""
+    stems = [member.document.stem for member in parameters.get("members", [])]
+    return f"translate {len(stems)} articles together: " + ", ".join(stems[:3]) + (", …" if len(stems) > 3 else "")
+
+
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_pool_run_name, **_UNCACHED)
+def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: RunSettings,
+                     out_dir: Path) -> list[PooledArticle]:
+    """Look the articles up in the memory, then translate their pending sentences together in full batches."""
+    translator = load_translator(model, settings.backend, threads=settings.threads)
+    return folder.translate_pool(members, translator, settings, out_dir)
+
+
+def _translate_alone(run: InboxRun, article: Path, settings: RunSettings, out_dir: Path) -> None:
+    """A pool of one article: its own article flow run (nothing to share batches with)."""
+    started = time.monotonic()
+    note_busy(out_dir, article)  # left behind if serve is stopped midway, so that it can say so
+    state = translate_article(article, settings=settings, out_dir=out_dir, return_state=True)
+    seconds = time.monotonic() - started
+    article_run = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    if state.is_completed():
+        run.translated(article, state.result(), seconds, article_run)
+    else:
+        run.not_published(article, state.result(raise_on_failure=False), seconds, article_run)
+    note_busy(out_dir, None)
+
+
+def _translate_together(run: InboxRun, members: list[PoolMember], model: ResolvedModel, settings: RunSettings,
+                        glossary: Glossary | None, out_dir: Path) -> None:
+    """A pool of articles translated in shared batches, then each scored and published on its own."""
+    note_busy(out_dir, members[0].source)
+    started = time.monotonic()
+    try:
+        pooled = translate_pooled(members, model, settings, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the pool's task failed as a whole: each of its articles is noted
+        for member in members:
+            run.not_published(member.source, exc, member.read_seconds + (time.monotonic() - started) / len(members))
+        note_busy(out_dir, None)
+        return
+    for member, article in zip(members, pooled, strict=True):
+        note_busy(out_dir, member.source)
+        publishing = time.monotonic()
+        try:
+            if article.error is not None:
+                raise article.error
+            record = score(article.document, article.translated, model, settings, glossary, None)
+            published = publish_outputs(record, out_dir)
+        except Exception as exc:  # noqa: BLE001 - failed, changed or gone: noted, the pool's others go on
+            run.not_published(member.source, exc, member.read_seconds + article.translate_seconds
+                              + time.monotonic() - publishing)
+            continue
+        run.translated(member.source, published, member.read_seconds + article.translate_seconds
+                       + time.monotonic() - publishing)
+    note_busy(out_dir, None)
+
+
 @flow(name="translate-folder", flow_run_name=_folder_run_name)
 def translate_folder(inbox: Path, settings: RunSettings = DEFAULT_SETTINGS, out_dir: Path = Path("outputs"),
                      only_changed: bool = False, settle_seconds: float = 0.0, echo: bool = False
                      ) -> list[ArticleOutcome]:
     """Translate every article of a folder (or only new and changed ones) with one loaded model.
 
-    An article is taken once unchanged for ``settle_seconds`` (``tarjama serve`` passes 30 s); one
-    removed or changed before it is published is not published. A failing article does not stop the
-    rest; each run appends what it did to the inbox log (and with ``echo`` prints a line per article).
-    With ``only_changed`` (the scheduled inbox), an article that cannot be read is reported once and
-    skipped until it changes, and does not fail the run.
+    The articles taken are read into pools that fill several of the engine's batches, translated together,
+    then each is scored and published on its own (:mod:`tarjama.runs.folder`); a pool of one article runs as
+    an article flow of its own. An article is taken once unchanged for ``settle_seconds`` (``tarjama serve``
+    passes 30 s); one removed or changed before it is published is not published. A failing article does
+    not stop the rest; each run appends what it did to the inbox log (and with ``echo`` prints a line per
+    article). With ``only_changed`` (the scheduled inbox), an article that cannot be read is reported once
+    and skipped until it changes, and does not fail the run.
     """
-    run = InboxRun(inbox, out_dir, settings.resolve_model(), settings, only_changed=only_changed,
-                   settle_seconds=settle_seconds, echo=echo)
-    for article in run.articles:
-        started = time.monotonic()
-        if not run.take(article):
-            continue
-        note_busy(out_dir, article)  # left behind if serve is stopped midway, so that it can say so
-        state = translate_article(article, settings=settings, out_dir=out_dir, return_state=True)
-        seconds = time.monotonic() - started
-        article_run = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
-        if state.is_completed():
-            run.translated(article, state.result(), seconds, article_run)
+    model = settings.resolve_model()
+    run = InboxRun(inbox, out_dir, model, settings, only_changed=only_changed, settle_seconds=settle_seconds,
+                   echo=echo)
+    terms: list[Glossary | None] = []  # loaded once an article is taken: a bad glossary fails each, logged
+
+    def read(article: Path) -> PoolMember:
+        if not terms:
+            terms.append(load_terms(settings))
+        return read_for_pool(article, terms[0])
+
+    def unreadable(article: Path, error: Exception, seconds: float) -> None:
+        run.not_published(article, error, seconds)
+
+    taken = (article for article in run.articles if run.take(article))
+    for members in folder.pools(taken, read, settings, unreadable):
+        if len(members) == 1:
+            _translate_alone(run, members[0].source, settings, out_dir)
         else:
-            run.not_published(article, state.result(raise_on_failure=False), seconds, article_run)
-        note_busy(out_dir, None)
+            _translate_together(run, members, model, settings, terms[0], out_dir)
     run.finish()
     return run.outcomes
 

@@ -92,3 +92,13 @@ def test_text_speed_is_measured_on_the_requested_sizes(bench_json):
     assert text["segments"] == copies * len(document.segments)
     assert text["matches"] == copies * sum(len(find_terms_in_segment(s, matcher)) for s in document.segments)
     assert text["segmentation_mb_per_s"] > 0  # a speed: its figure is for BENCHMARKS.md
+
+
+def test_the_folder_figure_compares_the_same_sentences(bench_json):
+    folder = bench_json["folder"]
+    per = TINY_BENCH.folder_article_sentences
+    assert folder["articles"] == TINY_BENCH.article_sentences // per and folder["sentences_per_article"] == per
+    assert folder["sentences"] == folder["article_sentences"] == TINY_BENCH.article_sentences
+    ratio = folder["folder_sentences_per_s"] / folder["article_sentences_per_s"]
+    assert folder["throughput_ratio"] == pytest.approx(ratio, rel=0.02)  # rounded figures
+    assert bench_json["targets"]["folder_throughput_ratio"]["value"] == folder["throughput_ratio"]

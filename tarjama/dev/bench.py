@@ -6,7 +6,8 @@ batching and decoding as in a real run) at a fixed output length, so the work is
 a batch of 32 as in CTranslate2's own benchmark, and greedy decoding as a second figure. Each
 backend runs in a process of its own, so its peak memory is its own. Then a 200-sentence article
 goes through the whole pipeline on CTranslate2 int8, to measure the time spent outside the model,
-and the text steps (segmentation, glossary matching) are timed on 1 MB of Arabic.
+and the same sentences as a folder of short articles (pooled batches) against them as one article;
+the text steps (segmentation, glossary matching) are timed on 1 MB of Arabic.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ BACKENDS = {"transformers": ("transformers", None), "ctranslate2-float32": ("ctr
             "ctranslate2-int8": ("ctranslate2", "int8")}
 PIPELINE_BACKEND = "ctranslate2-int8"  # its process goes on to the article, with the model loaded
 TARGETS = {"ctranslate2_int8_speedup_beam4": 4.0, "outside_model_share": 0.03,
-           "segmentation_mb_per_s": 1.0, "matching_mb_per_s": 1.0}
+           "segmentation_mb_per_s": 1.0, "matching_mb_per_s": 1.0, "folder_throughput_ratio": 0.85}
 CEILING_TARGETS = frozenset({"outside_model_share"})  # met at or below the target; the others at or above it
 
 
@@ -55,6 +56,8 @@ class BenchSettings:
     batch: int = 32
     output_tokens: int = 48
     article_sentences: int = 200
+    folder_article_sentences: int = 5  # the folder's articles: the article's sentences, this many to an article
+    folder_output_tokens: int = 8  # the folder figure's output cap, on both sides: equal work, a short bench
     text_megabytes: float = 1.0
     glossary_entries: int = 10_000
 
@@ -64,7 +67,9 @@ class BenchSettings:
                 if self.shape == OPUS_MT_AR_EN else f"random weights, d_model {self.shape.d_model}",
                 "vocab_size": self.vocab_size, "layers": [self.shape.encoder_layers, self.shape.decoder_layers],
                 "d_model": self.shape.d_model, "batch": self.batch, "output_tokens": self.output_tokens,
-                "article_sentences": self.article_sentences, "text_megabytes": self.text_megabytes,
+                "article_sentences": self.article_sentences,
+                "folder_article_sentences": self.folder_article_sentences,
+                "folder_output_tokens": self.folder_output_tokens, "text_megabytes": self.text_megabytes,
                 "glossary_entries": self.glossary_entries}
 
 
@@ -253,6 +258,64 @@ def measure_pipeline(folder: Path, threads: int, settings: BenchSettings) -> dic
             "outside_engine_share": round((total - engine.seconds) / total, 4)}
 
 
+def measure_folder(folder: Path, threads: int, settings: BenchSettings) -> dict:
+    """Sentences per second of a folder of short articles (pooled batches) over the same sentences as one article.
+
+    The article's sentences, :attr:`BenchSettings.folder_article_sentences` to an article, one a line,
+    through :func:`tarjama.runs.folder.translate_folder_pooled` (the folder flow's steps without Prefect);
+    the one article through :func:`tarjama.runs.article.translate_and_publish`, as the pipeline figure. Same
+    backend, model (loaded already), glossary and beam; output capped at ``folder_output_tokens`` on both
+    sides. Each side twice, alternating, each into fresh outputs (no memory to reuse); the best of each.
+    """
+    from tarjama.record.reader import read_record
+    from tarjama.runs.article import translate_and_publish
+    from tarjama.runs.folder import translate_folder_pooled
+    from tarjama.translate.backends import load_translator
+    from tarjama.translate.registry import resolve_model
+    from tarjama.translate.settings import RunSettings
+    from tarjama.translate.types import DecodingOptions
+
+    os.environ["TARJAMA_MODEL_STORE"] = str(folder / "store-int8")
+    model = resolve_model(str(folder / MODEL_FOLDER))
+    translator = load_translator(model, "ctranslate2", threads=threads)
+    sentences = bench_sentences(settings.article_sentences)
+    per = settings.folder_article_sentences
+    work = folder / "folder-bench"
+    inbox = work / "inbox"
+    inbox.mkdir(parents=True)
+    article = work / "article.ar.txt"
+    article.write_text("\n\n".join(" ".join(sentences[n:n + 5]) for n in range(0, len(sentences), 5)) + "\n",
+                       encoding="utf-8")
+    sources = []
+    for number, start in enumerate(range(0, len(sentences), per)):
+        sources.append(inbox / f"article-{number:03d}.ar.txt")
+        sources[-1].write_text("\n".join(sentences[start:start + per]) + "\n", encoding="utf-8")
+    options = DecodingOptions(beam_size=4, max_output_tokens=settings.folder_output_tokens)
+    run = RunSettings(model=str(folder / MODEL_FOLDER), backend="ctranslate2", decoding=options, glossary=GLOSSARY,
+                      threads=threads)
+    one_seconds = folder_seconds = math.inf
+    for repeat in range(2):
+        started = time.perf_counter()
+        single = translate_and_publish(article, run, work / f"one-{repeat}", model=model)
+        one_seconds = min(one_seconds, time.perf_counter() - started)
+        started = time.perf_counter()
+        outcomes = translate_folder_pooled(sources, run, work / f"folder-{repeat}", model=model,
+                                           translator=translator)
+        folder_seconds = min(folder_seconds, time.perf_counter() - started)
+    failed = [o for o in outcomes if o.published is None]
+    if failed:
+        raise RuntimeError(f"{len(failed)} articles of the folder failed: {failed[0].error}")
+    one_sentences = len(read_record(single.published.record).segments)
+    folder_sentences = sum(len(read_record(o.published.record).segments) for o in outcomes)
+    one_rate, folder_rate = one_sentences / one_seconds, folder_sentences / folder_seconds
+    return {"articles": len(sources), "sentences_per_article": per, "sentences": folder_sentences,
+            "article_sentences": one_sentences,
+            "output_tokens": settings.folder_output_tokens, "article_seconds": round(one_seconds, 3),
+            "folder_seconds": round(folder_seconds, 3), "article_sentences_per_s": round(one_rate, 2),
+            "folder_sentences_per_s": round(folder_rate, 2), "throughput_ratio": round(folder_rate / one_rate, 3),
+            "runs": 2}
+
+
 def measure_text_speed(settings: BenchSettings) -> dict:
     """Segmentation and glossary matching on the sample repeated to ~1 MB, with a 10,000-entry glossary."""
     from tarjama.terms.matching import TermMatcher, find_terms_in_segment
@@ -339,6 +402,7 @@ def run_bench(threads: int | None = None, settings: BenchSettings | None = None,
                                           "pipeline" if last else ""))
             backends[backend] = _in_subprocess("--worker", backend, str(folder), str(threads), encoded)
         pipeline = backends[PIPELINE_BACKEND].pop("pipeline")
+        folder_run = backends[PIPELINE_BACKEND].pop("folder")
     say("timing segmentation and glossary matching")
     text = measure_text_speed(settings)
     base = backends["transformers"]
@@ -349,12 +413,13 @@ def run_bench(threads: int | None = None, settings: BenchSettings | None = None,
     measured = {"ctranslate2_int8_speedup_beam4": speedup["ctranslate2-int8"]["beam4"],
                 "outside_model_share": pipeline["outside_model_share"],
                 "segmentation_mb_per_s": text["segmentation_mb_per_s"],
-                "matching_mb_per_s": text["matching_mb_per_s"]}
+                "matching_mb_per_s": text["matching_mb_per_s"],
+                "folder_throughput_ratio": folder_run["throughput_ratio"]}
     targets = {key: {"value": value, "target": TARGETS[key],
                      "met": value <= TARGETS[key] if key in CEILING_TARGETS else value >= TARGETS[key]}
                for key, value in measured.items()}
     return {"backends": backends, "speedup": speedup, "engine_speedup_beam4": engine_speedup,
-            "pipeline": pipeline, "text": text, "targets": targets,
+            "pipeline": pipeline, "folder": folder_run, "text": text, "targets": targets,
             "settings": {**settings.to_json(), "threads": threads}, "cpu": cpu_features(),
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -371,6 +436,12 @@ def bench_lines(result: dict) -> list[str]:
     pipeline, text = result["pipeline"], result["text"]
     lines.append(f"pipeline: {pipeline['sentences']} sentences in {pipeline['seconds']:.1f} s, "
                  f"{100 * pipeline['outside_model_share']:.1f}% of it outside the model")
+    if "folder" in result:
+        folder_run = result["folder"]
+        lines.append(f"folder: {folder_run['articles']} articles of {folder_run['sentences_per_article']} "
+                     f"sentences at {folder_run['folder_sentences_per_s']:.1f} sentences/s, one article of the same "
+                     f"{folder_run['sentences']} at {folder_run['article_sentences_per_s']:.1f}: "
+                     f"× {folder_run['throughput_ratio']:.2f}")
     lines.append(f"text: segmentation {text['segmentation_mb_per_s']:.2f} MB/s, glossary matching "
                  f"{text['matching_mb_per_s']:.2f} MB/s ({text['glossary_entries']} entries)")
     for key, target in result["targets"].items():
@@ -383,7 +454,9 @@ def bench_lines(result: dict) -> list[str]:
 def _settings_from_json(encoded: str) -> BenchSettings:
     data = json.loads(encoded)
     return BenchSettings(shape=ModelShape(**data["shape"]), vocab_size=data["vocab_size"], batch=data["batch"],
-                         output_tokens=data["output_tokens"], article_sentences=data["article_sentences"])
+                         output_tokens=data["output_tokens"], article_sentences=data["article_sentences"],
+                         folder_article_sentences=data["folder_article_sentences"],
+                         folder_output_tokens=data["folder_output_tokens"])
 
 
 if __name__ == "__main__":
@@ -393,4 +466,5 @@ if __name__ == "__main__":
     figures = measure_backend(name, Path(folder_name), int(thread_count), chosen)
     if name == PIPELINE_BACKEND:
         figures["pipeline"] = measure_pipeline(Path(folder_name), int(thread_count), chosen)
+        figures["folder"] = measure_folder(Path(folder_name), int(thread_count), chosen)
     print(json.dumps(figures))

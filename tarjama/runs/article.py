@@ -12,8 +12,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tarjama.exchange.bilingual import harvest_bilingual
-from tarjama.memory.store import open_memory
+from tarjama.exchange.bilingual import BilingualImport, harvest_bilingual
+from tarjama.memory.store import TranslationMemory, open_memory
 from tarjama.publish.outputs import check_outputs
 from tarjama.publish.publisher import Published, article_lock, check_source, publish
 from tarjama.publish.record import RunRecord, build_record
@@ -26,7 +26,7 @@ from tarjama.text.inputs import check_name_utf8
 from tarjama.text.segmentation import is_translatable
 from tarjama.timings import Stage, Timings, timed
 from tarjama.translate.backends import RunTranslator, load_translator, loaded_models
-from tarjama.translate.incremental import TranslatedArticle, prepare
+from tarjama.translate.incremental import IncrementalTranslation, TranslatedArticle, prepare
 from tarjama.translate.progress import progress_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
@@ -116,17 +116,34 @@ def translate_with_memory(document: Document, matches: list[TermMatch], translat
     """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
     memory_path = settings.memory_path(out_dir)
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
-        harvested = harvest_bilingual(out_dir, document.stem, memory) if memory is not None else None
-        work = prepare(document.segments, matches, translator, settings, memory=memory)
+        work, harvested = prepare_with_memory(document, matches, translator, settings, out_dir, memory)
         with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
                           enabled=show_progress) as progress:
             translations = work.run(progress)
+    return TranslatedArticle(translations, memory_figures(work, memory_path, harvested))
+
+
+def prepare_with_memory(document: Document, matches: list[TermMatch], translator: Translator, settings: RunSettings,
+                        out_dir: Path, memory: TranslationMemory | None
+                        ) -> tuple[IncrementalTranslation, BilingualImport | None]:
+    """Harvest an editor's unsaved corrections of the article into ``memory``, then look its sentences up there.
+
+    What the memory lacks is left pending (:class:`~tarjama.translate.incremental.IncrementalTranslation`).
+    """
+    harvested = harvest_bilingual(out_dir, document.stem, memory) if memory is not None else None
+    return prepare(document.segments, matches, translator, settings, memory=memory), harvested
+
+
+def memory_figures(work: IncrementalTranslation, memory_path: Path | None, harvested: BilingualImport | None
+                   ) -> dict | None:
+    """The run record's ``memory`` object of an article translated through the memory (``None`` without one)."""
+    if not memory_path:
+        return None
     harvest = None if harvested is None else {"approved": harvested.segment_ids, "withdrawn": list(harvested.withdrawn),
                                               "warnings": list(harvested.warnings)}
     # "harvest" only when an editor's file was harvested (what it approved, withdrew and warned of).
-    stats = ({**work.stats.to_json(str(memory_path)), "harvested": harvested.stored if harvested else 0,
-              **({"harvest": harvest} if harvest else {})} if memory_path else None)
-    return TranslatedArticle(translations, stats)
+    return {**work.stats.to_json(str(memory_path)), "harvested": harvested.stored if harvested else 0,
+            **({"harvest": harvest} if harvest else {})}
 
 
 def publish_locked(record: RunRecord, out_dir: Path) -> Published:

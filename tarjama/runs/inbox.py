@@ -439,7 +439,13 @@ class InboxRunState:
         return outcome
 
     def log(self, flow_run_id: str | None = None, flow_run_name: str | None = None) -> Path:
-        """Forget remembered articles gone or readable again, and append the run to the inbox log."""
+        """Forget remembered articles gone or readable again, and append the run to the inbox log.
+
+        The outcomes are put in the inbox's order first: a folder run notes a pool's articles after it
+        noted the articles it skipped meanwhile.
+        """
+        position = {article: n for n, article in enumerate(self.articles)}
+        self.outcomes.sort(key=lambda outcome: position.get(outcome.article, len(position)))
         if self.unreadable is not None:
             self.unreadable.keep_only(o.article for o in self.outcomes if o.known_bad)
         return log_run(self.out_dir, [outcome.to_json() for outcome in self.outcomes], flow_run_id=flow_run_id,

@@ -77,23 +77,37 @@ class IncrementalTranslation:
             ) -> list[SegmentTranslation]:
         """Translate the pending sentences chunk by chunk, committing each chunk; all results in order."""
         size = chunk_size or self.settings.batching.max_sentences
-        settings, decoding = self.memory_settings, self.settings.decoding
         for start in range(0, len(self.pending), size):
-            chunk = self.pending[start:start + size]
-            plan = plan_translation(chunk, self.translator, decoding)
-            matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]
-            translated = run_translation(plan, self.translator, decoding, progress, matches,
-                                         strict_terms=self.settings.strict_terms, batching=self.settings.batching)
-            self.stats.translated += sum(1 for t in translated if t.origin == Origin.MODEL)
-            self.stats.model_inputs += len(plan.units)
-            if self.memory is not None:
-                by_id = {s.id: s for s in chunk}
-                self.memory.remember(
-                    MachineEntry(key=self._key(by_id[t.segment_id], settings), source=normalise_source(
-                        by_id[t.segment_id].text), target=t.target, flags=t.flags,
-                        term_hows=tuple(o.how for o in t.terms), settings=settings)
-                    for t in translated if t.origin == Origin.MODEL)
-            self.done.update((t.segment_id, t) for t in translated)
+            self.translate_chunk(self.pending[start:start + size], progress)
+        return self.results()
+
+    def translate_chunk(self, chunk: Sequence[Segment], progress: ProgressCallback | None = None) -> None:
+        """Translate some of the pending sentences and commit them (:meth:`commit`)."""
+        plan = plan_translation(chunk, self.translator, self.settings.decoding)
+        matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]
+        translated = run_translation(plan, self.translator, self.settings.decoding, progress, matches,
+                                     strict_terms=self.settings.strict_terms, batching=self.settings.batching)
+        self.commit(chunk, translated, len(plan.units))
+
+    def commit(self, chunk: Sequence[Segment], translated: Sequence[SegmentTranslation], model_inputs: int) -> None:
+        """Take the English of some pending sentences (``model_inputs`` pieces went to the model for them):
+        counted, stored in the memory at once, kept for :meth:`results`.
+
+        A folder run translates several articles' chunks together and commits each article's share here.
+        """
+        self.stats.translated += sum(1 for t in translated if t.origin == Origin.MODEL)
+        self.stats.model_inputs += model_inputs
+        if self.memory is not None:
+            settings, by_id = self.memory_settings, {s.id: s for s in chunk}
+            self.memory.remember(
+                MachineEntry(key=self._key(by_id[t.segment_id], settings), source=normalise_source(
+                    by_id[t.segment_id].text), target=t.target, flags=t.flags,
+                    term_hows=tuple(o.how for o in t.terms), settings=settings)
+                for t in translated if t.origin == Origin.MODEL)
+        self.done.update((t.segment_id, t) for t in translated)
+
+    def results(self) -> list[SegmentTranslation]:
+        """Every segment's English in reading order, once nothing is pending."""
         return [replace(self.done[s.id], flags=(*self.done[s.id].flags, Flag.APPROVAL_SET_ASIDE),
                         set_aside=self.set_aside_approvals.get(s.id)) if s.id in self.set_aside
                 else self.done[s.id] for s in self.segments]

@@ -1,0 +1,271 @@
+"""Folder runs that fill the engine's batches from several articles, each article still published on its own.
+
+A scheduled inbox is many short articles: translated one by one, a 5-sentence article fills a batch of 5
+where the engine takes 32. A folder run instead reads articles into a :class:`Pool` until their sentences
+fill :data:`POOL_BATCHES` batches, looks every article up in the memory (harvesting its editor's bilingual
+file first, as an article run does), translates the pool's pending sentences together in chunks of the
+settings' batch size (each chunk committed to the memory at once, so a killed run loses at most one chunk),
+then scores and publishes each article exactly as an article run would: its own record, under its own lock,
+its source checked again there (:func:`~tarjama.runs.article.publish_locked`). Then the next pool: a large
+folder's records are never all held at once.
+
+One bad article does not stop the others: one that cannot be read is reported before the pool forms; a
+chunk whose translation fails is translated again article by article, so that only the guilty one fails;
+one changed or removed before publishing is not published. ``flows/translate.py`` runs these steps as
+Prefect tasks; :func:`translate_folder_pooled` runs them in one call, without Prefect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tarjama.exchange.bilingual import BilingualImport
+from tarjama.memory.store import open_memory
+from tarjama.publish.publisher import Published
+from tarjama.publish.record import build_record
+from tarjama.runs.article import load_terms, memory_figures, prepare_with_memory, publish_locked
+from tarjama.terms.entries import Glossary
+from tarjama.terms.matching import TermMatch, find_terms
+from tarjama.text.articles import Document, Segment, read_article
+from tarjama.translate.backends import load_translator
+from tarjama.translate.incremental import IncrementalTranslation, TranslatedArticle
+from tarjama.translate.pipeline import SegmentTranslation, plan_translation, run_translation
+from tarjama.translate.registry import ResolvedModel
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import ProgressCallback, Translator
+
+# How many of the settings' batches (``batching.max_sentences`` sentences each) a pool's articles fill before
+# it is translated: enough that a pool's last, partly filled chunk costs little, few enough that a pool's
+# documents and records stay small.
+POOL_BATCHES = 8
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    """An article read for a pooled run: its sentences and glossary terms, and the seconds reading them took."""
+
+    source: Path
+    document: Document
+    matches: list[TermMatch]
+    read_seconds: float = 0.0
+
+
+def read_member(source: Path, glossary: Glossary | None) -> PoolMember:
+    """Read, segment and find the glossary's terms in one article (``InputError`` when it cannot be read)."""
+    started = time.perf_counter()
+    document = read_article(source)
+    matches = find_terms(document, glossary)
+    return PoolMember(source, document, matches, time.perf_counter() - started)
+
+
+@dataclass
+class Pool:
+    """Articles gathered to be translated together: full once their sentences fill :data:`POOL_BATCHES` batches."""
+
+    settings: RunSettings
+    members: list[PoolMember] = field(default_factory=list)
+
+    @property
+    def sentences(self) -> int:
+        """The pool's sentences (those the memory holds included: it is looked up when the pool is translated)."""
+        return sum(len(member.document.segments) for member in self.members)
+
+    @property
+    def full(self) -> bool:
+        """True when the pool is to be translated now."""
+        return self.sentences >= POOL_BATCHES * self.settings.batching.max_sentences
+
+
+def pools(sources: Iterable[Path], read: Callable[[Path], PoolMember], settings: RunSettings,
+          unreadable: Callable[[Path, Exception, float], None]) -> Iterator[list[PoolMember]]:
+    """The articles of ``sources`` read (by ``read``) into pools, each yielded when full; the rest at the end.
+
+    ``sources`` is taken lazily (an inbox run triages each article as it comes); an article that ``read``
+    cannot read goes to ``unreadable`` (with the exception and the seconds spent) and the run goes on.
+    """
+    pool = Pool(settings)
+    for source in sources:
+        started = time.monotonic()
+        try:
+            pool.members.append(read(source))
+        except Exception as exc:  # noqa: BLE001 - the article's own failure: reported, the folder goes on
+            unreadable(source, exc, time.monotonic() - started)
+            continue
+        if pool.full:
+            yield pool.members
+            pool = Pool(settings)
+    if pool.members:
+        yield pool.members
+
+
+@dataclass
+class PooledArticle:
+    """One article's part of a pooled translation: its English, or why it failed."""
+
+    document: Document
+    translated: TranslatedArticle | None = None
+    error: Exception | None = None
+    model_inputs: int = 0  # the pieces of its sentences that went to the model
+    # Its share of the pool's translation, by model inputs (a chunk's seconds split by its pieces), plus the
+    # chunks translated for it alone: where the run record's timings take the article's translation time.
+    translate_seconds: float = 0.0
+
+
+@dataclass
+class _Entry:
+    """An article being translated in a pool (its memory lookup, and what became of it)."""
+
+    result: PooledArticle
+    work: IncrementalTranslation | None = None
+    harvested: BilingualImport | None = None
+
+
+def translate_pool(members: Sequence[PoolMember], translator: Translator, settings: RunSettings, out_dir: Path,
+                   progress: ProgressCallback | None = None) -> list[PooledArticle]:
+    """Look each article up in the memory, then translate every article's pending sentences together.
+
+    Chunks of ``settings.batching.max_sentences`` sentences, from as many articles as it takes, each committed
+    to the memory once translated; a chunk that fails is translated again article by article, so that only
+    the article that fails is marked failed (its later chunks are skipped). One result per member, in order.
+    """
+    memory_path = settings.memory_path(out_dir)
+    with open_memory(memory_path) if memory_path else nullcontext() as memory:
+        entries = []
+        for member in members:
+            entry = _Entry(PooledArticle(member.document))
+            try:
+                entry.work, entry.harvested = prepare_with_memory(member.document, member.matches, translator,
+                                                                  settings, out_dir, memory)
+            except Exception as exc:  # noqa: BLE001 - e.g. an editor's conflicting file: that article alone fails
+                entry.result.error = exc
+            entries.append(entry)
+        pending = [(entry, segment) for entry in entries if entry.work is not None for segment in entry.work.pending]
+        size = settings.batching.max_sentences
+        for start in range(0, len(pending), size):
+            parts: dict[int, tuple[_Entry, list[Segment]]] = {}
+            for entry, segment in pending[start:start + size]:
+                if entry.result.error is None:
+                    parts.setdefault(id(entry), (entry, []))[1].append(segment)
+            _translate_chunk(list(parts.values()), translator, settings, progress)
+        for entry in entries:
+            if entry.result.error is None and entry.work is not None:
+                entry.result.translated = TranslatedArticle(entry.work.results(),
+                                                            memory_figures(entry.work, memory_path, entry.harvested))
+    return [entry.result for entry in entries]
+
+
+def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
+                     progress: ProgressCallback | None) -> None:
+    """Translate one chunk, its articles' sentences together; each article's share committed on its own."""
+    if not parts:
+        return
+    started = time.perf_counter()
+    try:
+        shares = _together(parts, translator, settings, progress)
+    except Exception:  # noqa: BLE001 - which article failed is found out below, one article at a time
+        shares = None
+    if shares is None:
+        for entry, chunk in parts:
+            alone = time.perf_counter()
+            inputs_before = entry.work.stats.model_inputs
+            try:
+                entry.work.translate_chunk(chunk, progress)
+            except Exception as exc:  # noqa: BLE001 - this article fails, the others of the chunk go on
+                entry.result.error = exc
+            entry.result.model_inputs += entry.work.stats.model_inputs - inputs_before
+            entry.result.translate_seconds += time.perf_counter() - alone
+        return
+    seconds, total_inputs = time.perf_counter() - started, sum(inputs for _, inputs in shares) or 1
+    for (entry, chunk), (translated, inputs) in zip(parts, shares, strict=True):
+        try:
+            entry.work.commit(chunk, translated, inputs)
+        except Exception as exc:  # noqa: BLE001 - e.g. the memory refused this article's English
+            entry.result.error = exc
+            continue
+        entry.result.model_inputs += inputs
+        entry.result.translate_seconds += seconds * inputs / total_inputs
+
+
+def _together(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
+              progress: ProgressCallback | None) -> list[tuple[list[SegmentTranslation], int]]:
+    """One plan for the sentences of several articles; each article's English and model inputs, in order.
+
+    Segment ids are an article's own ("p0.s0" in every article): within the pool they are prefixed with the
+    article's place in the chunk, and given back after.
+    """
+    segments: list[Segment] = []
+    matches: list[TermMatch] = []
+    for number, (entry, chunk) in enumerate(parts):
+        for segment in chunk:
+            tagged = replace(segment, id=f"{number}:{segment.id}")
+            segments.append(tagged)
+            matches.extend(replace(match, segment=tagged.id) for match in entry.work.matches_in.get(segment.id, []))
+    decoding = settings.decoding
+    plan = plan_translation(segments, translator, decoding)
+    translated = iter(run_translation(plan, translator, decoding, progress, matches,
+                                      strict_terms=settings.strict_terms, batching=settings.batching))
+    shares = []
+    for number, (_, chunk) in enumerate(parts):
+        english = [_untagged(next(translated), segment.id) for segment in chunk]
+        shares.append((english, sum(len(plan.pieces_of.get(f"{number}:{s.id}", ())) for s in chunk)))
+    return shares
+
+
+def _untagged(translation: SegmentTranslation, segment_id: str) -> SegmentTranslation:
+    return replace(translation, segment_id=segment_id,
+                   terms=tuple(replace(o, match=replace(o.match, segment=segment_id)) for o in translation.terms))
+
+
+@dataclass(frozen=True)
+class FolderArticle:
+    """What became of one article of :func:`translate_folder_pooled`: its outputs' paths, or why not."""
+
+    source: Path
+    published: Published | None = None
+    error: Exception | None = None
+    seconds: float = 0.0  # reading, its share of the translation, scoring and publishing
+    model_inputs: int = 0
+
+
+def publish_pooled(article: PooledArticle, model: ResolvedModel, settings: RunSettings, glossary: Glossary | None,
+                   out_dir: Path) -> Published:
+    """Score and publish one article of a pool, as an article run would (its own record, lock and source check)."""
+    if article.translated is None:
+        raise ValueError("an article that failed in its pool has nothing to publish")
+    record = build_record(article.document, article.translated, model, settings, glossary)
+    return publish_locked(record, out_dir)
+
+
+def translate_folder_pooled(sources: Iterable[Path], settings: RunSettings, out_dir: Path, *,
+                            model: ResolvedModel | None = None, translator: Translator | None = None
+                            ) -> list[FolderArticle]:
+    """Translate and publish articles with pooled batches, without Prefect: the folder flow's steps in one call.
+
+    ``model`` is ``settings``' model resolved, ``translator`` it loaded (both found here when not given).
+    Every article gets a :class:`FolderArticle`, in the order of ``sources``; the records are not kept.
+    """
+    model = model or settings.resolve_model()
+    translator = translator or load_translator(model, settings.backend, threads=settings.threads)
+    glossary = load_terms(settings)
+    outcomes: dict[Path, FolderArticle] = {}
+
+    def unreadable(source: Path, error: Exception, seconds: float) -> None:
+        outcomes[source] = FolderArticle(source, error=error, seconds=seconds)
+
+    sources = list(sources)
+    for members in pools(sources, lambda source: read_member(source, glossary), settings, unreadable):
+        for member, pooled in zip(members, translate_pool(members, translator, settings, out_dir), strict=True):
+            started = time.perf_counter()
+            published, error = None, pooled.error
+            if error is None:
+                try:
+                    published = replace(publish_pooled(pooled, model, settings, glossary, out_dir), run=None)
+                except Exception as exc:  # noqa: BLE001 - changed, removed or unwritable: the others go on
+                    error = exc
+            seconds = member.read_seconds + pooled.translate_seconds + time.perf_counter() - started
+            outcomes[member.source] = FolderArticle(member.source, published, error, seconds, pooled.model_inputs)
+    return [outcomes[source] for source in sources]

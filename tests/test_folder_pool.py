@@ -1,0 +1,202 @@
+"""Issue 14: a folder run fills the engine's batches from several articles and still publishes each on its own."""
+
+import json
+
+import pytest
+
+from tarjama.runs.article import translate_and_publish
+from tarjama.runs.folder import translate_folder_pooled
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import Translation
+
+GUILTY = "guilty"
+
+
+class RecordingTranslator:
+    """Stands in for a model: tags each text, remembers every call's texts, and fails on a guilty sentence."""
+
+    backend = "transformers"
+    max_source_tokens = 512
+
+    def __init__(self, model, on_call=None):
+        self.model, self.calls, self.on_call = model, [], on_call
+
+    def count_tokens(self, texts):
+        return [len(text.split()) + 1 for text in texts]
+
+    def translate(self, texts, options, progress=None, *, n_best=1, constraints=None, batching=None):
+        self.calls.append(list(texts))
+        if self.on_call:
+            self.on_call(self)
+        if any(GUILTY in text for text in texts):
+            raise RuntimeError("the engine choked")
+        if progress:
+            progress(len(texts))
+        return [Translation(f"<{text}>", tokens=len(text.split())) for text in texts]
+
+
+def paragraphs(sample_path):
+    return [line for line in sample_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_articles(folder, sample_path, count=4):
+    """``count`` short articles of distinct sample paragraphs (a title and two paragraphs each)."""
+    folder.mkdir()
+    lines = paragraphs(sample_path)
+    paths = []
+    for n in range(count):
+        path = folder / f"a{n}.txt"
+        path.write_text("\n".join(lines[3 * n:3 * n + 3]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def settings(tiny_marian, glossary_path):
+    return RunSettings.from_options(model=str(tiny_marian), beam_size=1, glossary=glossary_path)
+
+
+def comparable(record_path):
+    """A run record without what differs between any two runs (ids, times, where the memory is)."""
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    for key in ("run_id", "created", "timings", "bilingual_sha256"):  # the bilingual file names its run
+        record.pop(key, None)
+    record["memory"].pop("path")
+    return record
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_pooled_batches_mix_articles_and_each_record_equals_an_article_runs(tmp_path, sample_path, settings,
+                                                                           monkeypatch, strict):
+    from dataclasses import replace
+
+    import tarjama.runs.article as article_steps
+
+    settings = replace(settings, strict_terms=strict)
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path)
+    pooled = RecordingTranslator(model)
+    outcomes = translate_folder_pooled(sources, settings, tmp_path / "pooled", model=model, translator=pooled)
+    assert [o.error for o in outcomes] == [None] * len(sources)
+
+    # Some call to the engine holds sentences of several articles.
+    article_of = {}
+    for n, source in enumerate(sources):
+        for line in source.read_text(encoding="utf-8").splitlines():
+            for word in line.split()[:3]:
+                article_of.setdefault(word, n)
+    mixed = [call for call in pooled.calls if len({article_of.get(text.split()[0]) for text in call}) > 1]
+    assert mixed, pooled.calls
+
+    alone = RecordingTranslator(model)
+    monkeypatch.setattr(article_steps, "load_translator", lambda *args, **kwargs: alone)
+    for source, outcome in zip(sources, outcomes, strict=True):
+        single = translate_and_publish(source, settings, tmp_path / "alone", model=model)
+        assert outcome.published.record.name == single.published.record.name
+        assert comparable(outcome.published.record) == comparable(single.published.record)
+        for kind in ("english", "bilingual"):
+            ours, theirs = getattr(outcome.published, kind), getattr(single.published, kind)
+            assert _without_ids(ours.read_text(encoding="utf-8")) == _without_ids(theirs.read_text(encoding="utf-8"))
+    assert len(pooled.calls) < len(alone.calls)  # fewer, fuller calls
+
+
+def _without_ids(text):
+    import re
+
+    return re.sub(r"(run[_ -]?id\W+)[\w-]+|\d{4}-\d\d-\d\dT[\d:+.-]+", r"\1", text)
+
+
+def test_an_unreadable_or_failing_article_leaves_the_others_published(tmp_path, sample_path, settings):
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=4)
+    (tmp_path / "inbox" / "bad.txt").write_text("No Arabic here.\n", encoding="utf-8")
+    guilty = sources[1]
+    guilty.write_text(guilty.read_text(encoding="utf-8") + f"قال الكرملين {GUILTY} إن الوضع هادئ.\n",
+                      encoding="utf-8")
+    translator = RecordingTranslator(model)
+    outcomes = translate_folder_pooled([*sources, tmp_path / "inbox" / "bad.txt"], settings, tmp_path / "out",
+                                       model=model, translator=translator)
+    by_name = {o.source.name: o for o in outcomes}
+    assert "no Arabic text" in by_name["bad.txt"].error.describe()
+    assert isinstance(by_name["a1.txt"].error, RuntimeError) and by_name["a1.txt"].published is None
+    assert not (tmp_path / "out" / "a1.run.json").exists()
+    for name in ("a0.txt", "a2.txt", "a3.txt"):
+        assert by_name[name].error is None and by_name[name].published.record.is_file()
+    # The failed pooled call was translated again article by article: the innocent ones alone.
+    assert any(GUILTY in text for text in translator.calls[0])
+
+
+def test_an_article_changed_or_removed_before_publishing_is_not_published_the_others_are(tmp_path, sample_path,
+                                                                                         settings):
+    from tarjama.publish.publisher import SourceChanged, SourceGone
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+
+    def change_once(translator):
+        if len(translator.calls) == 1:
+            sources[0].write_text(sources[0].read_text(encoding="utf-8") + "فقرة جديدة.\n", encoding="utf-8")
+            sources[2].unlink()
+
+    outcomes = translate_folder_pooled(sources, settings, tmp_path / "out", model=model,
+                                       translator=RecordingTranslator(model, change_once))
+    assert isinstance(outcomes[0].error, SourceChanged) and outcomes[0].published is None
+    assert isinstance(outcomes[2].error, SourceGone) and outcomes[2].published is None
+    assert outcomes[1].published.record.name == "a1.run.json"
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.run.json")) == ["a1.run.json"]
+
+
+def test_a_rerun_takes_every_sentence_from_the_memory(tmp_path, sample_path, settings):
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    first = RecordingTranslator(model)
+    translate_folder_pooled(sources, settings, tmp_path / "out", model=model, translator=first)
+    assert first.calls
+    again = RecordingTranslator(model)
+    outcomes = translate_folder_pooled(sources, settings, tmp_path / "out", model=model, translator=again)
+    assert again.calls == []
+    for outcome in outcomes:
+        record = json.loads(outcome.published.record.read_text(encoding="utf-8"))
+        assert record["memory"]["model_inputs"] == 0
+        assert record["memory"]["reused"] == sum(1 for s in record["segments"] if s["origin"] == "memory") > 0
+
+
+def test_the_folder_flow_pools_articles_with_tasks_named_after_each(prefect_server, tmp_path, sample_path, settings,
+                                                                    monkeypatch):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    import flows.translate as module
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    translator = RecordingTranslator(model)
+    monkeypatch.setattr(module, "load_translator", lambda *args, **kwargs: translator)
+    out = tmp_path / "out"
+    outcomes = module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=out, only_changed=True)
+    assert [(o.article.name, o.status) for o in outcomes] == [(s.name, "translated") for s in sources]
+    assert len(translator.calls) == 1  # three short articles, one engine call
+    logged = json.loads((out / ".tarjama" / "inbox-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    with get_client(sync_client=True) as client:
+        names = {t.name for t in client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[logged["flow_run_id"]])))}
+    assert {f"{verb} {s.stem}" for s in sources for verb in ("read", "score", "publish")} <= names
+    assert "translate 3 articles together: a0, a1, a2" in names
+
+
+def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_others(
+        prefect_server, tmp_path, sample_path, settings, monkeypatch):
+    import flows.translate as module
+    from tarjama.errors import RunError
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    sources[2].write_text(sources[2].read_text(encoding="utf-8") + f"قال {GUILTY} إن الوضع هادئ.\n", encoding="utf-8")
+    monkeypatch.setattr(module, "load_translator", lambda *args, **kwargs: RecordingTranslator(model))
+    out = tmp_path / "out"
+    with pytest.raises(RunError, match=r"1 of 3 articles failed: RuntimeError: the engine choked"):
+        module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=out, only_changed=True)
+    logged = json.loads((out / ".tarjama" / "inbox-log.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert [(a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]] == [
+        ("a0.txt", "translated"), ("a1.txt", "translated"), ("a2.txt", "failed")]
+    assert sorted(p.name for p in out.glob("*.run.json")) == ["a0.run.json", "a1.run.json"]
