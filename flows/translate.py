@@ -39,7 +39,7 @@ from tarjama.terms.matching import TermMatch
 from tarjama.text.articles import Document
 from tarjama.text.inputs import name_is_utf8
 from tarjama.timings import Timings
-from tarjama.translate.backends import load_translator
+from tarjama.translate.backends import RunTranslator
 from tarjama.translate.incremental import TranslatedArticle
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
@@ -247,7 +247,8 @@ def _pool_run_name(parameters: dict) -> str:
 def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: RunSettings,
                      out_dir: Path) -> list[PooledArticle]:
     """Look the articles up in the memory, then translate their pending sentences together in full batches."""
-    translator = load_translator(model, settings.backend, threads=settings.threads)
+    # Loaded when a sentence needs it: a pool the memory holds whole loads no model.
+    translator = RunTranslator(model, settings.backend, threads=settings.threads)
     return folder.translate_pool(members, translator, settings, out_dir)
 
 
@@ -283,7 +284,7 @@ def _translate_together(run: InboxRun, members: list[PoolMember], model: Resolve
         try:
             if article.error is not None:
                 raise article.error
-            record = score(article.document, article.translated, model, settings, glossary, None)
+            record = score(article.document, article.translated, model, settings, glossary, None, article.timings())
             published = publish_outputs(record, out_dir)
         except Exception as exc:  # noqa: BLE001 - failed, changed or gone: noted, the pool's others go on
             run.not_published(member.source, exc, member.read_seconds + article.translate_seconds

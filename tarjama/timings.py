@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -75,6 +75,15 @@ class Timings:
         started = process_started_at()
         return cls() if started is None else cls(started_at=started)
 
+    @classmethod
+    def accounted(cls, seconds: Mapping[Stage, float], overhead: float = 0.0) -> Timings:
+        """Timings of work already done, not in one stretch (an article's share of a pooled folder run).
+
+        The parts are ``seconds``; the start is put where ``total`` comes to their sum plus ``overhead``; what is
+        measured from now on is added as usual, and the time it takes to the total.
+        """
+        return cls(started_at=_wall_clock() - sum(seconds.values()) - overhead, seconds=dict(seconds))
+
     @contextmanager
     def measure(self, stage: Stage) -> Iterator[None]:
         """Count the time of the ``with`` block as ``stage`` (less what measurements inside it count)."""
@@ -108,6 +117,10 @@ class Timings:
             parts[measurement.stage] += elapsed - measurement.inner - inside
             inside = elapsed
         return parts
+
+    def unmeasured(self) -> float:
+        """The seconds since the start that no stage measured (what ``to_json`` calls ``overhead``)."""
+        return max(0.0, _wall_clock() - self.started_at - sum(self.parts().values()))
 
     def to_json(self) -> dict[str, float]:
         """The run record's ``timings``: each stage, ``overhead`` (the rest) and ``total`` (the wall time so far)."""

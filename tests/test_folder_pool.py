@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from test_timings import fake_model  # noqa: F401 - a fixture
 
 from tarjama.runs.article import translate_and_publish
 from tarjama.runs.folder import translate_folder_pooled
+from tarjama.translate import backends
 from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import Translation
 
@@ -70,8 +72,6 @@ def test_pooled_batches_mix_articles_and_each_record_equals_an_article_runs(tmp_
                                                                            monkeypatch, strict):
     from dataclasses import replace
 
-    import tarjama.runs.article as article_steps
-
     settings = replace(settings, strict_terms=strict)
     model = settings.resolve_model()
     sources = write_articles(tmp_path / "inbox", sample_path)
@@ -89,7 +89,8 @@ def test_pooled_batches_mix_articles_and_each_record_equals_an_article_runs(tmp_
     assert mixed, pooled.calls
 
     alone = RecordingTranslator(model)
-    monkeypatch.setattr(article_steps, "load_translator", lambda *args, **kwargs: alone)
+    monkeypatch.setattr(backends, "_create", lambda *args: alone)  # where a run's model is made, lazily
+    monkeypatch.setattr(backends, "_loaded", {})
     for source, outcome in zip(sources, outcomes, strict=True):
         single = translate_and_publish(source, settings, tmp_path / "alone", model=model)
         assert outcome.published.record.name == single.published.record.name
@@ -171,7 +172,8 @@ def test_the_folder_flow_pools_articles_with_tasks_named_after_each(prefect_serv
     model = settings.resolve_model()
     sources = write_articles(tmp_path / "inbox", sample_path, count=3)
     translator = RecordingTranslator(model)
-    monkeypatch.setattr(module, "load_translator", lambda *args, **kwargs: translator)
+    monkeypatch.setattr(backends, "_create", lambda *args: translator)  # where a run's model is made, lazily
+    monkeypatch.setattr(backends, "_loaded", {})
     out = tmp_path / "out"
     outcomes = module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=out, only_changed=True)
     assert [(o.article.name, o.status) for o in outcomes] == [(s.name, "translated") for s in sources]
@@ -192,7 +194,8 @@ def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_
     model = settings.resolve_model()
     sources = write_articles(tmp_path / "inbox", sample_path, count=3)
     sources[2].write_text(sources[2].read_text(encoding="utf-8") + f"قال {GUILTY} إن الوضع هادئ.\n", encoding="utf-8")
-    monkeypatch.setattr(module, "load_translator", lambda *args, **kwargs: RecordingTranslator(model))
+    monkeypatch.setattr(backends, "_create", lambda *args: RecordingTranslator(model))
+    monkeypatch.setattr(backends, "_loaded", {})
     out = tmp_path / "out"
     with pytest.raises(RunError, match=r"1 of 3 articles failed: RuntimeError: the engine choked"):
         module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=out, only_changed=True)
@@ -200,3 +203,21 @@ def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_
     assert [(a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]] == [
         ("a0.txt", "translated"), ("a1.txt", "translated"), ("a2.txt", "failed")]
     assert sorted(p.name for p in out.glob("*.run.json")) == ["a0.run.json", "a1.run.json"]
+
+
+def test_each_pooled_record_holds_its_share_of_the_pools_time(tmp_path, sample_path, settings, fake_model):  # noqa: F811
+    """Records of articles translated together: consistent timings, which share the pool's model load and passes."""
+    from test_timings import consistent
+
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    sources[2].write_text(sources[1].read_text(encoding="utf-8"), encoding="utf-8")  # the same sentences as a1
+    outcomes = translate_folder_pooled(sources, settings, tmp_path / "out")
+    figures = [consistent(json.loads(o.published.record.read_text(encoding="utf-8"))["timings"]) for o in outcomes]
+    # The fake load takes 2 s and each engine call 3 s; the articles' shares add up to that, by model inputs.
+    assert len(fake_model) == 1
+    assert sum(f["model_load"] for f in figures) == pytest.approx(2.0, abs=0.01)
+    assert all(f["translate"] > 0 and f["read_segment"] >= 0 for f in figures)
+    again = translate_folder_pooled(sources, settings, tmp_path / "out")
+    for outcome in again:
+        rerun = consistent(json.loads(outcome.published.record.read_text(encoding="utf-8"))["timings"])
+        assert (rerun["model_load"], rerun["translate"], rerun["enforce"]) == (0.0, 0.0, 0.0)

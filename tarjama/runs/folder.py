@@ -31,7 +31,8 @@ from tarjama.runs.article import load_terms, memory_figures, prepare_with_memory
 from tarjama.terms.entries import Glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, Segment, read_article
-from tarjama.translate.backends import load_translator
+from tarjama.timings import Stage, Timings
+from tarjama.translate.backends import RunTranslator
 from tarjama.translate.incremental import IncrementalTranslation, TranslatedArticle
 from tarjama.translate.pipeline import SegmentTranslation, plan_translation, run_translation
 from tarjama.translate.registry import ResolvedModel
@@ -46,20 +47,27 @@ POOL_BATCHES = 8
 
 @dataclass(frozen=True)
 class PoolMember:
-    """An article read for a pooled run: its sentences and glossary terms, and the seconds reading them took."""
+    """An article read for a pooled run: its sentences and glossary terms, and the seconds each step took."""
 
     source: Path
     document: Document
     matches: list[TermMatch]
-    read_seconds: float = 0.0
+    seconds: dict[Stage, float] = field(default_factory=dict)  # its own ``read_segment`` and ``terms``
+
+    @property
+    def read_seconds(self) -> float:
+        """Reading, segmenting and finding its terms."""
+        return sum(self.seconds.values())
 
 
 def read_member(source: Path, glossary: Glossary | None) -> PoolMember:
     """Read, segment and find the glossary's terms in one article (``InputError`` when it cannot be read)."""
-    started = time.perf_counter()
-    document = read_article(source)
-    matches = find_terms(document, glossary)
-    return PoolMember(source, document, matches, time.perf_counter() - started)
+    timings = Timings()
+    with timings.measure(Stage.READ_SEGMENT):
+        document = read_article(source)
+    with timings.measure(Stage.TERMS):
+        matches = find_terms(document, glossary)
+    return PoolMember(source, document, matches, dict(timings.seconds))
 
 
 @dataclass
@@ -110,9 +118,23 @@ class PooledArticle:
     translated: TranslatedArticle | None = None
     error: Exception | None = None
     model_inputs: int = 0  # the pieces of its sentences that went to the model
-    # Its share of the pool's translation, by model inputs (a chunk's seconds split by its pieces), plus the
-    # chunks translated for it alone: where the run record's timings take the article's translation time.
-    translate_seconds: float = 0.0
+    # Its own reading and terms, and its share of the pool's model load, first pass and enforcement (by model
+    # inputs) and of the pool's unmeasured time (by sentences): its run record's timings start from these.
+    seconds: dict[Stage, float] = field(default_factory=dict)
+    overhead: float = 0.0
+
+    @property
+    def translate_seconds(self) -> float:
+        """Its share of the pool's translation, everything included."""
+        return sum(seconds for stage, seconds in self.seconds.items() if stage in _POOL_STAGES) + self.overhead
+
+    def timings(self) -> Timings:
+        """The timings its run record starts from, now: what it took so far, then its scoring and publishing."""
+        return Timings.accounted(self.seconds, self.overhead)
+
+
+# What a pool measures for all its articles together, shared out among them.
+_POOL_STAGES = (Stage.MODEL_LOAD, Stage.TRANSLATE, Stage.ENFORCE)
 
 
 @dataclass
@@ -133,7 +155,8 @@ def translate_pool(members: Sequence[PoolMember], translator: Translator, settin
     the article that fails is marked failed (its later chunks are skipped). One result per member, in order.
     """
     memory_path = settings.memory_path(out_dir)
-    with open_memory(memory_path) if memory_path else nullcontext() as memory:
+    pool_timings = Timings()  # the model's load and passes land here (:meth:`Timings.recording`)
+    with pool_timings.recording(), open_memory(memory_path) if memory_path else nullcontext() as memory:
         entries = []
         for member in members:
             entry = _Entry(PooledArticle(member.document))
@@ -155,7 +178,25 @@ def translate_pool(members: Sequence[PoolMember], translator: Translator, settin
             if entry.result.error is None and entry.work is not None:
                 entry.result.translated = TranslatedArticle(entry.work.results(),
                                                             memory_figures(entry.work, memory_path, entry.harvested))
+    _share_out(pool_timings, members, [entry.result for entry in entries])
     return [entry.result for entry in entries]
+
+
+def _share_out(pool_timings: Timings, members: Sequence[PoolMember], results: Sequence[PooledArticle]) -> None:
+    """Give each article its own reading and terms, and its share of what the pool measured for all of them.
+
+    The model's work by model inputs (an article the memory held whole took none of it), the rest (memory
+    lookups and commits, planning) by sentences; so the pool's records add up to the pool's time.
+    """
+    measured = pool_timings.parts()
+    unmeasured = pool_timings.unmeasured()
+    inputs = sum(result.model_inputs for result in results)
+    sentences = sum(len(member.document.segments) for member in members) or 1
+    for member, result in zip(members, results, strict=True):
+        by_sentences = len(member.document.segments) / sentences
+        by_inputs = result.model_inputs / inputs if inputs else by_sentences
+        result.seconds = {**member.seconds, **{stage: measured[stage] * by_inputs for stage in _POOL_STAGES}}
+        result.overhead = unmeasured * by_sentences
 
 
 def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
@@ -163,23 +204,19 @@ def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Tran
     """Translate one chunk, its articles' sentences together; each article's share committed on its own."""
     if not parts:
         return
-    started = time.perf_counter()
     try:
         shares = _together(parts, translator, settings, progress)
     except Exception:  # noqa: BLE001 - which article failed is found out below, one article at a time
         shares = None
     if shares is None:
         for entry, chunk in parts:
-            alone = time.perf_counter()
             inputs_before = entry.work.stats.model_inputs
             try:
                 entry.work.translate_chunk(chunk, progress)
             except Exception as exc:  # noqa: BLE001 - this article fails, the others of the chunk go on
                 entry.result.error = exc
             entry.result.model_inputs += entry.work.stats.model_inputs - inputs_before
-            entry.result.translate_seconds += time.perf_counter() - alone
         return
-    seconds, total_inputs = time.perf_counter() - started, sum(inputs for _, inputs in shares) or 1
     for (entry, chunk), (translated, inputs) in zip(parts, shares, strict=True):
         try:
             entry.work.commit(chunk, translated, inputs)
@@ -187,7 +224,6 @@ def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Tran
             entry.result.error = exc
             continue
         entry.result.model_inputs += inputs
-        entry.result.translate_seconds += seconds * inputs / total_inputs
 
 
 def _together(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
@@ -236,7 +272,7 @@ def publish_pooled(article: PooledArticle, model: ResolvedModel, settings: RunSe
     """Score and publish one article of a pool, as an article run would (its own record, lock and source check)."""
     if article.translated is None:
         raise ValueError("an article that failed in its pool has nothing to publish")
-    record = build_record(article.document, article.translated, model, settings, glossary)
+    record = build_record(article.document, article.translated, model, settings, glossary, timings=article.timings())
     return publish_locked(record, out_dir)
 
 
@@ -249,7 +285,7 @@ def translate_folder_pooled(sources: Iterable[Path], settings: RunSettings, out_
     Every article gets a :class:`FolderArticle`, in the order of ``sources``; the records are not kept.
     """
     model = model or settings.resolve_model()
-    translator = translator or load_translator(model, settings.backend, threads=settings.threads)
+    translator = translator or RunTranslator(model, settings.backend, threads=settings.threads)
     glossary = load_terms(settings)
     outcomes: dict[Path, FolderArticle] = {}
 
