@@ -40,6 +40,16 @@ def test_place_term(english, target, fraction, expected):
 
 def test_placing_a_term_never_takes_out_another_target():
     assert place_term("Iraq warned yesterday.", "Iran", 0.5, keep=["Iraq"]) == "Iraq warned Iran yesterday."
+    # Nor splits one of several words, nor replaces a part of one that looks like the new target.
+    assert place_term("The Dossier Center said it.", "Kremlin", 0.4, keep=["Dossier Center"]) == \
+        "The Dossier Center Kremlin said it."
+    assert place_term("The Dossier Center met.", "Centre", 0.5, keep=["Dossier Center"]) == \
+        "The Dossier Center Centre met."
+    english = "Dossier Center Crocus City Hall"
+    for target in ("Moscow", "Kremlin Palace"):  # every place inside either span moves out of it
+        for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
+            placed = place_term(english, target, fraction, keep=["Dossier Center", "Crocus City Hall"])
+            assert "Dossier Center" in placed and "Crocus City Hall" in placed and target in placed, placed
     matches = [term("Iraq", 0), term("Iran", 5)]
     english, outcomes = settle_terms("Iraq warned yesterday.", matches, strict=True, segment_length=10)
     assert "Iraq" in english and "Iran" in english

@@ -112,21 +112,22 @@ def place_term(english: str, target: str, fraction: float, *, keep: Sequence[str
     """Last resort: put ``target`` where its source term sits (``fraction`` of the way through).
 
     Words near that place that look like a garbled attempt at the target are replaced, unless they
-    hold one of the ``keep`` targets; otherwise the target is inserted at the nearest word boundary,
-    before any sentence-final punctuation.
+    hold one of the ``keep`` targets (or a part of one); otherwise the target is inserted at the nearest
+    word boundary that does not split a ``keep`` target, before any sentence-final punctuation.
     """
     words = english.split()
     if not words:
         return target
     at = min(len(words), max(0, round(fraction * len(words))))
     width = len(target.split())
+    kept = _kept_spans(words, keep)
     candidates = []
     for start in range(len(words) - width + 1):
         window = " ".join(words[start:start + width]).strip(_SENTENCE_END + ",;:")
         if not window or window[0].lower() != target[0].lower():
             continue
-        if any(target_in_translation(kept, window) for kept in keep):
-            continue
+        if any(start < end and begin < start + width for begin, end in kept):
+            continue  # replacing these words would take out (a part of) a target already in
         similarity = difflib.SequenceMatcher(None, window.lower(), target.lower()).ratio()
         if similarity >= _SIMILAR_ENOUGH:
             candidates.append((similarity - abs(start - at) / (4 * len(words)), -start))
@@ -135,6 +136,7 @@ def place_term(english: str, target: str, fraction: float, *, keep: Sequence[str
         last = words[start + width - 1]
         trailing = last[len(last.rstrip(_SENTENCE_END + ",;:")):]
         return " ".join([*words[:start], target + trailing, *words[start + width:]])
+    at = _outside_spans(at, kept)
     if at == len(words):
         last = words[-1]
         core = last.rstrip(_SENTENCE_END)
@@ -142,6 +144,27 @@ def place_term(english: str, target: str, fraction: float, *, keep: Sequence[str
             return " ".join([*words[:-1], core, target + last[len(core):]]) if core else \
                 " ".join([*words[:-1], target + last])
     return " ".join([*words[:at], target, *words[at:]])
+
+
+def _kept_spans(words: Sequence[str], keep: Sequence[str]) -> list[tuple[int, int]]:
+    """The word ranges ``[begin, end)`` of the English that hold a ``keep`` target (its fewest words)."""
+    spans = []
+    for target in keep:
+        width = len(target.split())
+        spans += [(begin, begin + width) for begin in range(len(words) - width + 1)
+                  if target_in_translation(target, " ".join(words[begin:begin + width]))]
+    return spans
+
+
+def _outside_spans(at: int, spans: Sequence[tuple[int, int]]) -> int:
+    """The word boundary nearest ``at`` that is not inside one of ``spans`` (after the span on a tie)."""
+    for _ in range(len(spans) + 1):
+        inside = [(begin, end) for begin, end in spans if begin < at < end]
+        if not inside:
+            return at
+        begin, end = inside[0]
+        at = begin if at - begin < end - at else end
+    return at
 
 
 def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
