@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
+from flows.progress import ProgressArtifact, progress_key
 from tarjama.errors import InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord, build_record
@@ -105,8 +106,12 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
       **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, settings: RunSettings,
               out_dir: Path, show_progress: bool = False) -> TranslatedArticle:
-    """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
-    return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress)
+    """Translate what the memory does not already hold (model loaded once per process), enforcing terms.
+
+    Its progress is a progress artifact of the run in the Prefect UI (and a bar on the terminal with ``show_progress``).
+    """
+    return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress,
+                                        progress_displays=[ProgressArtifact(progress_key(document.stem))])
 
 
 @task(task_run_name=_named("score", "document"), **_UNCACHED)

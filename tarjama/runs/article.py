@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from tarjama.text.articles import Document, read_article
 from tarjama.text.inputs import check_name_utf8
 from tarjama.translate.backends import load_translator, loaded_models
 from tarjama.translate.incremental import TranslatedArticle, prepare
-from tarjama.translate.progress import progress_bar
+from tarjama.translate.progress import ProgressDisplay, progress_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import Translator
@@ -55,21 +56,27 @@ def load_terms(settings: RunSettings) -> Glossary | None:
 
 
 def translate_article_text(document: Document, matches: list[TermMatch], model: ResolvedModel,
-                           settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
+                           settings: RunSettings, out_dir: Path, *, show_progress: bool = False,
+                           progress_displays: Sequence[ProgressDisplay] = ()) -> TranslatedArticle:
     """Translate what the memory does not already hold, with the model loaded once per process."""
     translator = load_translator(model, settings.backend, threads=settings.threads)
-    return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress)
+    return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress,
+                                 progress_displays=progress_displays)
 
 
 def translate_with_memory(document: Document, matches: list[TermMatch], translator: Translator,
-                          settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
-    """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
+                          settings: RunSettings, out_dir: Path, *, show_progress: bool = False,
+                          progress_displays: Sequence[ProgressDisplay] = ()) -> TranslatedArticle:
+    """Harvest an editor's unsaved corrections, then translate what the memory does not already hold.
+
+    Progress goes to a terminal bar with ``show_progress`` and to ``progress_displays`` (the Prefect UI's).
+    """
     memory_path = settings.memory_path(out_dir)
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
         harvested = harvest_bilingual(out_dir, document.stem, memory) if memory is not None else None
         work = prepare(document.segments, matches, translator, settings, memory=memory)
-        with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
-                          enabled=show_progress) as progress:
+        with progress_bar(work.pending_inputs, document.path.name, enabled=show_progress,
+                          displays=progress_displays) as progress:
             translations = work.run(progress)
     harvest = None if harvested is None else {"approved": harvested.segment_ids, "withdrawn": list(harvested.withdrawn),
                                               "warnings": list(harvested.warnings)}

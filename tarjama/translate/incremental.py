@@ -23,7 +23,7 @@ from tarjama.text.segmentation import is_translatable
 from tarjama.translate.enforcement import TermOutcome, TermSource, term_flags
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval, plan_translation, run_translation
 from tarjama.translate.settings import RunSettings
-from tarjama.translate.types import ProgressCallback, Translator
+from tarjama.translate.types import Progress, Translator
 
 
 @dataclass
@@ -73,9 +73,12 @@ class IncrementalTranslation:
         """The settings this run's machine translations are remembered under."""
         return memory_settings(self.translator, self.settings)
 
-    def run(self, progress: ProgressCallback | None = None, chunk_size: int | None = None
+    def run(self, progress: Progress | None = None, chunk_size: int | None = None
             ) -> list[SegmentTranslation]:
-        """Translate the pending sentences chunk by chunk, committing each chunk; all results in order."""
+        """Translate the pending sentences chunk by chunk, committing each chunk; all results in order.
+
+        ``progress`` hears every chunk's passes: plan it with :attr:`pending_inputs` first-pass inputs.
+        """
         size = chunk_size or self.settings.batching.max_sentences
         settings, decoding = self.memory_settings, self.settings.decoding
         for start in range(0, len(self.pending), size):
