@@ -134,7 +134,7 @@ def run_evaluation(settings: RunSettings, source: Path, reference: Path, *, outp
     path = results_path(out, outputs=outputs, model_name=settings.model, source=source, backend=settings.backend,
                         beam_size=settings.decoding.beam_size, force=force)
     translator = backends.load_translator(settings.resolve_model(), settings.backend, threads=settings.threads)
-    with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
+    with progress_bar(len(sources), source.name, enabled=show_progress) as progress:
         result = evaluate(translator, source, reference, sources, references, settings.decoding, progress)
     write_output_file(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return SavedEvaluation(result, path)
