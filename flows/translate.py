@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
+from flows.progress import ProgressArtifact, progress_key
 from tarjama.errors import InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord, build_record
@@ -110,8 +111,12 @@ def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
       **_UNCACHED)
 def translate(document: Document, matches: list[TermMatch], model: ResolvedModel, settings: RunSettings,
               out_dir: Path, show_progress: bool = False, timings: Timings | None = None) -> TranslatedArticle:
-    """Translate what the memory does not already hold (model loaded once per process), enforcing terms."""
+    """Translate what the memory does not already hold (model loaded once per process), enforcing terms.
+
+    Its progress is a progress artifact of the run in the Prefect UI (and a bar on the terminal with ``show_progress``).
+    """
     return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress,
+                                        progress_displays=[ProgressArtifact(progress_key(document.stem))],
                                         timings=timings)
 
 
@@ -249,7 +254,8 @@ def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: 
     """Look the articles up in the memory, then translate their pending sentences together in full batches."""
     # Loaded when a sentence needs it: a pool the memory holds whole loads no model.
     translator = RunTranslator(model, settings.backend, threads=settings.threads)
-    return folder.translate_pool(members, translator, settings, out_dir)
+    artifact = ProgressArtifact(progress_key(f"pool-{members[0].document.stem}"))
+    return folder.translate_pool(members, translator, settings, out_dir, progress_displays=[artifact])
 
 
 def _translate_alone(run: InboxRun, article: Path, settings: RunSettings, out_dir: Path) -> None:

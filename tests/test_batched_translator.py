@@ -39,7 +39,7 @@ class FakeEngine(BatchedTranslator):
     def _forced_tokens(self, constraints):
         return sum(len(c.text.split()) for c in constraints)
 
-    def _translate_batch(self, texts, budget, options, n_best, constraints):
+    def _translate_batch(self, texts, budget, options, n_best, constraints, *, steps=None):
         self.calls.append(EngineCall(list(texts), budget, n_best, [list(c) for c in constraints]))
         return [Translation(text=text.upper(), tokens=budget) for text in texts]
 

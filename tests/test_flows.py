@@ -106,8 +106,8 @@ def test_importing_the_flows_switches_telemetry_off():
     assert result.stdout.split() == ["1", "false"]
 
 
-def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inbox, tmp_path, tiny_marian,
-                                                             glossary_path):
+def test_each_run_publishes_its_scores_and_progress_as_prefect_artifacts(prefect_server, inbox, tmp_path, tiny_marian,
+                                                                         glossary_path):
     from prefect.artifacts import Artifact
 
     from flows.translate import translate_article
@@ -120,6 +120,10 @@ def test_each_run_publishes_its_scores_as_a_prefect_artifact(prefect_server, inb
     scores = record["scores"]
     assert f"{scores['terms_hit']}/{scores['terms_matched']}" in artifact.data
     assert "| BLEU | – |" in artifact.data  # no reference given
+    # The translate task's progress, in the UI: complete once the model's work was done, with its count.
+    progress = Artifact.get("progress-short")
+    assert progress is not None and progress.type == "progress" and float(progress.data) == 100
+    assert progress.description == "done · short.txt: 2/2 model inputs"
     # The flow returns the record it published, the very one in the record file.
     assert published.run is not None and published.run.to_json()["run_id"] == record["run_id"]
     assert published.run.to_json()["segments"] == record["segments"]

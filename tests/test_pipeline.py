@@ -4,6 +4,7 @@ from tarjama.record.labels import Flag
 from tarjama.text.articles import segment_text
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.pipeline import plan_translation, split_for_model, translate_segments
+from tarjama.translate.progress import RunProgress
 from tarjama.translate.types import DecodingOptions, Translation
 
 
@@ -52,8 +53,8 @@ def test_translate_segments_copies_letterless_segments_and_joins_pieces():
     document = segment_text("عنوان\n٢٠٢٤\nقال المتحدث إن الوضع هادئ، وأكد أن التحقيق مستمر وأن النتائج قريبة.\n"
                             "...\n", "a.txt")
     translator = EchoTranslator()
-    done = []
-    results = translate_segments(document.segments, translator, DecodingOptions(), done.append)
+    progress = RunProgress("a.txt")
+    results = translate_segments(document.segments, translator, DecodingOptions(), progress)
     assert [r.segment_id for r in results] == [s.id for s in document.segments]
     assert "٢٠٢٤" not in translator.sent and "..." not in translator.sent
     by_id = {r.segment_id: r for r in results}
@@ -62,7 +63,7 @@ def test_translate_segments_copies_letterless_segments_and_joins_pieces():
     long = by_id["p2.s0"]
     assert Flag.SPLIT_FOR_LENGTH in long.flags and long.pieces > 1
     assert long.target.count("<") == long.pieces
-    assert sum(done) == len(translator.sent)
+    assert progress.total == len(translator.sent) and progress.view().done == pytest.approx(progress.total)
     # The progress bar's total: exactly the pieces the model receives.
     assert len(plan_translation(document.segments, translator, DecodingOptions()).units) == len(translator.sent)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from tarjama.text.segmentation import is_translatable
 from tarjama.timings import Stage, Timings, timed
 from tarjama.translate.backends import RunTranslator, load_translator, loaded_models
 from tarjama.translate.incremental import IncrementalTranslation, TranslatedArticle, prepare
-from tarjama.translate.progress import progress_bar
+from tarjama.translate.progress import ProgressDisplay, progress_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
 from tarjama.translate.types import Translator
@@ -71,14 +72,16 @@ def match_terms(document: Document, glossary: Glossary | None, timings: Timings 
 
 def translate_article_text(document: Document, matches: list[TermMatch], model: ResolvedModel,
                            settings: RunSettings, out_dir: Path, *, show_progress: bool = False,
-                           timings: Timings | None = None) -> TranslatedArticle:
+                           progress_displays: Sequence[ProgressDisplay] = (), timings: Timings | None = None
+                           ) -> TranslatedArticle:
     """Translate what the memory does not already hold, with the model loaded once per process when first needed.
 
     ``timings`` get the model's load (if it happens here), its first pass and the enforcement of terms.
     """
     translator = RunTranslator(model, settings.backend, threads=settings.threads)
     with timings.recording() if timings is not None else nullcontext():
-        return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress)
+        return translate_with_memory(document, matches, translator, settings, out_dir, show_progress=show_progress,
+                                     progress_displays=progress_displays)
 
 
 def needs_model(source: Path, settings: RunSettings, out_dir: Path) -> bool:
@@ -112,13 +115,17 @@ def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, tim
 
 
 def translate_with_memory(document: Document, matches: list[TermMatch], translator: Translator,
-                          settings: RunSettings, out_dir: Path, *, show_progress: bool = False) -> TranslatedArticle:
-    """Harvest an editor's unsaved corrections, then translate what the memory does not already hold."""
+                          settings: RunSettings, out_dir: Path, *, show_progress: bool = False,
+                          progress_displays: Sequence[ProgressDisplay] = ()) -> TranslatedArticle:
+    """Harvest an editor's unsaved corrections, then translate what the memory does not already hold.
+
+    Progress goes to a terminal bar with ``show_progress`` and to ``progress_displays`` (the Prefect UI's).
+    """
     memory_path = settings.memory_path(out_dir)
     with open_memory(memory_path) if memory_path else nullcontext() as memory:
         work, harvested = prepare_with_memory(document, matches, translator, settings, out_dir, memory)
-        with progress_bar(work.pending_inputs, f"Translating {document.path.name}",
-                          enabled=show_progress) as progress:
+        with progress_bar(work.pending_inputs, document.path.name, enabled=show_progress,
+                          displays=progress_displays) as progress:
             translations = work.run(progress)
     return TranslatedArticle(translations, memory_figures(work, memory_path, harvested))
 

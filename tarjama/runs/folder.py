@@ -35,9 +35,10 @@ from tarjama.timings import Stage, Timings
 from tarjama.translate.backends import RunTranslator
 from tarjama.translate.incremental import IncrementalTranslation, TranslatedArticle
 from tarjama.translate.pipeline import SegmentTranslation, plan_translation, run_translation
+from tarjama.translate.progress import ProgressDisplay, progress_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
-from tarjama.translate.types import ProgressCallback, Translator
+from tarjama.translate.types import Progress, Translator
 
 # How many of the settings' batches (``batching.max_sentences`` sentences each) a pool's articles fill before
 # it is translated: enough that a pool's last, partly filled chunk costs little, few enough that a pool's
@@ -147,7 +148,7 @@ class _Entry:
 
 
 def translate_pool(members: Sequence[PoolMember], translator: Translator, settings: RunSettings, out_dir: Path,
-                   progress: ProgressCallback | None = None) -> list[PooledArticle]:
+                   progress_displays: Sequence[ProgressDisplay] = ()) -> list[PooledArticle]:
     """Look each article up in the memory, then translate every article's pending sentences together.
 
     Chunks of ``settings.batching.max_sentences`` sentences, from as many articles as it takes, each committed
@@ -168,12 +169,14 @@ def translate_pool(members: Sequence[PoolMember], translator: Translator, settin
             entries.append(entry)
         pending = [(entry, segment) for entry in entries if entry.work is not None for segment in entry.work.pending]
         size = settings.batching.max_sentences
-        for start in range(0, len(pending), size):
-            parts: dict[int, tuple[_Entry, list[Segment]]] = {}
-            for entry, segment in pending[start:start + size]:
-                if entry.result.error is None:
-                    parts.setdefault(id(entry), (entry, []))[1].append(segment)
-            _translate_chunk(list(parts.values()), translator, settings, progress)
+        planned = sum(entry.work.pending_inputs for entry in entries if entry.work is not None)
+        with progress_bar(planned, f"{len(members)} articles", enabled=False, displays=progress_displays) as progress:
+            for start in range(0, len(pending), size):
+                parts: dict[int, tuple[_Entry, list[Segment]]] = {}
+                for entry, segment in pending[start:start + size]:
+                    if entry.result.error is None:
+                        parts.setdefault(id(entry), (entry, []))[1].append(segment)
+                _translate_chunk(list(parts.values()), translator, settings, progress)
         for entry in entries:
             if entry.result.error is None and entry.work is not None:
                 entry.result.translated = TranslatedArticle(entry.work.results(),
@@ -200,7 +203,7 @@ def _share_out(pool_timings: Timings, members: Sequence[PoolMember], results: Se
 
 
 def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
-                     progress: ProgressCallback | None) -> None:
+                     progress: Progress | None) -> None:
     """Translate one chunk, its articles' sentences together; each article's share committed on its own."""
     if not parts:
         return
@@ -227,7 +230,7 @@ def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Tran
 
 
 def _together(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
-              progress: ProgressCallback | None) -> list[tuple[list[SegmentTranslation], int]]:
+              progress: Progress | None) -> list[tuple[list[SegmentTranslation], int]]:
     """One plan for the sentences of several articles; each article's English and model inputs, in order.
 
     Segment ids are an article's own ("p0.s0" in every article): within the pool they are prefixed with the

@@ -25,7 +25,7 @@ from tarjama.translate.types import (
     DEFAULT_BATCHING,
     BatchingOptions,
     DecodingOptions,
-    ProgressCallback,
+    Progress,
     Translator,
 )
 
@@ -59,7 +59,7 @@ class Evaluation:
 
 
 def translate_lines(lines: list[str], translator: Translator, options: DecodingOptions,
-                    progress: ProgressCallback | None = None) -> list[str]:
+                    progress: Progress | None = None) -> list[str]:
     """Each line as one segment: long ones in pieces, letterless ones copied, blank ones blank."""
     segments = [Segment(id=f"l{n}", paragraph=n, kind="body", text=line, start=0, end=len(line))
                 for n, line in enumerate(lines) if line.strip()]
@@ -69,7 +69,7 @@ def translate_lines(lines: list[str], translator: Translator, options: DecodingO
 
 
 def evaluate(translator: Translator, source: Path, reference: Path, sources: list[str], references: list[str],
-             options: DecodingOptions, progress: ProgressCallback | None = None) -> Evaluation:
+             options: DecodingOptions, progress: Progress | None = None) -> Evaluation:
     """Translate the test set's source lines and score them against the reference lines."""
     started = time.perf_counter()
     hypotheses = translate_lines(sources, translator, options, progress)
@@ -134,7 +134,7 @@ def run_evaluation(settings: RunSettings, source: Path, reference: Path, *, outp
     path = results_path(out, outputs=outputs, model_name=settings.model, source=source, backend=settings.backend,
                         beam_size=settings.decoding.beam_size, force=force)
     translator = backends.load_translator(settings.resolve_model(), settings.backend, threads=settings.threads)
-    with progress_bar(len(sources), f"Evaluating on {source.name}", enabled=show_progress) as progress:
+    with progress_bar(len(sources), source.name, enabled=show_progress) as progress:
         result = evaluate(translator, source, reference, sources, references, settings.decoding, progress)
     write_output_file(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return SavedEvaluation(result, path)

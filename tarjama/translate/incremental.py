@@ -23,7 +23,7 @@ from tarjama.text.segmentation import is_translatable
 from tarjama.translate.enforcement import TermOutcome, TermSource, term_flags
 from tarjama.translate.pipeline import SegmentTranslation, SetAsideApproval, plan_translation, run_translation
 from tarjama.translate.settings import RunSettings
-from tarjama.translate.types import ProgressCallback, Translator
+from tarjama.translate.types import Progress, Translator
 
 
 @dataclass
@@ -73,15 +73,18 @@ class IncrementalTranslation:
         """The settings this run's machine translations are remembered under."""
         return memory_settings(self.translator, self.settings)
 
-    def run(self, progress: ProgressCallback | None = None, chunk_size: int | None = None
+    def run(self, progress: Progress | None = None, chunk_size: int | None = None
             ) -> list[SegmentTranslation]:
-        """Translate the pending sentences chunk by chunk, committing each chunk; all results in order."""
+        """Translate the pending sentences chunk by chunk, committing each chunk; all results in order.
+
+        ``progress`` hears every chunk's passes: plan it with :attr:`pending_inputs` first-pass inputs.
+        """
         size = chunk_size or self.settings.batching.max_sentences
         for start in range(0, len(self.pending), size):
             self.translate_chunk(self.pending[start:start + size], progress)
         return self.results()
 
-    def translate_chunk(self, chunk: Sequence[Segment], progress: ProgressCallback | None = None) -> None:
+    def translate_chunk(self, chunk: Sequence[Segment], progress: Progress | None = None) -> None:
         """Translate some of the pending sentences and commit them (:meth:`commit`)."""
         plan = plan_translation(chunk, self.translator, self.settings.decoding)
         matches = [m for s in chunk for m in self.matches_in.get(s.id, [])]

@@ -22,7 +22,8 @@ from tarjama.translate.types import (
     DEFAULT_BATCHING,
     BatchingOptions,
     DecodingOptions,
-    ProgressCallback,
+    Pass,
+    Progress,
     TermConstraint,
     Translator,
 )
@@ -157,12 +158,15 @@ def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict
 
 
 def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], translator: Translator,
-                options: DecodingOptions, progress: ProgressCallback | None, batching: BatchingOptions
+                options: DecodingOptions, progress: Progress | None, batching: BatchingOptions
                 ) -> list[_PieceResult]:
     """Translate every piece; where it has terms, take the beam alternative with the most hits."""
     n_best = options.beam_size if terms and options.term_rerank_margin > 0 else 1
+    if progress is not None:
+        progress.start_pass(Pass.TRANSLATE_CHOOSING if n_best > 1 else Pass.TRANSLATE, len(units))
     with timed(Stage.TRANSLATE):  # the engine's first pass; the rest of run_translation enforces terms
-        translated = translator.translate([piece.text for piece in units], options, progress, n_best=n_best,
+        translated = translator.translate([piece.text for piece in units], options,
+                                          progress.advance if progress is not None else None, n_best=n_best,
                                           batching=batching)
     results = []
     for piece, translation in zip(units, translated, strict=True):
@@ -181,11 +185,14 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
 
 
 def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], results: list[_PieceResult],
-                   translator: Translator, options: DecodingOptions, batching: BatchingOptions) -> None:
+                   translator: Translator, options: DecodingOptions, batching: BatchingOptions,
+                   progress: Progress | None = None) -> None:
     """Strict mode: decode again, with forced terms, every piece whose English lacks one of its terms."""
     redo = [i for i, piece in enumerate(units) if None in results[i].found_by.values()]
     if not redo:
         return
+    if progress is not None:  # a pass found to be needed: the count grows by its inputs
+        progress.start_pass(Pass.FORCE_TERMS, len(redo))
     constraints = []
     for i in redo:
         piece, expected_tokens = units[i], max(1, results[i].tokens)
@@ -193,7 +200,9 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
         constraints.append([
             TermConstraint(m.target, int(expected_tokens * (m.start - piece.start) / len(piece.text)))
             for m in sorted(terms[piece], key=lambda m: m.start)])
-    forced = translator.translate([units[i].text for i in redo], options, constraints=constraints, batching=batching)
+    forced = translator.translate([units[i].text for i in redo], options,
+                                  progress.advance if progress is not None else None, constraints=constraints,
+                                  batching=batching)
     for i, translation in zip(redo, forced, strict=True):
         found_by: dict[TermMatch, TermSource | None] = {}
         for match in terms[units[i]]:
@@ -208,15 +217,18 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
 
 @timed_as(Stage.ENFORCE)  # less the first pass's engine call (translate) and a model's lazy load (model_load)
 def run_translation(plan: TranslationPlan, translator: Translator, options: DecodingOptions,
-                    progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
+                    progress: Progress | None = None, matches: Sequence[TermMatch] = (),
                     *, strict_terms: bool = False, batching: BatchingOptions = DEFAULT_BATCHING
                     ) -> list[SegmentTranslation]:
-    """Translate the plan's pieces (``progress`` counts pieces), join them back per segment, settle terms."""
+    """Translate the plan's pieces, join them back per segment, settle terms.
+
+    ``progress`` hears each model pass (the first, then strict mode's re-decoding) and counts its pieces.
+    """
     units = plan.units
     terms = _terms_by_piece(plan, matches)
     results = _first_pass(units, terms, translator, options, progress, batching)
     if strict_terms:
-        _force_missing(units, terms, results, translator, options, batching)
+        _force_missing(units, terms, results, translator, options, batching, progress)
     by_segment: dict[str, list[_PieceResult]] = {}
     for piece, result in zip(units, results, strict=True):
         by_segment.setdefault(piece.segment_id, []).append(result)
@@ -245,7 +257,7 @@ def run_translation(plan: TranslationPlan, translator: Translator, options: Deco
 
 
 def translate_segments(segments: Sequence[Segment], translator: Translator, options: DecodingOptions,
-                       progress: ProgressCallback | None = None, matches: Sequence[TermMatch] = (),
+                       progress: Progress | None = None, matches: Sequence[TermMatch] = (),
                        *, strict_terms: bool = False) -> list[SegmentTranslation]:
     """Translate every segment, in order; long ones in pieces, letterless ones copied."""
     return run_translation(plan_translation(segments, translator, options), translator, options, progress,

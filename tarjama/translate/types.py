@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from tarjama.translate.registry import ResolvedModel
@@ -15,8 +16,38 @@ from tarjama.translate.registry import ResolvedModel
 BACKENDS = ("transformers", "ctranslate2")
 DEFAULT_BACKEND = "transformers"
 
-ProgressCallback = Callable[[int], None]
-"""Called with the number of sentences just translated."""
+ProgressCallback = Callable[[float], None]
+"""Called with the model inputs just done: fractions of a batch's inputs while it decodes, summing to its size."""
+
+
+class Pass(StrEnum):
+    """A model pass over a run's inputs, as progress names it."""
+
+    TRANSLATE = "translating"
+    # The same decoding, with beam alternatives kept so that one with more glossary hits may be chosen.
+    TRANSLATE_CHOOSING = "translating, choosing hypotheses"
+    FORCE_TERMS = "forcing terms (strict)"  # strict mode re-decodes the pieces that miss a glossary term
+
+    @property
+    def first(self) -> bool:
+        """Whether this is a first pass (every input once), which a run may plan ahead."""
+        return self is not Pass.FORCE_TERMS
+
+
+class Progress(Protocol):
+    """Where the pipeline reports its model work: passes of model inputs, advanced as the engine decodes.
+
+    The terminal bar (:func:`tarjama.translate.progress.progress_bar`) and the Prefect UI (``flows/progress.py``)
+    implement it through :class:`tarjama.translate.progress.RunProgress`.
+    """
+
+    def start_pass(self, kind: Pass, inputs: int) -> None:
+        """A model pass over ``inputs`` model inputs begins."""
+        ...
+
+    def advance(self, inputs: float) -> None:
+        """``inputs`` more model inputs of the current pass are done (a :data:`ProgressCallback`)."""
+        ...
 
 
 @dataclass(frozen=True)

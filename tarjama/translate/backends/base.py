@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tarjama.translate.batching import plan_batches
 from tarjama.translate.registry import ResolvedModel
@@ -22,6 +22,26 @@ from tarjama.translate.types import (
     TermConstraint,
     Translation,
 )
+
+BatchSteps = Callable[[float], None]
+"""Called by an engine as one batch decodes, with how much of it is done (0 to 1, never going back)."""
+
+
+class _BatchProgress:
+    """Turns an engine's fraction of one batch into model inputs for the run's progress, the rest at its end."""
+
+    def __init__(self, size: int, progress: ProgressCallback) -> None:
+        self._size, self._progress, self._reported = size, progress, 0.0
+
+    def __call__(self, fraction: float) -> None:
+        ahead = self._size * min(1.0, fraction) - self._reported
+        if ahead > 0:
+            self._reported += ahead
+            self._progress(ahead)
+
+    def end(self) -> None:
+        if self._reported < self._size:
+            self._progress(self._size - self._reported)
 
 
 def available_cpus() -> int:
@@ -52,11 +72,13 @@ class BatchedTranslator(ABC):
 
     @abstractmethod
     def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
-                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
+                         constraints: Sequence[Sequence[TermConstraint]], *, steps: BatchSteps | None = None
+                         ) -> list[Translation]:
         """The engine call: translate one batch, in its order, producing at most ``budget`` target tokens.
 
         ``budget`` counts any language code; ``n_best`` (already within the beam) hypotheses per text;
-        ``constraints[i]`` (empty when none) lists the English to force into the output of ``texts[i]``.
+        ``constraints[i]`` (empty when none) lists the English to force into the output of ``texts[i]``;
+        ``steps``, when given, hears how much of the batch is done as the engine goes (as often as it can tell).
         """
 
     def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
@@ -71,7 +93,7 @@ class BatchedTranslator(ABC):
 
         ``n_best`` > 1 asks for beam alternatives (at most the beam); ``constraints[i]`` lists English
         that must appear in the output of ``texts[i]``; ``batching`` sizes the batches. ``progress`` hears
-        each batch's size once it is done.
+        the inputs done as each batch decodes (fractions, as often as the engine tells), each batch's in all.
         """
         lengths = self.count_tokens(texts)
         too_long = [n for n in lengths if n > self.max_source_tokens]
@@ -84,11 +106,13 @@ class BatchedTranslator(ABC):
         for batch in self._plan_batches(lengths, batching):
             wanted = [list(constraints[i]) if constraints is not None else [] for i in batch]
             budget = self._output_budget(options, max(lengths[i] for i in batch), wanted)
-            translations = self._translate_batch([texts[i] for i in batch], budget, options, n_best, wanted)
+            steps = _BatchProgress(len(batch), progress) if progress is not None else None
+            translations = self._translate_batch([texts[i] for i in batch], budget, options, n_best, wanted,
+                                                 steps=steps)
             for index, translation in zip(batch, translations, strict=True):
                 results[index] = translation
-            if progress is not None:
-                progress(len(batch))
+            if steps is not None:
+                steps.end()
         missing = [i for i, result in enumerate(results) if result is None]
         if missing:
             raise RuntimeError(f"batching lost inputs {missing}")  # a bug, never bad input

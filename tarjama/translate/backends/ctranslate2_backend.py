@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.terms.english import term_in_words
-from tarjama.translate.backends.base import BatchedTranslator, available_cpus
+from tarjama.translate.backends.base import BatchedTranslator, BatchSteps, available_cpus
 from tarjama.translate.backends.subwords import load_subwords
 from tarjama.translate.registry import ResolvedModel, store_dir
 from tarjama.translate.types import (
@@ -156,11 +156,19 @@ class CTranslate2Translator(BatchedTranslator):
         return self._subwords.decode(tokens)
 
     def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
-                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
-        """One engine call for the batch, shared out among the workers; then the rounds that force terms."""
+                         constraints: Sequence[Sequence[TermConstraint]], *, steps: BatchSteps | None = None
+                         ) -> list[Translation]:
+        """One engine call for the batch, shared out among the workers; then the rounds that force terms.
+
+        With ``steps``, each engine call is asynchronous and the batch's progress is told as its sentences
+        come back; the calls are shares of the batch: the first, and at most one round per term of a sentence.
+        """
         sources = self._subwords.source_tokens(texts)
-        outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best)
-        forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget)
+        calls = 1 + max((len(wanted) for wanted in constraints), default=0)
+        outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
+                            _call_share(steps, 0, calls))
+        forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
+                             steps, calls)
         translations = []
         for (hypotheses, tokens), terms in zip(outputs, forced, strict=True):
             translations.append(Translation(
@@ -174,15 +182,25 @@ class CTranslate2Translator(BatchedTranslator):
         return sum(len(self._target_tokens(constraint.text)) for constraint in constraints)
 
     def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
-             n_best: int) -> list[tuple[list[Hypothesis], list[str]]]:
-        """One CTranslate2 call; per source its hypotheses and the best one's target tokens (no prefix code)."""
+             n_best: int, steps: BatchSteps | None = None) -> list[tuple[list[Hypothesis], list[str]]]:
+        """One CTranslate2 call; per source its hypotheses and the best one's target tokens (no prefix code).
+
+        With ``steps``, asynchronous: each source's result is awaited in turn and counted as it comes.
+        (The engine's per-token ``callback`` works at beam 1 only; smaller sub-batches would cost speed.)
+        """
         raw = self._translator.translate_batch(
             sources, max_batch_size=math.ceil(len(sources) / self.workers), target_prefix=[p or None for p in prefixes],
             beam_size=options.beam_size, num_hypotheses=n_best, return_scores=True,
             max_decoding_length=budget,
             min_decoding_length=min(options.min_output_tokens + len(self._prefix), budget)
             if options.min_output_tokens else 0,
-            max_input_length=0)  # as transformers' max_length less its start token
+            max_input_length=0,  # as transformers' max_length less its start token
+            asynchronous=steps is not None)
+        if steps is not None:
+            waiting, raw = raw, []
+            for done, pending in enumerate(waiting, 1):
+                raw.append(pending.result())
+                steps(done / len(waiting))
         out = []
         for result in raw:
             hypotheses = []
@@ -194,17 +212,21 @@ class CTranslate2Translator(BatchedTranslator):
         return out
 
     def _force(self, sources: list[list[str]], outputs: list[tuple[list[Hypothesis], list[str]]],
-               wanted: list[list[TermConstraint]], options: DecodingOptions, budget: int) -> list[set[str]]:
+               wanted: list[list[TermConstraint]], options: DecodingOptions, budget: int,
+               steps: BatchSteps | None = None, calls: int = 1) -> list[set[str]]:
         """Put each missing term at its place by decoding again from a prefix that ends with it.
 
         One round per term, in the order of their places; each round is one engine call for every
         sentence of the batch that still misses a term, so all the workers take part. ``outputs``
-        is updated in place; returns each sentence's forced terms.
+        is updated in place; returns each sentence's forced terms. Round ``r`` is call ``r`` of ``calls``
+        for ``steps``.
         """
         pending = [sorted(w, key=lambda c: c.earliest_step) for w in wanted]
         fixed = [0] * len(sources)  # tokens decided by earlier rounds: a later term goes after them
         forced: list[set[str]] = [set() for _ in sources]
+        round_number = 0
         while True:
+            round_number += 1
             round_: list[tuple[int, list[str], str]] = []
             for position, constraints in enumerate(pending):
                 while constraints:
@@ -218,7 +240,7 @@ class CTranslate2Translator(BatchedTranslator):
             # The term itself always fits, within the model's positions.
             room = min(self._max_positions - 1, max(budget, *(len(prefix) + 1 for _, prefix, _ in round_)))
             results = self._run([sources[p] for p, _, _ in round_], [prefix for _, prefix, _ in round_], options,
-                                room, 1)
+                                room, 1, _call_share(steps, round_number, calls))
             for (position, prefix, text), result in zip(round_, results, strict=True):
                 outputs[position] = result
                 fixed[position] = len(prefix) - len(self._prefix)
@@ -238,3 +260,10 @@ class CTranslate2Translator(BatchedTranslator):
         if len(prefix) + 1 > self._max_positions - 1:
             return None  # no room left in the model's positions: last-resort placement
         return prefix
+
+
+def _call_share(steps: BatchSteps | None, call: int, calls: int) -> BatchSteps | None:
+    """Engine call ``call`` (from 0) of at most ``calls`` for one batch: its own progress as a share of the batch's."""
+    if steps is None:
+        return None
+    return lambda fraction: steps((min(call, calls - 1) + fraction) / calls)

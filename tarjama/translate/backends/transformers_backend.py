@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from tarjama.errors import InputError
 from tarjama.terms.english import term_in_words
-from tarjama.translate.backends.base import BatchedTranslator
+from tarjama.translate.backends.base import BatchedTranslator, BatchSteps
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.types import (
@@ -68,8 +68,9 @@ class TransformersTranslator(BatchedTranslator):
         return [len(ids) for ids in self._tokenizer(list(texts), truncation=False)["input_ids"]]
 
     def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
-                         constraints: Sequence[Sequence[TermConstraint]]) -> list[Translation]:
-        """One ``generate`` call for the batch; forced terms through a logits processor."""
+                         constraints: Sequence[Sequence[TermConstraint]], *, steps: BatchSteps | None = None
+                         ) -> list[Translation]:
+        """One ``generate`` call for the batch; forced terms through a logits processor, progress per step."""
         import torch
 
         forcings = [self._forcing(wanted) for wanted in constraints]
@@ -80,6 +81,8 @@ class TransformersTranslator(BatchedTranslator):
                     forcing.max_new_tokens = budget + 1 - self._first_free_step
             kwargs["logits_processor"] = LogitsProcessorList([_ForcingProcessor(
                 forcings, options.beam_size, self._first_free_step, self._end_ids, self._word_starts)])
+        if steps is not None:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_StepProgress(steps, budget)])
         encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
         with torch.inference_mode():
             # max_length counts the decoder start token; it replaces the checkpoint's own max_length.
@@ -149,6 +152,21 @@ class TransformersTranslator(BatchedTranslator):
     def _ran_out(self, sequence: torch.Tensor, budget: int) -> bool:
         produced = [int(t) for t in sequence[1:] if int(t) != self._tokenizer.pad_token_id]
         return len(produced) >= budget and (not produced or produced[-1] not in self._end_ids)
+
+
+class _StepProgress(StoppingCriteria):
+    """Never stops anything: tells the batch's progress at each decoding step, as a share of its budget."""
+
+    def __init__(self, steps: BatchSteps, budget: int) -> None:
+        self._steps, self._budget = steps, max(1, budget)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor | None, **kwargs: object
+                 ) -> torch.BoolTensor:
+        """Report the steps decoded so far (the decoder start token aside); no row is finished by it."""
+        import torch
+
+        self._steps((input_ids.shape[1] - 1) / self._budget)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 _BANNED_BUT_FORCED = -20.0  # log-probability for a forced token another processor had ruled out
