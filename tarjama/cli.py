@@ -9,7 +9,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -199,10 +200,21 @@ def cmd_translate(args: argparse.Namespace) -> int:
     configure_prefect(quiet=not args.verbose)
     settings.resolve_model()  # a model that is not there is an error before the server starts
     start_temporary_server()  # boots while the model loads (if the memory leaves it anything to translate)
-    load_model_if_needed(args.path, settings, args.out, timings)
-    from flows.translate import translate_article
+    with ExitStack() as startup, _status("starting: checking the memory") as status:
+        # Until the progress bar takes over, the terminal says what the seconds of start-up are for.
+        said = ["checking the memory"]
 
-    with connected():
+        def announce(what: str) -> None:
+            said.append(what)
+            status(f"starting: {what}; Prefect's server boots meanwhile")
+
+        load_model_if_needed(args.path, settings, args.out, timings, announce=announce)
+        from flows.translate import translate_article
+
+        status(f"starting: {said[-1]}; waiting for Prefect's server")
+        startup.enter_context(connected())
+        prefect = startup.pop_all()  # connected for the flow run, after the spinner is gone
+    with prefect:
         published = translate_article(source=args.path, settings=settings, reference=args.reference,
                                       out_dir=args.out, show_progress=True, timings=timings)
     record = read_record(published.record)  # as every reader reads it: the typed view of what was published
@@ -226,6 +238,18 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if record.timings is not None:
         print(record.timings.summary(), file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _status(text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with ``text`` on stderr while the block runs (a terminal only); yields a way to change the text."""
+    if not sys.stderr.isatty():
+        yield lambda _text: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text) as status:
+        yield status.update
 
 
 def _run_settings(args: argparse.Namespace, **memory: object) -> RunSettings:

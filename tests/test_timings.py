@@ -203,3 +203,19 @@ def test_translate_prints_where_the_time_went_and_a_rerun_loads_no_model(tmp_pat
     assert refused == [] and (rerun.memory.reused, rerun.memory.model_inputs) == (3, 0)
     figures = consistent(asdict(rerun.timings))
     assert (figures["model_load"], figures["translate"], figures["enforce"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_start_up_says_whether_it_loads_a_model(tmp_path, fake_model, tiny_marian):
+    """What the CLI's start-up status line is told: the model it loads, or that the memory holds every sentence."""
+    from tarjama.runs.article import load_model_if_needed
+
+    article, out = tmp_path / "short.txt", tmp_path / "out"
+    article.write_text(ARTICLE, encoding="utf-8")
+    settings = RunSettings(model=str(tiny_marian))
+    said = []
+    assert load_model_if_needed(article, settings, out, announce=said.append)
+    assert said == [f"loading {settings.resolve_model().name} (transformers)"] and len(fake_model) == 1
+    translate_and_publish(article, settings, out)
+    said.clear()
+    assert not load_model_if_needed(article, settings, out, announce=said.append)
+    assert said == ["every sentence is in the memory: no model to load"] and len(fake_model) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,15 +102,21 @@ def needs_model(source: Path, settings: RunSettings, out_dir: Path) -> bool:
     return any(is_translatable(segment.text) for segment in work.pending)
 
 
-def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, timings: Timings | None = None) -> bool:
+def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, timings: Timings | None = None, *,
+                         announce: Callable[[str], None] | None = None) -> bool:
     """Load the run's model now (into this process's cache) if the article needs it (:func:`needs_model`).
 
     For a caller with something else to do meanwhile (the CLI's Prefect server boots while the model loads);
-    the load counts as the run's ``model_load``. Whether the article needs the model.
+    the load counts as the run's ``model_load``. ``announce`` hears what is being done, for a status line.
+    Whether the article needs the model.
     """
+    say = announce or (lambda _what: None)
     if not needs_model(source, settings, out_dir):
+        say("every sentence is in the memory: no model to load")
         return False
-    load_translator(settings.resolve_model(), settings.backend, threads=settings.threads, timings=timings)
+    model = settings.resolve_model()
+    say(f"loading {model.name} ({settings.backend})")
+    load_translator(model, settings.backend, threads=settings.threads, timings=timings)
     return True
 
 
