@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -11,6 +12,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from tarjama.translate.progress import ProgressView
 
+_log = logging.getLogger(__name__)
 # Each update is a call to the Prefect API from the decoding thread: a few a run, not one per step.
 UPDATE_EVERY_SECONDS = 2.0
 
@@ -32,6 +34,7 @@ class ProgressArtifact:
         self.artifact_id: UUID | None = None
         self._shown: tuple[object, bool] | None = None  # the pass and whether finished, as last sent
         self._sent_at = -math.inf
+        self.failed = False  # the API refused once: no more tries in this run
 
     def __call__(self, view: ProgressView) -> None:
         """Send the view to the API, unless nothing but the count changed since a moment ago."""
@@ -39,9 +42,17 @@ class ProgressArtifact:
         now = time.monotonic()
         if self.artifact_id is not None and state == self._shown and now - self._sent_at < self.every:
             return
+        if self.failed:
+            return
         description = f"{view.label}: {int(view.done)}/{view.total} model inputs"
-        if self.artifact_id is None:
-            self.artifact_id = create_progress_artifact(progress=view.percent, key=self.key, description=description)
-        else:
-            update_progress_artifact(self.artifact_id, progress=view.percent, description=description)
+        try:
+            if self.artifact_id is None:
+                self.artifact_id = create_progress_artifact(progress=view.percent, key=self.key,
+                                                            description=description)
+            else:
+                update_progress_artifact(self.artifact_id, progress=view.percent, description=description)
+        except Exception as exc:  # noqa: BLE001 - a display: the API's trouble must never fail the translation
+            self.failed = True
+            _log.warning("the Prefect UI's progress %s stops here: %s: %s", self.key, type(exc).__name__, exc)
+            return
         self._shown, self._sent_at = state, now

@@ -183,3 +183,26 @@ def test_a_deployment_parameter_of_settings_becomes_run_settings_again():
     validated = translate_folder.validate_parameters(parameters)["settings"]
     assert isinstance(validated, RunSettings) and isinstance(validated.decoding, DecodingOptions)
     assert validated == RunSettings.from_options(model="m", beam_size=2, glossary=settings.glossary.resolve())
+
+
+def test_a_progress_artifact_the_api_refuses_never_fails_the_translation(monkeypatch):
+    """The Prefect UI's progress is a display: an API error stops it, once, and the run goes on."""
+    import flows.progress as progress_module
+    from flows.progress import ProgressArtifact
+    from tarjama.translate.progress import RunProgress
+    from tarjama.translate.types import Pass
+
+    calls = []
+
+    def refuse(**kwargs):
+        calls.append(kwargs)
+        raise OSError("the API is unreachable")
+
+    monkeypatch.setattr(progress_module, "create_progress_artifact", refuse)
+    artifact = ProgressArtifact("progress-a")
+    progress = RunProgress("a.txt", 4, [artifact])
+    progress.start_pass(Pass.TRANSLATE, 4)
+    progress.advance(4)
+    progress.finish()
+    assert artifact.failed and len(calls) == 1  # tried once, then left alone
+    assert progress.view().finished

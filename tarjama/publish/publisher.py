@@ -192,14 +192,15 @@ def publish(record: RunRecord, out_dir: Path) -> Published:
                        "on), then translate again", path=edited)
     bilingual = render_bilingual(record)
     mark_known(out_dir, stem, bilingual.encode("utf-8"))  # before the swap: a kill midway stays explainable
+    english, report, remembered = render_english(record), render_report(record), _published_run(record)
+    # Rendered last, so that its timings hold the rendering of every other file (the run's end is taken here).
     run_record = render_run_record(record, bilingual)
     published_run = _published_run_path(out_dir, stem, record.run_id)
     published_run.parent.mkdir(parents=True, exist_ok=True)
     # The run is remembered first (a new file): a bilingual file never names a run that is not remembered, even
     # after a kill midway. The record goes in last: a record always describes the files beside it once it is there.
-    write_atomically({published_run: _published_run(record), paths.bilingual: bilingual,
-                      paths.english: render_english(record), paths.report: render_report(record),
-                      paths.record: run_record})
+    write_atomically({published_run: remembered, paths.bilingual: bilingual, paths.english: english,
+                      paths.report: report, paths.record: run_record})
     _prune_published_runs(published_run.parent)
     return replace(paths, run=record)
 

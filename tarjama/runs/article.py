@@ -87,9 +87,9 @@ def translate_article_text(document: Document, matches: list[TermMatch], model: 
 def needs_model(source: Path, settings: RunSettings, out_dir: Path) -> bool:
     """Whether a run of the article would send any sentence to the model: read, terms and memory, no model loaded.
 
-    An editor's corrections not yet harvested are not looked at: harvesting only approves sentences, so it never
-    gives the model more to do. Under ``--strict-terms`` a new approval may be set aside and translated
-    again; the model then loads when the run needs it, as it would anyway.
+    An editor's corrections not yet harvested are not looked at: a harvest mostly approves sentences, which gives
+    the model nothing to do; where it does leave the model work (an approval withdrawn, or set aside under
+    ``--strict-terms``), the run's translator loads the model when it gets there, as it would anyway.
     """
     memory_path = settings.memory_path(out_dir)
     if memory_path is None or not memory_path.is_file():

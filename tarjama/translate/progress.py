@@ -153,7 +153,7 @@ def terminal_bar(console: Console) -> Iterator[ProgressDisplay]:
     with Progress(TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
                   BarColumn(bar_width=None, table_column=Column(ratio=1)), MofNCompleteColumn(), TextColumn("inputs"),
                   TimeElapsedColumn(), console=console, transient=False, expand=True) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("starting", total=None)
         labels: list[str] = []
 
         def draw(view: ProgressView) -> None:
