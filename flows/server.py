@@ -160,10 +160,12 @@ def connected() -> Iterator[None]:
     if server is None or not _needs_own_server():
         yield
         return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     server.wait_ready(_startup_timeout())
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+    # Heartbeats let a lasting server tell a crashed run from a running one; this server dies with the run, so
+    # they would tell no one anything, and stopping their thread holds every flow run's end for up to a second.
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
 
