@@ -446,10 +446,11 @@ def run_bench(threads: int | None = None, settings: BenchSettings | None = None,
         build_models(folder, settings)
         backends = {}
         for backend in BACKENDS:
-            then = {PIPELINE_BACKEND: f", then a {settings.article_sentences}-sentence article through the pipeline "
-                                      "and as a folder of short articles",
-                    STRICT_BACKEND: f", then the {settings.article_sentences}-sentence article soft and strict"}
-            say(f"measuring {backend}{then.get(backend, '')}")
+            then = [*([f"the {settings.article_sentences}-sentence article soft and strict"]
+                      if backend == STRICT_BACKEND else []),
+                    *([f"the article through the pipeline and as a folder of {settings.folder_article_sentences}"
+                       "-sentence articles"] if backend == PIPELINE_BACKEND else [])]
+            say(f"measuring {backend}" + "".join(f", then {work}" for work in then))
             backends[backend] = _in_subprocess("--worker", backend, str(folder), str(threads), encoded)
         pipeline = backends[PIPELINE_BACKEND].pop("pipeline")
         folder_run = backends[PIPELINE_BACKEND].pop("folder")

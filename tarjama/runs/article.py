@@ -108,7 +108,7 @@ def load_model_if_needed(source: Path, settings: RunSettings, out_dir: Path, tim
 
     For a caller with something else to do meanwhile (the CLI's Prefect server boots while the model loads);
     the load counts as the run's ``model_load``. ``announce`` hears what is being done, for a status line.
-    Whether the article needs the model.
+    Returns whether the article needs the model.
     """
     say = announce or (lambda _what: None)
     if not needs_model(source, settings, out_dir):
