@@ -95,12 +95,10 @@ def _measure(folder: Path, output_tokens: int, threads: int | None) -> dict:
     one_seconds = folder_seconds = math.inf
     runs = 2
     for repeat in range(runs):
-        seconds, one_sentences = timed(one, folder / f"out-one-{repeat}")
-        one_seconds = min(one_seconds, seconds)
-        seconds, folder_sentences = timed(many, folder / f"out-many-{repeat}")
-        folder_seconds = min(folder_seconds, seconds)
-        print(f"folder flow: run {repeat + 1}: one article {one_seconds:.2f} s, folder {folder_seconds:.2f} s "
-              "(best so far)", file=sys.stderr)
+        alone, one_sentences = timed(one, folder / f"out-one-{repeat}")
+        pooled, folder_sentences = timed(many, folder / f"out-many-{repeat}")
+        one_seconds, folder_seconds = min(one_seconds, alone), min(folder_seconds, pooled)
+        print(f"folder flow: run {repeat + 1}: one article {alone:.2f} s, folder {pooled:.2f} s", file=sys.stderr)
     one_rate, folder_rate = one_sentences / one_seconds, folder_sentences / folder_seconds
     return {"articles": len(list(many.iterdir())), "sentences_per_article": per, "sentences": folder_sentences,
             "article_sentences": one_sentences, "output_tokens": output_tokens, "threads": threads,
