@@ -5,10 +5,12 @@ validates their parameters (a :class:`RunSettings` among them) against annotatio
 types themselves, not names to look up.
 """
 
+import contextvars
 import re
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,13 +28,12 @@ from tarjama.publish.report import scores_markdown
 from tarjama.runs import article as steps
 from tarjama.runs import folder
 from tarjama.runs.article import WorkerResult
-from tarjama.runs.folder import PooledArticle, PoolMember
+from tarjama.runs.folder import FolderArticle, PoolMember
 from tarjama.runs.inbox import (
     ArticleOutcome,
     InboxRunState,
     UnreadableArticles,
     Verdict,
-    note_busy,
     triage,
 )
 from tarjama.terms.entries import Glossary
@@ -125,8 +126,7 @@ def score(document: Document, translated: TranslatedArticle, model: ResolvedMode
           glossary: Glossary | None, reference: Path | None, timings: Timings | None = None) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
     record = build_record(document, translated, model, settings, glossary, reference, timings=timings)
-    create_markdown_artifact(key=_artifact_key(document), markdown=scores_markdown(record),
-                             description=f"Scores of {document.path.name}")
+    _scores_artifact(record)
     return record
 
 
@@ -236,69 +236,70 @@ def _folder_run_name() -> str:
     return f"inbox {printable(Path(str(flow_run.parameters.get('inbox', ''))).name)}"
 
 
-@task(task_run_name=_named("read", "source"), **_UNCACHED)
-def read_for_pool(source: Path, glossary: Glossary | None) -> PoolMember:
-    """Read and segment an article of a folder run, and find its glossary terms."""
-    return folder.read_member(source, glossary)
-
-
 def _pool_run_name(parameters: dict) -> str:
-    """E.g. "translate 12 articles together: a, b, c, …"."""
+    """E.g. "translate 12 articles together: a, b, c, …" ("translate a" for a pool of one)."""
     stems = [member.document.stem for member in parameters.get("members", [])]
+    if len(stems) == 1:
+        return f"translate {stems[0]}"
     return f"translate {len(stems)} articles together: " + ", ".join(stems[:3]) + (", …" if len(stems) > 3 else "")
+
+
+def _scores_artifact(record: RunRecord) -> None:
+    """The article's scores, as a markdown artifact of the run (``scores-NAME``)."""
+    _create_scores_artifact(*_scores_of(record))
+
+
+def _scores_of(record: RunRecord) -> tuple[str, str, str]:
+    return _artifact_key(record.document), scores_markdown(record), f"Scores of {record.document.path.name}"
+
+
+def _create_scores_artifact(key: str, markdown: str, description: str) -> None:
+    create_markdown_artifact(key=key, markdown=markdown, description=description)
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_pool_run_name, **_UNCACHED)
 def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: RunSettings,
-                     out_dir: Path) -> list[PooledArticle]:
-    """Look the articles up in the memory, then translate their pending sentences together in full batches."""
+                     glossary: Glossary | None, out_dir: Path) -> list[FolderArticle]:
+    """Look the articles up in the memory, translate their pending sentences together in full batches, then
+    score and publish each on its own (:func:`tarjama.runs.folder.translate_and_publish_pool`).
+
+    A failure of the machine (every article of a chunk failing) fails the task, which is retried; an
+    article's own failure is in its outcome. Its progress is a progress artifact of the run.
+    """
     # Loaded when a sentence needs it: a pool the memory holds whole loads no model.
     translator = RunTranslator(model, settings.backend, threads=settings.threads)
     artifact = ProgressArtifact(progress_key(f"pool-{members[0].document.stem}"))
-    return folder.translate_pool(members, translator, settings, out_dir, progress_displays=[artifact])
+    # Each scores artifact is a call to the API: made on a thread of its own (in this task run's context)
+    # while the next articles are published, mostly waiting on fsync; all made before the task ends.
+    created: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scores-artifacts") as artifacts:
 
+        def scores_artifact(record: RunRecord) -> None:
+            created.append(artifacts.submit(contextvars.copy_context().run, _create_scores_artifact,
+                                            *_scores_of(record)))
 
-def _translate_alone(run: InboxRun, article: Path, settings: RunSettings, out_dir: Path) -> None:
-    """A pool of one article: its own article flow run (nothing to share batches with)."""
-    started = time.monotonic()
-    note_busy(out_dir, article)  # left behind if serve is stopped midway, so that it can say so
-    state = translate_article(article, settings=settings, out_dir=out_dir, return_state=True)
-    seconds = time.monotonic() - started
-    article_run = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
-    if state.is_completed():
-        run.translated(article, state.result(), seconds, article_run)
-    else:
-        run.not_published(article, state.result(raise_on_failure=False), seconds, article_run)
-    note_busy(out_dir, None)
+        outcomes = folder.translate_and_publish_pool(members, translator, model, settings, glossary, out_dir,
+                                                     progress_displays=[artifact], on_published=scores_artifact)
+    for future in created:
+        future.result()  # a failure of the API fails the task, as it would have failed the article's own
+    return outcomes
 
 
 def _translate_together(run: InboxRun, members: list[PoolMember], model: ResolvedModel, settings: RunSettings,
                         glossary: Glossary | None, out_dir: Path) -> None:
-    """A pool of articles translated in shared batches, then each scored and published on its own."""
-    note_busy(out_dir, members[0].source)
+    """A pool of articles translated in shared batches, each scored and published on its own: one task."""
     started = time.monotonic()
     try:
-        pooled = translate_pooled(members, model, settings, out_dir)
+        outcomes = translate_pooled(members, model, settings, glossary, out_dir)
     except Exception as exc:  # noqa: BLE001 - the pool's task failed as a whole: each of its articles is noted
         for member in members:
             run.not_published(member.source, exc, member.read_seconds + (time.monotonic() - started) / len(members))
-        note_busy(out_dir, None)
         return
-    for member, article in zip(members, pooled, strict=True):
-        note_busy(out_dir, member.source)
-        publishing = time.monotonic()
-        try:
-            if article.error is not None:
-                raise article.error
-            record = score(article.document, article.translated, model, settings, glossary, None, article.timings())
-            published = publish_outputs(record, out_dir)
-        except Exception as exc:  # noqa: BLE001 - failed, changed or gone: noted, the pool's others go on
-            run.not_published(member.source, exc, member.read_seconds + article.translate_seconds
-                              + time.monotonic() - publishing)
-            continue
-        run.translated(member.source, published, member.read_seconds + article.translate_seconds
-                       + time.monotonic() - publishing)
-    note_busy(out_dir, None)
+    for outcome in outcomes:
+        if outcome.published is not None:
+            run.translated(outcome.source, outcome.published, outcome.seconds)
+        else:
+            run.not_published(outcome.source, outcome.error, outcome.seconds)
 
 
 @flow(name="translate-folder", flow_run_name=_folder_run_name)
@@ -307,13 +308,14 @@ def translate_folder(inbox: Path, settings: RunSettings = DEFAULT_SETTINGS, out_
                      ) -> list[ArticleOutcome]:
     """Translate every article of a folder (or only new and changed ones) with one loaded model.
 
-    The articles taken are read into pools that fill several of the engine's batches, translated together,
-    then each is scored and published on its own (:mod:`tarjama.runs.folder`); a pool of one article runs as
-    an article flow of its own. An article is taken once unchanged for ``settle_seconds`` (``tarjama serve``
-    passes 30 s); one removed or changed before it is published is not published. A failing article does
-    not stop the rest; each run appends what it did to the inbox log (and with ``echo`` prints a line per
-    article). With ``only_changed`` (the scheduled inbox), an article that cannot be read is reported once
-    and skipped until it changes, and does not fail the run.
+    The articles taken are read into pools that fill several of the engine's batches; each pool is one task
+    (retried on a failure of the machine) that translates its articles together, then scores and publishes
+    each on its own (:func:`tarjama.runs.folder.translate_and_publish_pool`), a pool of one article too. An
+    article is taken once unchanged for ``settle_seconds`` (``tarjama serve`` passes 30 s); one removed or
+    changed before it is published is not published. A failing article does not stop the rest; each run
+    appends what it did to the inbox log (and with ``echo`` prints a line per article). With ``only_changed``
+    (the scheduled inbox), an article that cannot be read is reported once and skipped until it changes, and
+    does not fail the run.
     """
     model = settings.resolve_model()
     run = InboxRun(inbox, out_dir, model, settings, only_changed=only_changed, settle_seconds=settle_seconds,
@@ -323,17 +325,14 @@ def translate_folder(inbox: Path, settings: RunSettings = DEFAULT_SETTINGS, out_
     def read(article: Path) -> PoolMember:
         if not terms:
             terms.append(load_terms(settings))
-        return read_for_pool(article, terms[0])
+        return folder.read_member(article, terms[0])
 
     def unreadable(article: Path, error: Exception, seconds: float) -> None:
         run.not_published(article, error, seconds)
 
     taken = (article for article in run.articles if run.take(article))
     for members in folder.pools(taken, read, settings, unreadable):
-        if len(members) == 1:
-            _translate_alone(run, members[0].source, settings, out_dir)
-        else:
-            _translate_together(run, members, model, settings, terms[0], out_dir)
+        _translate_together(run, members, model, settings, terms[0], out_dir)
     run.finish()
     return run.outcomes
 

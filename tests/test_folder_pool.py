@@ -165,7 +165,12 @@ def test_a_rerun_takes_every_sentence_from_the_memory(tmp_path, sample_path, set
 def test_the_folder_flow_pools_articles_with_tasks_named_after_each(prefect_server, tmp_path, sample_path, settings,
                                                                     monkeypatch):
     from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
 
     import flows.translate as module
 
@@ -182,8 +187,13 @@ def test_the_folder_flow_pools_articles_with_tasks_named_after_each(prefect_serv
     with get_client(sync_client=True) as client:
         names = {t.name for t in client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[logged["flow_run_id"]])))}
-    assert {f"{verb} {s.stem}" for s in sources for verb in ("read", "score", "publish")} <= names
-    assert "translate 3 articles together: a0, a1, a2" in names
+    # One task for the pool (reading, translating, scoring, publishing); the articles' own tasks only check them.
+    pool = "translate 3 articles together: a0, a1, a2"
+    assert names == {f"check {s.stem}" for s in sources} | {"load glossary", pool}
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[logged["flow_run_id"]])))}
+    assert {f"scores-{s.stem}" for s in sources} <= keys
 
 
 def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_others(
@@ -203,6 +213,61 @@ def test_the_folder_flow_logs_the_article_that_fails_its_pool_and_publishes_the_
     assert [(a["article"].rsplit("/", 1)[-1], a["status"]) for a in logged["articles"]] == [
         ("a0.txt", "translated"), ("a1.txt", "translated"), ("a2.txt", "failed")]
     assert sorted(p.name for p in out.glob("*.run.json")) == ["a0.run.json", "a1.run.json"]
+
+
+class FailingTranslator(RecordingTranslator):
+    """The machine fails (whatever the sentences) on its first ``failures`` calls, then works."""
+
+    def __init__(self, model, failures):
+        super().__init__(model)
+        self.failures = failures
+
+    def translate(self, texts, options, progress=None, **kwargs):
+        if len(self.calls) < self.failures:
+            self.calls.append(list(texts))
+            raise MemoryError("out of memory")
+        return super().translate(texts, options, progress, **kwargs)
+
+
+def test_a_chunk_failing_for_every_article_fails_the_pool_one_guilty_article_fails_alone(tmp_path, sample_path,
+                                                                                        settings):
+    from tarjama.runs.folder import read_member, translate_and_publish_pool
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    members = [read_member(source, None) for source in sources]
+    machine = FailingTranslator(model, failures=10**6)
+    with pytest.raises(MemoryError):
+        translate_and_publish_pool(members, machine, model, settings, None, tmp_path / "out")
+    assert len(machine.calls) == 1 + len(sources)  # the chunk, then each article on its own
+    assert not list((tmp_path / "out").glob("*.run.json"))
+    # Without Prefect (no retry), each article of the pool fails with the machine's error.
+    outcomes = translate_folder_pooled(sources, settings, tmp_path / "out", model=model,
+                                       translator=FailingTranslator(model, failures=10**6))
+    assert all(isinstance(o.error, MemoryError) and o.published is None for o in outcomes)
+    # One guilty article among innocent ones: it alone fails, the pool goes on and publishes the others.
+    sources[1].write_text(sources[1].read_text(encoding="utf-8") + f"قال {GUILTY} إن الوضع هادئ.\n", encoding="utf-8")
+    members = [read_member(source, None) for source in sources]
+    outcomes = translate_and_publish_pool(members, RecordingTranslator(model), model, settings, None, tmp_path / "out")
+    assert [type(o.error) for o in outcomes] == [type(None), RuntimeError, type(None)]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.run.json")) == ["a0.run.json", "a2.run.json"]
+
+
+def test_the_folder_flow_retries_a_pool_the_machine_failed(prefect_server, tmp_path, sample_path, settings,
+                                                           monkeypatch):
+    import flows.translate as module
+
+    model = settings.resolve_model()
+    sources = write_articles(tmp_path / "inbox", sample_path, count=3)
+    # The first try: the chunk and then each of its three articles fail; the retry works.
+    translator = FailingTranslator(model, failures=4)
+    monkeypatch.setattr(backends, "_create", lambda *args: translator)
+    monkeypatch.setattr(backends, "_loaded", {})
+    monkeypatch.setattr(module, "translate_pooled", module.translate_pooled.with_options(retry_delay_seconds=0))
+    outcomes = module.translate_folder(tmp_path / "inbox", settings=settings, out_dir=tmp_path / "out",
+                                       only_changed=True)
+    assert [(o.article.name, o.status) for o in outcomes] == [(s.name, "translated") for s in sources]
+    assert len(translator.calls) == 4 + 1
 
 
 def test_each_pooled_record_holds_its_share_of_the_pools_time(tmp_path, sample_path, settings, fake_model):  # noqa: F811

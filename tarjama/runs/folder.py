@@ -11,8 +11,10 @@ folder's records are never all held at once.
 
 One bad article does not stop the others: one that cannot be read is reported before the pool forms; a
 chunk whose translation fails is translated again article by article, so that only the guilty one fails;
-one changed or removed before publishing is not published. ``flows/translate.py`` runs these steps as
-Prefect tasks; :func:`translate_folder_pooled` runs them in one call, without Prefect.
+one changed or removed before publishing is not published; a chunk that fails for every one of its articles
+is a failure of the machine, and fails the pool as a whole (the folder flow then retries it).
+:func:`translate_and_publish_pool` is a pool's one loop: ``flows/translate.py`` runs it as one Prefect task per
+pool, :func:`translate_folder_pooled` runs every pool of a folder with it, without Prefect.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from pathlib import Path
 from tarjama.exchange.bilingual import BilingualImport
 from tarjama.memory.store import open_memory
 from tarjama.publish.publisher import Published
-from tarjama.publish.record import build_record
+from tarjama.publish.record import RunRecord, build_record
 from tarjama.runs.article import load_terms, memory_figures, prepare_with_memory, publish_locked
+from tarjama.runs.inbox import note_busy
 from tarjama.terms.entries import Glossary
 from tarjama.terms.matching import TermMatch, find_terms
 from tarjama.text.articles import Document, Segment, read_article
@@ -209,24 +212,38 @@ def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Tran
         return
     try:
         shares = _together(parts, translator, settings, progress)
-    except Exception:  # noqa: BLE001 - which article failed is found out below, one article at a time
-        shares = None
-    if shares is None:
-        for entry, chunk in parts:
-            inputs_before = entry.work.stats.model_inputs
+    except Exception as exc:  # noqa: BLE001 - which article failed is found out below, one article at a time
+        failure = exc
+    else:
+        for (entry, chunk), (translated, inputs) in zip(parts, shares, strict=True):
             try:
-                entry.work.translate_chunk(chunk, progress)
-            except Exception as exc:  # noqa: BLE001 - this article fails, the others of the chunk go on
+                entry.work.commit(chunk, translated, inputs)
+            except Exception as exc:  # noqa: BLE001 - e.g. the memory refused this article's English
                 entry.result.error = exc
-            entry.result.model_inputs += entry.work.stats.model_inputs - inputs_before
+                continue
+            entry.result.model_inputs += inputs
         return
-    for (entry, chunk), (translated, inputs) in zip(parts, shares, strict=True):
+    _one_by_one(parts, progress, failure)
+
+
+def _one_by_one(parts: list[tuple[_Entry, list[Segment]]], progress: Progress | None, failure: Exception) -> None:
+    """Translate a failed chunk again article by article, so that only the guilty article fails.
+
+    When every one of its (two or more) articles fails too, the machine failed, not an article: ``failure`` is
+    raised again, so that the pool's run fails as a whole and can be retried (the chunks before it stay
+    committed to the memory, so a retry translates only what is left).
+    """
+    failed = 0
+    for entry, chunk in parts:
+        inputs_before = entry.work.stats.model_inputs
         try:
-            entry.work.commit(chunk, translated, inputs)
-        except Exception as exc:  # noqa: BLE001 - e.g. the memory refused this article's English
+            entry.work.translate_chunk(chunk, progress)
+        except Exception as exc:  # noqa: BLE001 - this article fails, the others of the chunk go on
             entry.result.error = exc
-            continue
-        entry.result.model_inputs += inputs
+            failed += 1
+        entry.result.model_inputs += entry.work.stats.model_inputs - inputs_before
+    if failed == len(parts) > 1:
+        raise failure
 
 
 def _together(parts: list[tuple[_Entry, list[Segment]]], translator: Translator, settings: RunSettings,
@@ -270,13 +287,43 @@ class FolderArticle:
     model_inputs: int = 0
 
 
-def publish_pooled(article: PooledArticle, model: ResolvedModel, settings: RunSettings, glossary: Glossary | None,
-                   out_dir: Path) -> Published:
-    """Score and publish one article of a pool, as an article run would (its own record, lock and source check)."""
-    if article.translated is None:
-        raise ValueError("an article that failed in its pool has nothing to publish")
-    record = build_record(article.document, article.translated, model, settings, glossary, timings=article.timings())
-    return publish_locked(record, out_dir)
+def translate_and_publish_pool(members: Sequence[PoolMember], translator: Translator, model: ResolvedModel,
+                               settings: RunSettings, glossary: Glossary | None, out_dir: Path, *,
+                               progress_displays: Sequence[ProgressDisplay] = (),
+                               on_published: Callable[[RunRecord], None] | None = None) -> list[FolderArticle]:
+    """A pool's whole run: memory lookups and pooled translation (:func:`translate_pool`), then each article
+    scored and published on its own, as an article run would (its own record, lock and source check).
+
+    One :class:`FolderArticle` per member, in order; ``on_published`` is given each record once published
+    (the folder flow makes its scores artifact), and the records are not kept. Raises what
+    :func:`translate_pool` raises (a machine failure, not an article's own).
+    """
+    note_busy(out_dir, members[0].source)  # left behind if the run is stopped midway, so that serve can say so
+    try:
+        pooled = translate_pool(members, translator, settings, out_dir, progress_displays)
+    except Exception:
+        note_busy(out_dir, None)
+        raise
+    outcomes = []
+    for member, article in zip(members, pooled, strict=True):
+        note_busy(out_dir, member.source)
+        started = time.perf_counter()
+        published, record, error = None, None, article.error
+        if error is None and article.translated is not None:
+            try:
+                record = build_record(article.document, article.translated, model, settings, glossary,
+                                      timings=article.timings())
+                published = publish_locked(record, out_dir)
+            except Exception as exc:  # noqa: BLE001 - changed, removed or unwritable: the others go on
+                error = exc
+        article.translated = None  # published or not, its English is not needed any more
+        if published is not None and record is not None and on_published is not None:
+            on_published(record)
+        seconds = member.read_seconds + article.translate_seconds + time.perf_counter() - started
+        outcomes.append(FolderArticle(member.source, published and replace(published, run=None), error, seconds,
+                                      article.model_inputs))
+    note_busy(out_dir, None)
+    return outcomes
 
 
 def translate_folder_pooled(sources: Iterable[Path], settings: RunSettings, out_dir: Path, *,
@@ -285,7 +332,8 @@ def translate_folder_pooled(sources: Iterable[Path], settings: RunSettings, out_
     """Translate and publish articles with pooled batches, without Prefect: the folder flow's steps in one call.
 
     ``model`` is ``settings``' model resolved, ``translator`` it loaded (both found here when not given).
-    Every article gets a :class:`FolderArticle`, in the order of ``sources``; the records are not kept.
+    Every article gets a :class:`FolderArticle`, in the order of ``sources``; the records are not kept. A pool
+    whose translation fails as a whole (:func:`translate_pool`) fails each of its articles with that error.
     """
     model = model or settings.resolve_model()
     translator = translator or RunTranslator(model, settings.backend, threads=settings.threads)
@@ -297,14 +345,12 @@ def translate_folder_pooled(sources: Iterable[Path], settings: RunSettings, out_
 
     sources = list(sources)
     for members in pools(sources, lambda source: read_member(source, glossary), settings, unreadable):
-        for member, pooled in zip(members, translate_pool(members, translator, settings, out_dir), strict=True):
-            started = time.perf_counter()
-            published, error = None, pooled.error
-            if error is None:
-                try:
-                    published = replace(publish_pooled(pooled, model, settings, glossary, out_dir), run=None)
-                except Exception as exc:  # noqa: BLE001 - changed, removed or unwritable: the others go on
-                    error = exc
-            seconds = member.read_seconds + pooled.translate_seconds + time.perf_counter() - started
-            outcomes[member.source] = FolderArticle(member.source, published, error, seconds, pooled.model_inputs)
+        started = time.perf_counter()
+        try:
+            results = translate_and_publish_pool(members, translator, model, settings, glossary, out_dir)
+        except Exception as exc:  # noqa: BLE001 - no retry here: each article of the pool failed with it
+            share = (time.perf_counter() - started) / len(members)
+            results = [FolderArticle(member.source, error=exc, seconds=member.read_seconds + share)
+                       for member in members]
+        outcomes.update((result.source, result) for result in results)
     return [outcomes[source] for source in sources]
