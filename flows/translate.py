@@ -21,7 +21,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
 from flows.progress import ProgressArtifact, progress_key
-from tarjama.errors import InputError, TarjamaError, printable
+from tarjama.errors import RESOURCE_FAILURES, InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord, build_record
 from tarjama.publish.report import scores_markdown
@@ -92,7 +92,7 @@ def find_glossary_terms(document: Document, glossary: Glossary | None, timings: 
 
 
 # Failures of the machine that a second try may not meet: I/O, memory, a lost worker or device.
-TRANSIENT_ERRORS = (OSError, MemoryError, RuntimeError, TimeoutError)
+TRANSIENT_ERRORS = (*RESOURCE_FAILURES, RuntimeError)
 
 
 def _transient(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -205,14 +205,13 @@ class InboxRun:
             self._show(self.state.skipped(article, verdict, time.monotonic() - started))
         return verdict.take
 
-    def translated(self, article: Path, published: Published, seconds: float, flow_run_id: str | None = None) -> None:
+    def translated(self, article: Path, published: Published, seconds: float) -> None:
         """Note an article published."""
-        self._show(self.state.translated(article, published, seconds, flow_run_id))
+        self._show(self.state.translated(article, published, seconds))
 
-    def not_published(self, article: Path, error: BaseException, seconds: float,
-                      flow_run_id: str | None = None) -> None:
+    def not_published(self, article: Path, error: BaseException, seconds: float) -> None:
         """Note an article whose run failed, or found it gone or changed."""
-        self._show(self.state.not_published(article, error, seconds, flow_run_id))
+        self._show(self.state.not_published(article, error, seconds))
 
     def _show(self, outcome: ArticleOutcome) -> None:
         get_run_logger().info(outcome.line())
@@ -281,7 +280,10 @@ def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: 
         outcomes = folder.translate_and_publish_pool(members, translator, model, settings, glossary, out_dir,
                                                      progress_displays=[artifact], on_published=scores_artifact)
     for future in created:
-        future.result()  # a failure of the API fails the task, as it would have failed the article's own
+        # The articles are published: the API's trouble with a display of their scores must not undo that (a
+        # failed task would note them failed, and a retry publish them again).
+        if (error := future.exception()) is not None:
+            get_run_logger().warning("a scores artifact was not made: %s: %s", type(error).__name__, error)
     return outcomes
 
 

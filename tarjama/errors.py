@@ -50,3 +50,8 @@ class RunError(TarjamaError):
     """A run failed for a reason outside the user's control (exit code 1)."""
 
     exit_code = 1
+
+
+# Failures of the machine's resources (memory, disk, a device, time) that another try may not meet: a run made of
+# several articles fails as a whole on them, to be tried again, instead of blaming the article it was on.
+RESOURCE_FAILURES: tuple[type[BaseException], ...] = (MemoryError, OSError, TimeoutError)

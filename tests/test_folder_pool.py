@@ -239,8 +239,12 @@ def test_a_chunk_failing_for_every_article_fails_the_pool_one_guilty_article_fai
     machine = FailingTranslator(model, failures=10**6)
     with pytest.raises(MemoryError):
         translate_and_publish_pool(members, machine, model, settings, None, tmp_path / "out")
-    assert len(machine.calls) == 1 + len(sources)  # the chunk, then each article on its own
+    assert len(machine.calls) == 2  # the chunk, then the first article alone: out of memory is the machine's
     assert not list((tmp_path / "out").glob("*.run.json"))
+    # A pool of one article too: its failure for want of memory is the machine's, to be tried again.
+    with pytest.raises(MemoryError):
+        translate_and_publish_pool(members[:1], FailingTranslator(model, failures=10**6), model, settings, None,
+                                   tmp_path / "out")
     # Without Prefect (no retry), each article of the pool fails with the machine's error.
     outcomes = translate_folder_pooled(sources, settings, tmp_path / "out", model=model,
                                        translator=FailingTranslator(model, failures=10**6))
@@ -259,7 +263,7 @@ def test_the_folder_flow_retries_a_pool_the_machine_failed(prefect_server, tmp_p
 
     model = settings.resolve_model()
     sources = write_articles(tmp_path / "inbox", sample_path, count=3)
-    # The first try: the chunk and then each of its three articles fail; the retry works.
+    # Out of memory on the first two tries (the chunk, then its first article alone); the third try works.
     translator = FailingTranslator(model, failures=4)
     monkeypatch.setattr(backends, "_create", lambda *args: translator)
     monkeypatch.setattr(backends, "_loaded", {})

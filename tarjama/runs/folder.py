@@ -25,6 +25,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tarjama.errors import RESOURCE_FAILURES
 from tarjama.exchange.bilingual import BilingualImport
 from tarjama.memory.store import open_memory
 from tarjama.publish.publisher import Published
@@ -229,15 +230,18 @@ def _translate_chunk(parts: list[tuple[_Entry, list[Segment]]], translator: Tran
 def _one_by_one(parts: list[tuple[_Entry, list[Segment]]], progress: Progress | None, failure: Exception) -> None:
     """Translate a failed chunk again article by article, so that only the guilty article fails.
 
-    When every one of its (two or more) articles fails too, the machine failed, not an article: ``failure`` is
-    raised again, so that the pool's run fails as a whole and can be retried (the chunks before it stay
-    committed to the memory, so a retry translates only what is left).
+    When the machine failed, not an article, the failure is raised again, so that the pool's run fails as a
+    whole and can be retried (the chunks before it stay committed to the memory, so a retry translates only
+    what is left): an article failing for want of a resource (:data:`~tarjama.errors.RESOURCE_FAILURES`: memory,
+    disk, time), a pool of one article included, or every one of two or more articles failing.
     """
     failed = 0
     for entry, chunk in parts:
         inputs_before = entry.work.stats.model_inputs
         try:
             entry.work.translate_chunk(chunk, progress)
+        except RESOURCE_FAILURES:
+            raise
         except Exception as exc:  # noqa: BLE001 - this article fails, the others of the chunk go on
             entry.result.error = exc
             failed += 1

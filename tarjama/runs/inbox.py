@@ -66,7 +66,6 @@ class ArticleOutcome:
     error: str | None = None  # why it failed
     reason: str | None = None  # why it was skipped, left waiting, or not published
     seconds: float | None = None
-    flow_run_id: str | None = None  # the article's own flow run, where it had one
     known_bad: bool = False  # bad input of the article itself (not of the glossary, model or machine)
 
     @property
@@ -89,8 +88,6 @@ class ArticleOutcome:
         if self.published is not None:
             entry["outputs"] = {"bilingual": str(self.published.bilingual), "english": str(self.published.english),
                                 "record": str(self.published.record), "report": str(self.published.report)}
-        if self.flow_run_id:
-            entry["flow_run_id"] = self.flow_run_id
         return entry
 
     def table_row(self) -> dict:
@@ -129,8 +126,8 @@ def _reason(error: BaseException) -> str:
     return error.describe() if isinstance(error, TarjamaError) else f"{type(error).__name__}: {error}"
 
 
-def not_published(article: Path, error: BaseException, seconds: float | None = None, flow_run_id: str | None = None,
-                  *, only_changed: bool = False) -> ArticleOutcome:
+def not_published(article: Path, error: BaseException, seconds: float | None = None, *,
+                  only_changed: bool = False) -> ArticleOutcome:
     """What became of an article whose run raised ``error``: gone and changed are statuses of their own, not failures.
 
     In an inbox run (``only_changed``) a changed article says that the next run takes it, not to translate it again.
@@ -140,8 +137,8 @@ def not_published(article: Path, error: BaseException, seconds: float | None = N
     status = (ArticleStatus.GONE if isinstance(error, SourceGone)
               else ArticleStatus.CHANGED if isinstance(error, SourceChanged) else ArticleStatus.FAILED)
     if status is ArticleStatus.FAILED:
-        return ArticleOutcome(article, status, error=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
-    return ArticleOutcome(article, status, reason=_reason(error), seconds=seconds, flow_run_id=flow_run_id)
+        return ArticleOutcome(article, status, error=_reason(error), seconds=seconds)
+    return ArticleOutcome(article, status, reason=_reason(error), seconds=seconds)
 
 
 def run_failures(outcomes: Iterable[ArticleOutcome], *, only_changed: bool) -> list[ArticleOutcome]:
@@ -420,16 +417,13 @@ class InboxRunState:
         """Note an article the run did not take (``verdict`` says why)."""
         return self.note(verdict.outcome(article, seconds), verdict.state)
 
-    def translated(self, article: Path, published: Published, seconds: float,
-                   flow_run_id: str | None = None) -> ArticleOutcome:
+    def translated(self, article: Path, published: Published, seconds: float) -> ArticleOutcome:
         """Note an article published (its paths: the record itself is not kept for the whole folder run)."""
-        return self.note(ArticleOutcome(article, published=replace(published, run=None), seconds=seconds,
-                                        flow_run_id=flow_run_id))
+        return self.note(ArticleOutcome(article, published=replace(published, run=None), seconds=seconds))
 
-    def not_published(self, article: Path, error: BaseException, seconds: float,
-                      flow_run_id: str | None = None) -> ArticleOutcome:
+    def not_published(self, article: Path, error: BaseException, seconds: float) -> ArticleOutcome:
         """Note an article whose run failed, or found it gone or changed."""
-        return self.note(not_published(article, error, seconds, flow_run_id, only_changed=self.only_changed))
+        return self.note(not_published(article, error, seconds, only_changed=self.only_changed))
 
     def note(self, outcome: ArticleOutcome, state: FileState | None = None) -> ArticleOutcome:
         """Note what became of an article; an unreadable one, in the state it was read, is remembered."""
