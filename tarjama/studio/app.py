@@ -1,0 +1,134 @@
+"""The studio's web application: pages and a JSON API over a :class:`~tarjama.studio.articles.Studio`.
+
+Safe by default: every request's Host must be the studio's own (no DNS rebinding), and every write carries the
+session token that each page embeds (``<meta name="tarjama-token">``, sent back as ``X-Tarjama-Token``). Errors
+are JSON ``{"error": …}``, never a traceback. Templates autoescape: no Arabic, glossary text or edit becomes HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from tarjama.errors import InputError, TarjamaError
+from tarjama.studio.articles import NotFoundError, StaleVersionError, Studio
+
+TOKEN_HEADER = "X-Tarjama-Token"
+_HERE = Path(__file__).parent
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host headers the studio answers: its own host and port (and the loopback's other names on loopback)."""
+    names = {host, f"[{host}]" if ":" in host and not host.startswith("[") else host}
+    if host in _LOOPBACK_NAMES:
+        names.update(_LOOPBACK_NAMES)
+    return frozenset(f"{name}:{port}" for name in names)
+
+
+def create_app(out_dir: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+               memory_path: Path | None = None) -> Starlette:
+    """The studio over the articles published in ``out_dir``, answering as ``host:port``.
+
+    ``token`` is the session's write token (a fresh random one by default).
+    """
+    studio = Studio(Path(out_dir), memory_path)
+    token = token or secrets.token_urlsafe(32)
+    hosts = allowed_hosts(host, port)
+    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"),
+                                                       autoescape=True, undefined=jinja2.StrictUndefined))
+
+    async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.headers.get("host", "") not in hosts:
+            return _error(403, "this studio answers only requests addressed to its own host and port")
+        if request.method not in _SAFE_METHODS and not secrets.compare_digest(
+                request.headers.get(TOKEN_HEADER, "").encode(), token.encode()):
+            return _error(403, f"a write needs the page's token in the {TOKEN_HEADER} header")
+        return await call_next(request)
+
+    def list_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "index.html", {"token": token, "articles": studio.summaries()})
+
+    def article_page(request: Request) -> Response:
+        article = studio.article(request.path_params["stem"])
+        return templates.TemplateResponse(request, "article.html", {"token": token, "article": article})
+
+    def list_api(request: Request) -> Response:
+        return JSONResponse({"articles": [asdict(s) for s in studio.summaries()]})
+
+    def article_api(request: Request) -> Response:
+        article = studio.article(request.path_params["stem"])
+        return JSONResponse({"stem": article.stem, "segments": [asdict(s) for s in article.segments]})
+
+    async def confirm_api(request: Request) -> Response:
+        target, version = _confirm_body(await request.body())
+        try:
+            segment = studio.confirm(request.path_params["stem"], request.path_params["segment"], target, version)
+        except StaleVersionError as stale:
+            return JSONResponse({"error": str(stale), "yours": {"target": target, "version": version},
+                                 "current": asdict(stale.current)}, status_code=409)
+        return JSONResponse(asdict(segment))
+
+    routes = [
+        Route("/", list_page),
+        Route("/articles/{stem}", article_page),
+        Route("/api/articles", list_api),
+        Route("/api/articles/{stem}", article_api),
+        Route("/api/articles/{stem}/segments/{segment}", confirm_api, methods=["PUT"]),
+        Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
+    ]
+    handlers = {HTTPException: _http_error, NotFoundError: _not_found, InputError: _bad_request,
+                TarjamaError: _failed, Exception: _failed}
+    app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+                    exception_handlers=handlers)
+    app.state.studio, app.state.token = studio, token
+    return app
+
+
+def _confirm_body(body: bytes) -> tuple[str, int]:
+    """``target`` and ``version`` of a confirm's JSON body; :class:`InputError` for anything else."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InputError('the body is not JSON: send {"target": "…", "version": N}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("target"), str) or \
+            type(data.get("version")) is not int:
+        raise InputError('the body must be {"target": "…", "version": N}: a text and a whole number')
+    return data["target"], data["version"]
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):
+        return await _failed(request, exc)
+    return _error(exc.status_code, str(exc.detail))
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(404, str(exc))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return _error(400, exc.describe() if isinstance(exc, TarjamaError) else str(exc))
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    message = exc.describe() if isinstance(exc, TarjamaError) else f"{type(exc).__name__}: {exc}"
+    return _error(500, f"the studio could not answer: {message.splitlines()[0] if message else type(exc).__name__}")

@@ -1,0 +1,155 @@
+"""Issue 15: the studio's server side, through Starlette's TestClient on a folder a real run published."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tarjama.memory.store import default_memory_path, open_memory
+from tarjama.publish.publisher import output_paths
+from tarjama.record.reader import read_record
+from tarjama.runs.article import translate_and_publish
+from tarjama.studio.app import TOKEN_HEADER, create_app
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import DecodingOptions
+
+HOST, PORT, TOKEN = "127.0.0.1", 8765, "the-test-token"
+STEM = "cut"
+
+
+def _settings(model: Path, glossary: Path) -> RunSettings:
+    return RunSettings(model=str(model), glossary=glossary, decoding=DecodingOptions(beam_size=1), threads=1)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, tiny_marian, sample_path, glossary_path):
+    """An outputs folder holding a 3-paragraph cut of the sample, translated by the tiny model."""
+    root = tmp_path_factory.mktemp("studio")
+    article = root / f"{STEM}.txt"
+    article.write_text("\n".join(sample_path.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    translate_and_publish(article, _settings(tiny_marian, glossary_path), root / "out")
+    return article, root / "out"
+
+
+@pytest.fixture
+def out(published, tmp_path):
+    """A copy of the published folder (with its memory) of this test's own."""
+    return Path(shutil.copytree(published[1], tmp_path / "out"))
+
+
+@pytest.fixture
+def client(out):
+    return TestClient(create_app(out, host=HOST, port=PORT, token=TOKEN), base_url=f"http://{HOST}:{PORT}",
+                      raise_server_exceptions=False)
+
+
+def _first(client):
+    return client.get(f"/api/articles/{STEM}").json()["segments"][0]
+
+
+def _put(client, segment_id, body, *, token=TOKEN, headers=None):
+    headers = {**({TOKEN_HEADER: token} if token else {}), **(headers or {})}
+    return client.put(f"/api/articles/{STEM}/segments/{segment_id}", json=body, headers=headers)
+
+
+def test_the_list_names_each_article_with_its_figures(client, out):
+    articles = client.get("/api/articles").json()["articles"]
+    record = read_record(output_paths(out, STEM).record)
+    assert [a["stem"] for a in articles] == [STEM]
+    (article,) = articles
+    assert article["segments"] == len(record.segments) and article["approved"] == 0
+    assert article["title"] == record.segments[0].target
+    assert article["flagged"] == sum(bool(s.flags) for s in record.segments)
+    assert article["term_success_rate"] == record.scores.term_success_rate
+    page = client.get("/")
+    assert page.status_code == 200 and f'href="/articles/{STEM}"' in page.text
+
+
+def test_an_article_s_json_holds_each_segment_with_its_version_and_terms(client, out):
+    record = read_record(output_paths(out, STEM).record)
+    segments = client.get(f"/api/articles/{STEM}").json()["segments"]
+    assert [s["id"] for s in segments] == [s.id for s in record.segments]
+    assert [s["target"] for s in segments] == [s.target for s in record.segments]
+    assert segments[0]["kind"] == "title" and all(s["version"] == 1 for s in segments)
+    assert set(segments[0]) == {"id", "kind", "source", "target", "origin", "version", "terms", "flags"}
+    terms = [t for s in segments for t in s["terms"]]
+    assert terms and all(set(t) == {"surface", "target", "hit"} for t in terms)
+
+
+def test_the_article_page_shows_the_arabic_right_to_left_an_english_box_and_the_token(client, out):
+    record = read_record(output_paths(out, STEM).record)
+    page = client.get(f"/articles/{STEM}")
+    assert page.status_code == 200
+    assert f'<meta name="tarjama-token" content="{TOKEN}">' in page.text
+    first = record.segments[0]
+    assert f'data-segment="{first.id}"' in page.text
+    assert f'<div class="arabic" lang="ar" dir="rtl">{first.source}</div>' in page.text
+    assert page.text.count("<textarea") == len(record.segments)
+    assert '<script src="/static/studio.js">' in page.text and "http" not in page.text.split("<body>")[1]
+    assert client.get("/static/studio.js").status_code == 200
+
+
+def test_a_confirm_approves_into_the_memory_and_a_rerun_publishes_it(client, out, published, tiny_marian,
+                                                                     glossary_path):
+    segment = _first(client)
+    answer = _put(client, segment["id"], {"target": "Our editor's title", "version": segment["version"]})
+    assert answer.status_code == 200
+    assert (answer.json()["origin"], answer.json()["target"], answer.json()["version"]) == (
+        "approved", "Our editor's title", 2)
+    assert _first(client) == answer.json()
+    with open_memory(default_memory_path(out)) as memory:
+        assert memory.approved(segment["source"]).target == "Our editor's title"
+    assert client.get("/api/articles").json()["articles"][0]["approved"] == 1
+    rerun = read_record(translate_and_publish(published[0], _settings(tiny_marian, glossary_path), out)
+                        .published.record)
+    assert (rerun.segments[0].origin, rerun.segments[0].target) == ("approved", "Our editor's title")
+    assert "Our editor's title" in output_paths(out, STEM).english.read_text(encoding="utf-8")
+
+
+def test_a_write_without_the_token_or_with_a_wrong_one_is_refused(client, out):
+    segment = _first(client)
+    for token in (None, "not-the-token"):
+        answer = _put(client, segment["id"], {"target": "Refused", "version": 1}, token=token)
+        assert answer.status_code == 403 and "token" in answer.json()["error"]
+    assert _first(client) == segment
+
+
+def test_a_request_for_another_host_is_refused(client):
+    segment = _first(client)
+    answer = _put(client, segment["id"], {"target": "Rebound", "version": 1}, headers={"Host": "evil.example:8765"})
+    assert answer.status_code == 403 and "host" in answer.json()["error"]
+    assert client.get("/api/articles", headers={"Host": "evil.example:8765"}).status_code == 403
+    assert _first(client) == segment
+
+
+def test_a_confirm_over_a_stale_version_gets_409_with_both_versions_and_stores_nothing(client):
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "First tab", "version": 1}).status_code == 200
+    answer = _put(client, segment["id"], {"target": "Second tab", "version": 1})
+    assert answer.status_code == 409
+    body = answer.json()
+    assert body["yours"] == {"target": "Second tab", "version": 1}
+    assert (body["current"]["target"], body["current"]["version"]) == ("First tab", 2)
+    assert _first(client)["target"] == "First tab"
+    # The second tab, having seen the current version, may put its English over it.
+    assert _put(client, segment["id"], {"target": "Second tab", "version": 2}).json()["version"] == 3
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'"text"', b'{"target": "x"}', b'{"target": 3, "version": 1}',
+                                  b'{"target": "x", "version": true}', b'{"target": "   ", "version": 1}'])
+def test_a_bad_body_or_an_empty_english_gets_400_with_a_json_error(client, body):
+    segment = _first(client)
+    answer = client.put(f"/api/articles/{STEM}/segments/{segment['id']}", content=body,
+                        headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"]
+    assert _first(client) == segment
+
+
+def test_an_unknown_article_or_segment_gets_404(client):
+    assert client.get("/api/articles/nothing").status_code == 404
+    assert client.get("/articles/nothing").json()["error"]
+    assert client.get("/api/articles/..%2Fcut").status_code == 404
+    answer = _put(client, "p99.s9", {"target": "x", "version": 1})
+    assert answer.status_code == 404 and "p99.s9" in answer.json()["error"]
+    assert client.get("/no/such/page").status_code == 404
