@@ -547,6 +547,35 @@ def _add_serve_command(commands: argparse._SubParsersAction, shared: SharedOptio
     serve.set_defaults(run=cmd_serve)
 
 
+def cmd_studio(args: argparse.Namespace) -> int:
+    """``tarjama studio``: the editors' studio over an outputs folder, until interrupted."""
+    from tarjama.studio.app import create_app
+    from tarjama.studio.server import bind_secret, listen, serve
+
+    secret = bind_secret(args.host)
+    settings = RunSettings.from_options(beam_size=args.beam_size, model=args.model, backend=args.backend,
+                                        glossary=args.glossary, threads=args.threads)
+    sock = listen(args.host, args.port)
+    port = sock.getsockname()[1]
+    app = create_app(args.out_dir, host=args.host, port=port, secret=secret, settings=settings)
+    print(f"studio: http://{args.host}:{port}/", flush=True)
+    serve(app, sock)
+    return 0
+
+
+def _add_studio_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
+    from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT, SECRET_ENV
+
+    studio = commands.add_parser("studio", parents=[shared.model, shared.engine],
+                                 help="the editors' studio: review and correct the English in a browser")
+    studio.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="the outputs folder of published articles")
+    studio.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) for the model's alternatives")
+    studio.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default %(default)s; any other needs {SECRET_ENV} set)")
+    studio.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free one)")
+    studio.set_defaults(run=cmd_studio)
+
+
 def _add_bench_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     bench = commands.add_parser("bench", parents=[shared.contract_json],
                                 help="backend speed on random opus-mt-ar-en-shaped models, the pipeline, folder and "
@@ -642,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_commands(commands, shared)
     _add_serve_command(commands, shared)
     _add_bench_command(commands, shared)
+    _add_studio_command(commands, shared)
     _add_memory_commands(commands)
     return parser
 

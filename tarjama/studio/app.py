@@ -25,8 +25,11 @@ from starlette.templating import Jinja2Templates
 
 from tarjama.errors import InputError, TarjamaError
 from tarjama.studio.articles import NotFoundError, StaleVersionError, Studio
+from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT
+from tarjama.translate.settings import RunSettings
 
 TOKEN_HEADER = "X-Tarjama-Token"
+SECRET_COOKIE = "tarjama-studio-secret"
 _HERE = Path(__file__).parent
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -40,12 +43,18 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
     return frozenset(f"{name}:{port}" for name in names)
 
 
-def create_app(out_dir: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
+               secret: str | None = None, settings: RunSettings | None = None,
                memory_path: Path | None = None) -> Starlette:
     """The studio over the articles published in ``out_dir``, answering as ``host:port``.
 
-    ``token`` is the session's write token (a fresh random one by default).
+    ``token`` is the session's write token (a fresh random one by default). ``secret`` (the operator's, for a
+    studio other machines reach) is then asked of every request: once as ``?secret=…``, which sets a cookie,
+    or in that cookie. ``settings`` are the model, backend and glossary for the model's alternatives.
+    An ``out_dir`` that is not a folder is an :class:`InputError`.
     """
+    if not Path(out_dir).is_dir():
+        raise InputError("is not a folder of published articles", path=out_dir)
     studio = Studio(Path(out_dir), memory_path)
     token = token or secrets.token_urlsafe(32)
     hosts = allowed_hosts(host, port)
@@ -55,10 +64,15 @@ def create_app(out_dir: Path, *, host: str = "127.0.0.1", port: int = 8765, toke
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
         if request.headers.get("host", "") not in hosts:
             return _error(403, "this studio answers only requests addressed to its own host and port")
-        if request.method not in _SAFE_METHODS and not secrets.compare_digest(
-                request.headers.get(TOKEN_HEADER, "").encode(), token.encode()):
+        offered = request.query_params.get("secret")
+        if secret is not None and not _same(offered or request.cookies.get(SECRET_COOKIE, ""), secret):
+            return _error(403, "this studio needs its operator's secret: open it once as /?secret=…")
+        if request.method not in _SAFE_METHODS and not _same(request.headers.get(TOKEN_HEADER, ""), token):
             return _error(403, f"a write needs the page's token in the {TOKEN_HEADER} header")
-        return await call_next(request)
+        response = await call_next(request)
+        if secret is not None and offered:
+            response.set_cookie(SECRET_COOKIE, secret, httponly=True, samesite="strict")
+        return response
 
     def list_page(request: Request) -> Response:
         return templates.TemplateResponse(request, "index.html", {"token": token, "articles": studio.summaries()})
@@ -95,8 +109,13 @@ def create_app(out_dir: Path, *, host: str = "127.0.0.1", port: int = 8765, toke
                 TarjamaError: _failed, Exception: _failed}
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
                     exception_handlers=handlers)
-    app.state.studio, app.state.token = studio, token
+    app.state.studio, app.state.token, app.state.settings = studio, token, settings or RunSettings()
     return app
+
+
+def _same(offered: str, expected: str) -> bool:
+    """A constant-time comparison of a token or secret."""
+    return secrets.compare_digest(offered.encode(), expected.encode())
 
 
 def _confirm_body(body: bytes) -> tuple[str, int]:
