@@ -153,3 +153,50 @@ def test_an_unknown_article_or_segment_gets_404(client):
     answer = _put(client, "p99.s9", {"target": "x", "version": 1})
     assert answer.status_code == 404 and "p99.s9" in answer.json()["error"]
     assert client.get("/no/such/page").status_code == 404
+
+
+def test_tarjama_studio_prints_its_address_first_and_serves_the_folder(out, monkeypatch, capsys):
+    from tarjama import cli
+    from tarjama.studio import server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda app, sock: served.append((app, sock.getsockname()[1])))
+    assert cli.main(["studio", str(out), "--port", "0"]) == 0
+    (app, port), = served
+    assert capsys.readouterr().out.splitlines()[0] == f"studio: http://127.0.0.1:{port}/"
+    client = TestClient(app, base_url=f"http://127.0.0.1:{port}")
+    assert [a["stem"] for a in client.get("/api/articles").json()["articles"]] == [STEM]
+    assert client.get("/api/articles", headers={"Host": f"127.0.0.1:{port + 1}"}).status_code == 403
+
+
+def test_a_studio_other_machines_reach_needs_the_operator_s_secret(out, monkeypatch, capsys):
+    from tarjama import cli
+    from tarjama.studio.server import SECRET_ENV
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    assert cli.main(["studio", str(out), "--host", "0.0.0.0"]) == 2
+    assert SECRET_ENV in capsys.readouterr().err
+    secret = "a-secret-of-the-operator"
+    client = TestClient(create_app(out, host="192.0.2.7", port=PORT, token=TOKEN, secret=secret),
+                        base_url=f"http://192.0.2.7:{PORT}")
+    assert client.get("/api/articles").status_code == 403
+    assert client.get(f"/?secret={secret}").status_code == 200  # sets the cookie
+    assert client.get("/api/articles").json()["articles"][0]["stem"] == STEM
+    assert TestClient(client.app, base_url=f"http://192.0.2.7:{PORT}").get("/?secret=wrong").status_code == 403
+
+
+def test_an_outputs_folder_that_is_not_one_is_an_error_line(tmp_path, capsys):
+    from tarjama import cli
+
+    assert cli.main(["studio", str(tmp_path / "missing"), "--port", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_an_edit_never_becomes_html_and_confirming_the_approval_again_changes_nothing(client):
+    segment = _first(client)
+    edit = "<script>alert(1)</script> & <b>bold</b>"
+    assert _put(client, segment["id"], {"target": edit, "version": 1}).json()["version"] == 2
+    page = client.get(f"/articles/{STEM}").text
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
+    again = _put(client, segment["id"], {"target": edit, "version": 2})
+    assert again.status_code == 200 and again.json()["version"] == 2  # the memory does not store it twice
