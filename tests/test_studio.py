@@ -200,3 +200,10 @@ def test_an_edit_never_becomes_html_and_confirming_the_approval_again_changes_no
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
     again = _put(client, segment["id"], {"target": edit, "version": 2})
     assert again.status_code == 200 and again.json()["version"] == 2  # the memory does not store it twice
+
+
+def test_a_damaged_record_is_a_json_error_naming_it_never_a_traceback(client, out):
+    (out / "broken.run.json").write_text("{not json", encoding="utf-8")
+    answer = client.get("/api/articles/broken")
+    assert answer.status_code == 400 and "broken.run.json" in answer.json()["error"]
+    assert "Traceback" not in client.get("/api/articles").text
