@@ -207,3 +207,65 @@ def test_a_damaged_record_is_a_json_error_naming_it_never_a_traceback(client, ou
     answer = client.get("/api/articles/broken")
     assert answer.status_code == 400 and "broken.run.json" in answer.json()["error"]
     assert "Traceback" not in client.get("/api/articles").text
+
+
+def _model_client(out, tiny_marian, glossary_path):
+    # A short output cap: random weights decode to the whole budget.
+    settings = RunSettings(model=str(tiny_marian), glossary=glossary_path, threads=1,
+                           decoding=DecodingOptions(beam_size=2, max_output_tokens=6))
+    return TestClient(create_app(out, host=HOST, port=PORT, token=TOKEN, settings=settings),
+                      base_url=f"http://{HOST}:{PORT}", raise_server_exceptions=False)
+
+
+def test_alternatives_are_the_beam_s_n_best_and_the_strict_terms_version_from_a_model_loaded_once(
+        out, tiny_marian, glossary_path):
+    from tarjama.translate.backends import loaded_models
+
+    client = _model_client(out, tiny_marian, glossary_path)
+    segment = next(s for s in client.get(f"/api/articles/{STEM}").json()["segments"] if s["terms"])
+    url = f"/api/articles/{STEM}/segments/{segment['id']}/alternatives"
+    answer = client.post(url, headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 200, answer.text
+    alternatives = answer.json()["alternatives"]
+    assert alternatives and all(set(a) == {"target", "terms_hit"} and a["target"] for a in alternatives)
+    assert len({a["target"] for a in alternatives}) == len(alternatives)
+    # The strict-terms version comes last and holds every glossary term of the sentence.
+    assert alternatives[-1]["terms_hit"] == len(segment["terms"])
+    assert all(t["target"] in alternatives[-1]["target"] for t in segment["terms"])
+    translator = client.app.state.model.translator()
+    models = loaded_models()
+    assert client.post(url, headers={TOKEN_HEADER: TOKEN}).json() == answer.json()  # the same decoding again
+    assert client.app.state.model.translator() is translator and loaded_models() == models
+    assert _first(client) == client.get(f"/api/articles/{STEM}").json()["segments"][0]  # nothing stored
+
+
+def test_alternatives_need_the_token_and_a_segment_the_article_has(client):
+    segment = _first(client)
+    url = f"/api/articles/{STEM}/segments/{segment['id']}/alternatives"
+    assert client.post(url).status_code == 403
+    missing = client.post(f"/api/articles/{STEM}/segments/p99.s9/alternatives", headers={TOKEN_HEADER: TOKEN})
+    assert missing.status_code == 404 and "p99.s9" in missing.json()["error"]
+    assert client.post("/api/articles/nothing/segments/p0.s0/alternatives",
+                       headers={TOKEN_HEADER: TOKEN}).status_code == 404
+
+
+def test_publish_republishes_the_approvals_and_says_which_segments_changed(client, out):
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "The editor's own title", "version": 1}).status_code == 200
+    assert "The editor's own title" not in output_paths(out, STEM).english.read_text(encoding="utf-8")
+    answer = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["changed"] == [segment["id"]]
+    assert "The editor's own title" in output_paths(out, STEM).english.read_text(encoding="utf-8")
+    record = read_record(output_paths(out, STEM).record)
+    assert (record.segments[0].origin, record.segments[0].target) == ("approved", "The editor's own title")
+    assert record.memory.translated == 0  # every sentence from the memory: no model ran
+    again = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
+    assert again.status_code == 200 and again.json()["changed"] == []
+
+
+def test_publish_needs_the_token_and_a_known_article(client, out):
+    before = output_paths(out, STEM).english.read_bytes()
+    assert client.post(f"/api/articles/{STEM}/publish").status_code == 403
+    assert client.post("/api/articles/nothing/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 404
+    assert output_paths(out, STEM).english.read_bytes() == before

@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from tarjama.errors import InputError, TarjamaError
 from tarjama.studio.articles import NotFoundError, StaleVersionError, Studio
+from tarjama.studio.model import StudioModel
 from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT
 from tarjama.translate.settings import RunSettings
 
@@ -56,6 +57,8 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     if not Path(out_dir).is_dir():
         raise InputError("is not a folder of published articles", path=out_dir)
     studio = Studio(Path(out_dir), memory_path)
+    settings = settings or RunSettings()
+    model = StudioModel(settings)  # loads the model on the first request for alternatives, then keeps it
     token = token or secrets.token_urlsafe(32)
     hosts = allowed_hosts(host, port)
     templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"),
@@ -97,19 +100,32 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
                                  "current": asdict(stale.current)}, status_code=409)
         return JSONResponse(asdict(segment))
 
+    def alternatives_api(request: Request) -> Response:
+        # A plain function: Starlette runs it in a worker thread, so decoding never blocks the other requests.
+        stem, segment_id = request.path_params["stem"], request.path_params["segment"]
+        segment = studio.segment(stem, segment_id)
+        alternatives = model.alternatives(segment, studio.glossary_of(stem))
+        return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
+
+    def publish_api(request: Request) -> Response:
+        return JSONResponse(asdict(studio.publish(request.path_params["stem"])))
+
     routes = [
         Route("/", list_page),
         Route("/articles/{stem}", article_page),
         Route("/api/articles", list_api),
         Route("/api/articles/{stem}", article_api),
         Route("/api/articles/{stem}/segments/{segment}", confirm_api, methods=["PUT"]),
+        Route("/api/articles/{stem}/segments/{segment}/alternatives", alternatives_api, methods=["POST"]),
+        Route("/api/articles/{stem}/publish", publish_api, methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     handlers = {HTTPException: _http_error, NotFoundError: _not_found, InputError: _bad_request,
                 TarjamaError: _failed, Exception: _failed}
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
                     exception_handlers=handlers)
-    app.state.studio, app.state.token, app.state.settings = studio, token, settings or RunSettings()
+    app.state.studio, app.state.token, app.state.settings = studio, token, settings
+    app.state.model = model
     return app
 
 

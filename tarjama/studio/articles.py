@@ -18,7 +18,9 @@ from tarjama.memory.approvals import origin_of
 from tarjama.memory.store import TranslationMemory, default_memory_path, open_memory, same_english
 from tarjama.record.labels import Origin
 from tarjama.record.reader import RunRecordView, SegmentView, read_record
+from tarjama.runs.article import translate_and_publish
 from tarjama.terms.english import target_in_translation
+from tarjama.translate.settings import recorded_settings
 
 RECORD_SUFFIX = ".run.json"
 
@@ -84,6 +86,16 @@ class ArticleSummary:
     term_success_rate: float | None
 
 
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish from the studio changed: the segments whose English is new, and the files it wrote."""
+
+    stem: str
+    changed: tuple[str, ...]
+    english: str  # the article's NAME.en.md
+    record: str
+
+
 def segment_version(memory: TranslationMemory, source: str) -> int:
     """The sentence's version: 1, plus each approval and withdrawal it has had (see the module's docstring)."""
     return 1 + len(memory.past_approvals(source)) + (memory.approved(source) is not None)
@@ -113,6 +125,13 @@ class Studio:
         if stem not in self.stems():  # never a path built from what a request named
             raise NotFoundError(f"no article {stem!r} in {self.out_dir}")
         return read_record(self.out_dir / f"{stem}{RECORD_SUFFIX}")
+
+    def segment(self, stem: str, segment_id: str) -> SegmentView:
+        """A segment of an article's run record; :class:`NotFoundError` for an id the article does not have."""
+        segment = self.record(stem).segments_by_id.get(segment_id)
+        if segment is None:
+            raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
+        return segment
 
     def article(self, stem: str) -> StudioArticle:
         """An article's segments with the memory's current English and versions."""
@@ -156,6 +175,33 @@ class Studio:
             if not (current.origin == Origin.APPROVED and same_english(current.target, target)):
                 memory.approve([(segment.source, target)], origin=studio_origin(record.path))
             return _segment(segment, memory)
+
+    def glossary_of(self, stem: str) -> Path | None:
+        """The glossary the article's run recorded, when it is still there."""
+        glossary = self.record(stem).glossary
+        path = Path(glossary.path) if glossary is not None and glossary.path else None
+        return path if path is not None and path.is_file() else None
+
+    def publish(self, stem: str) -> PublishResult:
+        """Publish the article's outputs again from the memory, with its approvals: what ``tarjama translate`` does.
+
+        The run is :func:`~tarjama.runs.article.translate_and_publish` with the settings its record was written
+        with (:func:`~tarjama.translate.settings.recorded_settings`) and this studio's memory: the same harvest,
+        memory look-up, publishing code, article lock and atomic swap. Sentences the memory holds need no model.
+        An article whose source is gone is an :class:`InputError` (nothing is written).
+        """
+        before = self.record(stem)
+        source = Path(before.source) if before.source else None
+        if source is None or not source.is_file():
+            raise InputError(f"the article's source {before.source or '(not recorded)'} is gone: it cannot be "
+                             "published again", path=before.path)
+        reference = Path(before.reference) if before.reference and Path(before.reference).is_file() else None
+        settings = recorded_settings(before, memory=self.memory_path)
+        published = translate_and_publish(source, settings, self.out_dir, reference=reference).published
+        after = read_record(published.record)
+        old = {segment.id: segment.target for segment in before.segments}
+        changed = tuple(segment.id for segment in after.segments if old.get(segment.id) != segment.target)
+        return PublishResult(stem, changed, str(published.english), str(published.record))
 
 
 def _segment(segment: SegmentView, memory: TranslationMemory) -> StudioSegment:

@@ -262,3 +262,20 @@ def translate_segments(segments: Sequence[Segment], translator: Translator, opti
     """Translate every segment, in order; long ones in pieces, letterless ones copied."""
     return run_translation(plan_translation(segments, translator, options), translator, options, progress,
                            matches, strict_terms=strict_terms)
+
+
+def beam_alternatives(segment: Segment, translator: Translator, options: DecodingOptions) -> list[str]:
+    """The beam's n-best English of one segment, best first, without repeats (the first pass's decoding).
+
+    A segment the model takes in pieces gets its pieces' best English joined (n-best lists of pieces do not
+    combine into whole sentences); a letterless one its copy.
+    """
+    plan = plan_translation([segment], translator, options)
+    pieces = plan.pieces_of.get(segment.id)
+    if not pieces:
+        return [copy_untranslatable(segment.text)]
+    translated = translator.translate([piece.text for piece in pieces], options, n_best=options.beam_size)
+    if len(pieces) > 1:
+        return [" ".join(t.text for t in translated).strip()]
+    (best,) = translated
+    return list(dict.fromkeys(text.strip() for text in (best.text, *(a.text for a in best.alternatives))))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tarjama.errors import InputError
 from tarjama.memory.store import default_memory_path
 from tarjama.record.reader import RunRecordView
 from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
@@ -96,6 +97,28 @@ def recorded_fingerprint(record: RunRecordView) -> dict | None:
     options = {key: value for key, value in asdict(decoding).items() if value is not None and key not in batch_sizes}
     return _fingerprint(model.name, model.revision, model.fingerprint, model.backend, None, options,
                         record.strict_terms)
+
+
+def recorded_settings(record: RunRecordView, *, memory: Path | None = None) -> RunSettings:
+    """The settings a run record was written with (the model by its recorded name, the glossary by its path).
+
+    The recorded name resolves as the run's did (a folder's name is its path, a registry model's its hub id), so
+    the memory's translations of that run are found again.
+
+    ``memory`` is the memory to use (``None``: the outputs folder's). Batch sizes and threads keep their defaults:
+    they change the speed, not the English. A record without its model is an :class:`InputError`.
+    """
+    model, decoding = record.model, record.decoding
+    if model is None or not (model.path or model.name):
+        raise InputError("the run record names no model: translate the article again", path=record.path)
+    options = {} if decoding is None else {
+        key: value for key, value in asdict(decoding).items()
+        if value is not None and key in DecodingOptions.__dataclass_fields__}
+    glossary = record.glossary.path if record.glossary is not None else None
+    return RunSettings(model=model.name or model.path or DEFAULT_MODEL, revision=model.revision,
+                       backend=model.backend or DEFAULT_BACKEND, decoding=DecodingOptions(**options),
+                       glossary=Path(glossary) if glossary else None, strict_terms=bool(record.strict_terms),
+                       memory=memory)
 
 
 def _fingerprint(model: object, revision: object, model_fingerprint: object, backend: object, quantization: object,
