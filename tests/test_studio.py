@@ -269,3 +269,28 @@ def test_publish_needs_the_token_and_a_known_article(client, out):
     assert client.post(f"/api/articles/{STEM}/publish").status_code == 403
     assert client.post("/api/articles/nothing/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 404
     assert output_paths(out, STEM).english.read_bytes() == before
+
+
+def test_fuzzy_matches_are_the_closest_approved_sentences_until_the_segment_has_its_own(client, out):
+    segment = _first(client)
+    near = segment["source"] + " أمس"  # the same sentence, one word longer
+    with open_memory(default_memory_path(out)) as memory:
+        memory.approve([(near, "The near sentence's English"), ("كلمة", "Unrelated")], origin="test")
+    url = f"/api/articles/{STEM}/segments/{segment['id']}/fuzzy"
+    (match,) = client.get(url).json()["matches"]
+    assert (match["source"], match["target"]) == (near, "The near sentence's English")
+    assert 0.6 <= match["similarity"] < 1
+    assert _put(client, segment["id"], {"target": "Its own", "version": 1}).status_code == 200
+    assert client.get(url).json()["matches"] == []
+    assert client.get(f"/api/articles/{STEM}/segments/p99.s9/fuzzy").status_code == 404
+
+
+def test_publish_of_an_article_whose_source_is_gone_is_a_400_and_writes_nothing(client, out):
+    import json
+
+    data = json.loads(output_paths(out, STEM).record.read_text(encoding="utf-8"))
+    data["source"] = str(out / "gone.txt")
+    (out / "gone.run.json").write_text(json.dumps(data), encoding="utf-8")
+    answer = client.post("/api/articles/gone/publish", headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 400 and "gone.txt" in answer.json()["error"]
+    assert not output_paths(out, "gone").english.exists()

@@ -107,6 +107,10 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
         alternatives = model.alternatives(segment, studio.glossary_of(stem))
         return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
 
+    def fuzzy_api(request: Request) -> Response:
+        matches = studio.fuzzy(request.path_params["stem"], request.path_params["segment"])
+        return JSONResponse({"matches": [asdict(m) for m in matches]})
+
     def publish_api(request: Request) -> Response:
         return JSONResponse(asdict(studio.publish(request.path_params["stem"])))
 
@@ -117,6 +121,7 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
         Route("/api/articles/{stem}", article_api),
         Route("/api/articles/{stem}/segments/{segment}", confirm_api, methods=["PUT"]),
         Route("/api/articles/{stem}/segments/{segment}/alternatives", alternatives_api, methods=["POST"]),
+        Route("/api/articles/{stem}/segments/{segment}/fuzzy", fuzzy_api),
         Route("/api/articles/{stem}/publish", publish_api, methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tarjama.errors import InputError
 from tarjama.memory.approvals import origin_of
+from tarjama.memory.fuzzy import FuzzyMatch, closest_approved
 from tarjama.memory.store import TranslationMemory, default_memory_path, open_memory, same_english
 from tarjama.record.labels import Origin
 from tarjama.record.reader import RunRecordView, SegmentView, read_record
@@ -175,6 +176,14 @@ class Studio:
             if not (current.origin == Origin.APPROVED and same_english(current.target, target)):
                 memory.approve([(segment.source, target)], origin=studio_origin(record.path))
             return _segment(segment, memory)
+
+    def fuzzy(self, stem: str, segment_id: str) -> list[FuzzyMatch]:
+        """The memory's approved sentences closest to a segment's Arabic (none when it has its own approval)."""
+        segment = self.segment(stem, segment_id)
+        if not self.memory_path.is_file():
+            return []
+        with open_memory(self.memory_path) as memory:
+            return closest_approved(memory, segment.source)
 
     def glossary_of(self, stem: str) -> Path | None:
         """The glossary the article's run recorded, when it is still there."""
