@@ -1,0 +1,74 @@
+"""Issue 15: the studio's page in headless Chromium, served by uvicorn as ``tarjama studio`` serves it."""
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tarjama.publish.publisher import output_paths
+from tarjama.studio.app import create_app
+from tarjama.studio.server import listen
+from tarjama.translate.settings import RunSettings
+from tarjama.translate.types import DecodingOptions
+from tests.test_report import CHROMIUM
+from tests.test_studio import STEM, published  # noqa: F401 (the module's fixture)
+
+
+@pytest.fixture
+def studio_url(published, tmp_path, tiny_marian, glossary_path):  # noqa: F811
+    import uvicorn
+
+    out = Path(shutil.copytree(published[1], tmp_path / "out"))
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    settings = RunSettings(model=str(tiny_marian), glossary=glossary_path, threads=1,
+                           decoding=DecodingOptions(beam_size=2, max_output_tokens=6))
+    server = uvicorn.Server(uvicorn.Config(create_app(out, port=port, settings=settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", out
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_edit_confirm_reload_alternative_and_publish_in_a_browser(studio_url):
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Chromium is needed for this test: setup.sh installs it (Debian: apt-get install chromium)")
+    base, out = studio_url
+    errors, requests = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                                   "--disable-background-networking", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{base}/articles/{STEM}")
+        directions = page.eval_on_selector_all(".arabic", "cells => cells.map(c => getComputedStyle(c).direction)")
+        first = page.locator("[data-segment]").first
+        first.locator("textarea").fill("The browser's title")
+        first.locator("textarea").press("Control+Enter")
+        page.wait_for_function("document.querySelector('[data-segment] .version').textContent === '2'")
+        page.reload()
+        kept = page.locator("[data-segment] textarea").first.input_value()
+        second = page.locator("[data-segment]").nth(1)
+        second.locator(".ask-alternatives").click()
+        second.locator(".choices li").first.wait_for()
+        offered = second.locator(".choices li").first.text_content()
+        second.locator(".choices li").first.click()
+        filled = second.locator("textarea").input_value()
+        page.locator("button.publish").click()
+        page.wait_for_function("document.querySelector('.published').textContent.startsWith('published')")
+        said = page.locator(".published").text_content()
+        browser.close()
+    assert errors == []
+    assert all(url.startswith(base) for url in requests)  # nothing leaves the machine
+    assert directions and set(directions) == {"rtl"}
+    assert kept == "The browser's title"
+    assert filled and offered.startswith(filled)
+    assert "p0.s0" in said
+    assert "The browser's title" in output_paths(out, STEM).english.read_text(encoding="utf-8")
