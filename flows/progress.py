@@ -17,9 +17,9 @@ _log = logging.getLogger(__name__)
 UPDATE_EVERY_SECONDS = 2.0
 
 
-def progress_key(stem: str) -> str:
-    """The artifact key of an article's progress (Prefect allows lower-case letters, digits and dashes)."""
-    return "progress-" + (re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "article")
+def artifact_key(kind: str, stem: str) -> str:
+    """An article's artifact key, e.g. ``progress-crocus-city-hall-ar`` (Prefect allows a-z, digits and dashes)."""
+    return f"{kind}-" + (re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "article")
 
 
 class ProgressArtifact:

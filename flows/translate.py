@@ -6,7 +6,6 @@ types themselves, not names to look up.
 """
 
 import contextvars
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 
-from flows.progress import ProgressArtifact, progress_key
+from flows.progress import ProgressArtifact, artifact_key
 from tarjama.errors import RESOURCE_FAILURES, InputError, TarjamaError, printable
 from tarjama.publish.publisher import Published
 from tarjama.publish.record import RunRecord, build_record
@@ -117,7 +116,7 @@ def translate(document: Document, matches: list[TermMatch], model: ResolvedModel
     Its progress is a progress artifact of the run in the Prefect UI (and a bar on the terminal with ``show_progress``).
     """
     return steps.translate_article_text(document, matches, model, settings, out_dir, show_progress=show_progress,
-                                        progress_displays=[ProgressArtifact(progress_key(document.stem))],
+                                        progress_displays=[ProgressArtifact(artifact_key("progress", document.stem))],
                                         timings=timings)
 
 
@@ -126,13 +125,8 @@ def score(document: Document, translated: TranslatedArticle, model: ResolvedMode
           glossary: Glossary | None, reference: Path | None, timings: Timings | None = None) -> RunRecord:
     """Gather the record: term figures, and scores against the reference if there is one."""
     record = build_record(document, translated, model, settings, glossary, reference, timings=timings)
-    _scores_artifact(record)
+    create_markdown_artifact(**_scores_artifact(record))
     return record
-
-
-def _artifact_key(document: Document) -> str:
-    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
-    return "scores-" + (re.sub(r"[^a-z0-9]+", "-", document.stem.lower()).strip("-") or "article")
 
 
 @task(task_run_name=_named("publish", "record"), **_UNCACHED)
@@ -243,17 +237,11 @@ def _pool_run_name(parameters: dict) -> str:
     return f"translate {len(stems)} articles together: " + ", ".join(stems[:3]) + (", …" if len(stems) > 3 else "")
 
 
-def _scores_artifact(record: RunRecord) -> None:
-    """The article's scores, as a markdown artifact of the run (``scores-NAME``)."""
-    _create_scores_artifact(*_scores_of(record))
-
-
-def _scores_of(record: RunRecord) -> tuple[str, str, str]:
-    return _artifact_key(record.document), scores_markdown(record), f"Scores of {record.document.path.name}"
-
-
-def _create_scores_artifact(key: str, markdown: str, description: str) -> None:
-    create_markdown_artifact(key=key, markdown=markdown, description=description)
+def _scores_artifact(record: RunRecord) -> dict[str, str]:
+    """The article's scores as a markdown artifact of the run (``scores-NAME``): ``create_markdown_artifact``'s
+    arguments."""
+    return {"key": artifact_key("scores", record.document.stem), "markdown": scores_markdown(record),
+            "description": f"Scores of {record.document.path.name}"}
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name=_pool_run_name, **_UNCACHED)
@@ -267,15 +255,15 @@ def translate_pooled(members: list[PoolMember], model: ResolvedModel, settings: 
     """
     # Loaded when a sentence needs it: a pool the memory holds whole loads no model.
     translator = RunTranslator(model, settings.backend, threads=settings.threads)
-    artifact = ProgressArtifact(progress_key(f"pool-{members[0].document.stem}"))
+    artifact = ProgressArtifact(artifact_key("progress", f"pool-{members[0].document.stem}"))
     # Each scores artifact is a call to the API: made on a thread of its own (in this task run's context)
     # while the next articles are published, mostly waiting on fsync; all made before the task ends.
     created: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scores-artifacts") as artifacts:
 
         def scores_artifact(record: RunRecord) -> None:
-            created.append(artifacts.submit(contextvars.copy_context().run, _create_scores_artifact,
-                                            *_scores_of(record)))
+            created.append(artifacts.submit(contextvars.copy_context().run, create_markdown_artifact,
+                                            **_scores_artifact(record)))
 
         outcomes = folder.translate_and_publish_pool(members, translator, model, settings, glossary, out_dir,
                                                      progress_displays=[artifact], on_published=scores_artifact)
