@@ -8,6 +8,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Embeddings, overrides and isolates reorder neighbouring text; C0/C1 controls have no place in Markdown.
 UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,15 +49,33 @@ def attribute(text: str) -> str:
     return html.escape(text, quote=True).replace("|", "&#124;")
 
 
-def marked(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> str:
-    """``text`` escaped, with each ``(start, end, title, hit)`` span in a ``<mark>`` (missed: class "missed")."""
-    pieces, position = [], 0
-    for start, end, title, hit in sorted(spans):
+def spans_of(text: str, spans: Sequence[tuple[int, int, T]]) -> list[tuple[str, T | None]]:
+    """``text`` cut at the ``(start, end, label)`` spans, in order: ``(piece, label)``, ``None`` between spans.
+
+    A span overlapping one before it is left out: a term inside a longer term stays unmarked.
+    """
+    pieces: list[tuple[str, T | None]] = []
+    position = 0
+    for start, end, label in sorted(spans, key=lambda span: (span[0], span[1])):
         if start < position:
             continue
-        css = "" if hit else ' class="missed"'
-        pieces += [inline(text[position:start]),
-                   f'<mark{css} title="{attribute(title)}">{inline(text[start:end])}</mark>']
+        if start > position:
+            pieces.append((text[position:start], None))
+        pieces.append((text[start:end], label))
         position = end
-    pieces.append(inline(text[position:]))
+    if position < len(text):
+        pieces.append((text[position:], None))
+    return pieces
+
+
+def marked(text: str, spans: Sequence[tuple[int, int, str, bool]]) -> str:
+    """``text`` escaped, with each ``(start, end, title, hit)`` span in a ``<mark>`` (missed: class "missed")."""
+    pieces = []
+    for piece, label in spans_of(text, [(start, end, (title, hit)) for start, end, title, hit in sorted(spans)]):
+        if label is None:
+            pieces.append(inline(piece))
+            continue
+        title, hit = label
+        css = "" if hit else ' class="missed"'
+        pieces.append(f'<mark{css} title="{attribute(title)}">{inline(piece)}</mark>')
     return "".join(pieces)

@@ -98,3 +98,42 @@ class Origin(StrEnum):
     COPIED = "copied"  # no letters to translate: copied from the Arabic
     MEMORY = "memory"  # an earlier run's translation under the same key, from the translation memory
     APPROVED = "approved"  # an editor's approved English, from the translation memory
+
+    @property
+    def label(self) -> str:
+        """What the studio says of an English of this origin."""
+        return _ORIGIN_LABELS[self]
+
+
+_ORIGIN_LABELS = {
+    Origin.MODEL: "the model's English (this run)",
+    Origin.COPIED: "copied from the Arabic (no words to translate)",
+    Origin.MEMORY: "the memory's English (an earlier run, same settings)",
+    Origin.APPROVED: "approved by an editor",
+}
+
+_HOW_LABELS = {
+    How.MODEL: "the model wrote it",
+    How.HYPOTHESIS: "a beam alternative with the term was chosen",
+    How.FORCED: "forced into the decoding (strict mode)",
+    How.REPLACED: "placed into the finished English (strict mode's last resort)",
+    How.APPROVED: "in the editor's approved English",
+    How.INSIDE_WORD: "only inside a longer word",
+    How.MISSED: "missing",
+}
+
+
+def origin_label(origin: str) -> str:
+    """The label of ``origin``; a value that is no :class:`Origin` shows as it is."""
+    try:
+        return Origin(origin).label
+    except ValueError:
+        return origin
+
+
+def how_label(how: str | None) -> str:
+    """How a term reached the published English, in words; ``None`` or an unknown value: what the record says."""
+    try:
+        return _HOW_LABELS[How(how)] if how is not None else "not recorded"
+    except ValueError:
+        return how or "not recorded"

@@ -94,14 +94,19 @@ _ENGLISH_SHORT_MULTIPLIER = re.compile(r"(\d+(?:[.,]\d+)*)\s?(k|m|mn|bn|b|tn)(?!
 _SHORT_ZEROS = {"k": 3, "m": 6, "mn": 6, "b": 9, "bn": 9, "tn": 12}
 
 
-def number_mismatch(source: str, english: str) -> bool:
-    """A number of the Arabic is missing from the English (numbers the English adds, as in G20, are fine)."""
+def missing_numbers(source: str, english: str) -> list[str]:
+    """The Arabic's numbers the English lacks, normalised, in order (numbers the English adds, as in G20, are fine)."""
     found = numbers(english)
     for match in _ENGLISH_SHORT_MULTIPLIER.finditer(english):
         number = re.sub(r",(?=\d{3}(?!\d))", "", match.group(1)).replace(",", ".")
         if number.count(".") <= 1:
             found[_scaled(number, _SHORT_ZEROS[match.group(2).lower()])] += 1
-    return bool(numbers(source) - found)
+    return list((numbers(source) - found).elements())
+
+
+def number_mismatch(source: str, english: str) -> bool:
+    """A number of the Arabic is missing from the English (see :func:`missing_numbers`)."""
+    return bool(missing_numbers(source, english))
 
 
 def length_norm(pairs: Sequence[tuple[str, str]]) -> float:

@@ -24,7 +24,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tarjama.errors import InputError, TarjamaError
-from tarjama.studio.articles import NotFoundError, StaleVersionError, Studio
+from tarjama.publish.escaping import spans_of
+from tarjama.record.labels import flag_label, how_label, origin_label
+from tarjama.studio.articles import NotFoundError, NothingToUndoError, StaleVersionError, Studio, StudioSegment
 from tarjama.studio.model import StudioModel
 from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT
 from tarjama.translate.settings import RunSettings
@@ -56,13 +58,10 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     """
     if not Path(out_dir).is_dir():
         raise InputError("is not a folder of published articles", path=out_dir)
-    studio = Studio(Path(out_dir), memory_path)
     settings = settings or RunSettings()
-    model = StudioModel(settings)  # loads the model on the first request for alternatives, then keeps it
     token = token or secrets.token_urlsafe(32)
+    pages = _Endpoints(Studio(Path(out_dir), memory_path), StudioModel(settings), token)
     hosts = allowed_hosts(host, port)
-    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"),
-                                                       autoescape=True, undefined=jinja2.StrictUndefined))
 
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
         if request.headers.get("host", "") not in hosts:
@@ -77,61 +76,92 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
             response.set_cookie(SECRET_COOKIE, secret, httponly=True, samesite="strict")
         return response
 
-    def list_page(request: Request) -> Response:
-        return templates.TemplateResponse(request, "index.html", {"token": token, "articles": studio.summaries()})
-
-    def article_page(request: Request) -> Response:
-        article = studio.article(request.path_params["stem"])
-        return templates.TemplateResponse(request, "article.html", {"token": token, "article": article})
-
-    def list_api(request: Request) -> Response:
-        return JSONResponse({"articles": [asdict(s) for s in studio.summaries()]})
-
-    def article_api(request: Request) -> Response:
-        article = studio.article(request.path_params["stem"])
-        return JSONResponse({"stem": article.stem, "segments": [asdict(s) for s in article.segments]})
-
-    async def confirm_api(request: Request) -> Response:
-        target, version = _confirm_body(await request.body())
-        try:
-            segment = studio.confirm(request.path_params["stem"], request.path_params["segment"], target, version)
-        except StaleVersionError as stale:
-            return JSONResponse({"error": str(stale), "yours": {"target": target, "version": version},
-                                 "current": asdict(stale.current)}, status_code=409)
-        return JSONResponse(asdict(segment))
-
-    def alternatives_api(request: Request) -> Response:
-        # A plain function: Starlette runs it in a worker thread, so decoding never blocks the other requests.
-        stem, segment_id = request.path_params["stem"], request.path_params["segment"]
-        segment = studio.segment(stem, segment_id)
-        alternatives = model.alternatives(segment, studio.glossary_of(stem))
-        return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
-
-    def fuzzy_api(request: Request) -> Response:
-        matches = studio.fuzzy(request.path_params["stem"], request.path_params["segment"])
-        return JSONResponse({"matches": [asdict(m) for m in matches]})
-
-    def publish_api(request: Request) -> Response:
-        return JSONResponse(asdict(studio.publish(request.path_params["stem"])))
-
+    segment = "/api/articles/{stem}/segments/{segment}"
     routes = [
-        Route("/", list_page),
-        Route("/articles/{stem}", article_page),
-        Route("/api/articles", list_api),
-        Route("/api/articles/{stem}", article_api),
-        Route("/api/articles/{stem}/segments/{segment}", confirm_api, methods=["PUT"]),
-        Route("/api/articles/{stem}/segments/{segment}/alternatives", alternatives_api, methods=["POST"]),
-        Route("/api/articles/{stem}/segments/{segment}/fuzzy", fuzzy_api),
-        Route("/api/articles/{stem}/publish", publish_api, methods=["POST"]),
+        Route("/", pages.list_page),
+        Route("/articles/{stem}", pages.article_page),
+        Route("/api/articles", pages.list_api),
+        Route("/api/articles/{stem}", pages.article_api),
+        Route(segment, pages.confirm_api, methods=["PUT"]),
+        Route(f"{segment}/check", pages.check_api, methods=["POST"]),
+        Route(f"{segment}/alternatives", pages.alternatives_api, methods=["POST"]),
+        Route(f"{segment}/fuzzy", pages.fuzzy_api),
+        Route("/api/articles/{stem}/undo", pages.undo_api, methods=["POST"]),
+        Route("/api/articles/{stem}/publish", pages.publish_api, methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     handlers = {HTTPException: _http_error, NotFoundError: _not_found, InputError: _bad_request,
                 TarjamaError: _failed, Exception: _failed}
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
                     exception_handlers=handlers)
-    app.state.studio, app.state.token, app.state.settings = studio, token, settings
-    app.state.model = model
+    app.state.studio, app.state.token, app.state.settings = pages.studio, token, settings
+    app.state.model = pages.model
     return app
+
+
+class _Endpoints:
+    """The studio's pages and API over one :class:`Studio`, its model (loaded on first use) and its token."""
+
+    def __init__(self, studio: Studio, model: StudioModel, token: str) -> None:
+        self.studio, self.model, self.token = studio, model, token
+        environment = jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True,
+                                         undefined=jinja2.StrictUndefined)
+        environment.globals.update(arabic_pieces=arabic_pieces, flag_label=flag_label, how_label=how_label,
+                                   origin_label=origin_label)
+        self.templates = Jinja2Templates(env=environment)
+
+    def list_page(self, request: Request) -> Response:
+        return self.templates.TemplateResponse(request, "index.html",
+                                               {"token": self.token, "articles": self.studio.summaries()})
+
+    def article_page(self, request: Request) -> Response:
+        article = self.studio.article(request.path_params["stem"])
+        return self.templates.TemplateResponse(request, "article.html", {"token": self.token, "article": article})
+
+    def list_api(self, request: Request) -> Response:
+        return JSONResponse({"articles": [asdict(s) for s in self.studio.summaries()]})
+
+    def article_api(self, request: Request) -> Response:
+        article = self.studio.article(request.path_params["stem"])
+        return JSONResponse({"stem": article.stem, "segments": [asdict(s) for s in article.segments]})
+
+    async def confirm_api(self, request: Request) -> Response:
+        target, version = _confirm_body(await request.body())
+        try:
+            segment = self.studio.confirm(request.path_params["stem"], request.path_params["segment"], target,
+                                          version)
+        except StaleVersionError as stale:
+            return JSONResponse({"error": str(stale), "yours": {"target": target, "version": version},
+                                 "current": asdict(stale.current)}, status_code=409)
+        return JSONResponse(asdict(segment))
+
+    async def check_api(self, request: Request) -> Response:
+        target = _check_body(await request.body())
+        return JSONResponse(asdict(self.studio.check(request.path_params["stem"], request.path_params["segment"],
+                                                     target)))
+
+    def undo_api(self, request: Request) -> Response:
+        try:
+            undone = self.studio.undo(request.path_params["stem"])
+        except StaleVersionError as stale:
+            return JSONResponse({"error": str(stale), "current": asdict(stale.current)}, status_code=409)
+        except NothingToUndoError as nothing:
+            return _error(409, str(nothing))
+        return JSONResponse(asdict(undone))
+
+    def alternatives_api(self, request: Request) -> Response:
+        # A plain function: Starlette runs it in a worker thread, so decoding never blocks the other requests.
+        stem, segment_id = request.path_params["stem"], request.path_params["segment"]
+        segment = self.studio.segment(stem, segment_id)
+        alternatives = self.model.alternatives(segment, self.studio.glossary_of(stem))
+        return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
+
+    def fuzzy_api(self, request: Request) -> Response:
+        matches = self.studio.fuzzy(request.path_params["stem"], request.path_params["segment"])
+        return JSONResponse({"matches": [asdict(m) for m in matches]})
+
+    def publish_api(self, request: Request) -> Response:
+        return JSONResponse(asdict(self.studio.publish(request.path_params["stem"])))
 
 
 def _same(offered: str, expected: str) -> bool:
@@ -139,16 +169,39 @@ def _same(offered: str, expected: str) -> bool:
     return secrets.compare_digest(offered.encode(), expected.encode())
 
 
-def _confirm_body(body: bytes) -> tuple[str, int]:
-    """``target`` and ``version`` of a confirm's JSON body; :class:`InputError` for anything else."""
+def arabic_pieces(segment: StudioSegment) -> list[tuple[str, int | None]]:
+    """The segment's Arabic cut at its glossary terms, for the page to mark: ``(text, index of the term or None)``."""
+    return spans_of(segment.source, [(t.start, t.end, index) for index, t in enumerate(segment.terms)
+                                     if t.start is not None and t.end is not None])
+
+
+def _json_object(body: bytes, shape: str) -> dict:
+    """The JSON object of a request's body; :class:`InputError` naming the expected ``shape`` for anything else."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InputError('the body is not JSON: send {"target": "…", "version": N}') from None
-    if not isinstance(data, dict) or not isinstance(data.get("target"), str) or \
-            type(data.get("version")) is not int:
-        raise InputError('the body must be {"target": "…", "version": N}: a text and a whole number')
+        raise InputError(f"the body is not JSON: send {shape}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"the body must be a JSON object: {shape}")
+    return data
+
+
+def _confirm_body(body: bytes) -> tuple[str, int]:
+    """``target`` and ``version`` of a confirm's JSON body; :class:`InputError` for anything else."""
+    shape = '{"target": "…", "version": N}'
+    data = _json_object(body, shape)
+    if not isinstance(data.get("target"), str) or type(data.get("version")) is not int:
+        raise InputError(f"the body must be {shape}: a text and a whole number")
     return data["target"], data["version"]
+
+
+def _check_body(body: bytes) -> str:
+    """``target`` of a check's JSON body; :class:`InputError` for anything else."""
+    shape = '{"target": "…"}'
+    target = _json_object(body, shape).get("target")
+    if not isinstance(target, str):
+        raise InputError(f"the body must be {shape}: a text")
+    return target
 
 
 def _error(status: int, message: str) -> JSONResponse:

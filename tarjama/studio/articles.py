@@ -16,11 +16,11 @@ from pathlib import Path
 from tarjama.errors import InputError
 from tarjama.memory.approvals import origin_of
 from tarjama.memory.fuzzy import FuzzyMatch, closest_approved
-from tarjama.memory.store import TranslationMemory, default_memory_path, open_memory, same_english
-from tarjama.record.labels import Origin
+from tarjama.memory.store import ApprovedEntry, TranslationMemory, default_memory_path, open_memory, same_english
+from tarjama.record.labels import Origin, origin_label
 from tarjama.record.reader import RunRecordView, SegmentView, read_record
 from tarjama.runs.article import translate_and_publish
-from tarjama.terms.english import target_in_translation
+from tarjama.studio.checks import EnglishCheck, EnglishWarning, StudioTerm, check_english
 from tarjama.translate.settings import recorded_settings
 
 RECORD_SUFFIX = ".run.json"
@@ -28,6 +28,10 @@ RECORD_SUFFIX = ".run.json"
 
 class NotFoundError(InputError):
     """An article or segment the outputs folder does not hold."""
+
+
+class NothingToUndoError(InputError):
+    """An undo with no confirm of this studio's to take back."""
 
 
 class StaleVersionError(InputError):
@@ -39,15 +43,6 @@ class StaleVersionError(InputError):
 
 
 @dataclass(frozen=True)
-class StudioTerm:
-    """A glossary term of a segment: the Arabic as it stands, its glossary English, and whether the English has it."""
-
-    surface: str
-    target: str
-    hit: bool
-
-
-@dataclass(frozen=True)
 class StudioSegment:
     """A segment as the studio shows it (contract: ``GET /api/articles/STEM``)."""
 
@@ -55,18 +50,31 @@ class StudioSegment:
     kind: str
     source: str
     target: str
-    origin: str
+    origin: str  # model, copied, memory or approved (Origin): where the English shown came from
+    origin_label: str  # the origin in words, as the page says it
     version: int
     terms: tuple[StudioTerm, ...]
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # the run record's flags of the English it published
+    warnings: tuple[EnglishWarning, ...] = ()  # the check of the English shown (checks.check_english)
+    published: bool = True  # whether the English shown is the one the article's outputs hold
+    set_aside: str | None = None  # strict mode: the editor's English the run set aside for lacking a term
 
 
 @dataclass(frozen=True)
 class StudioArticle:
-    """An article's segments, in order."""
+    """An article's segments, in order, and the run that published it."""
 
     stem: str
     segments: tuple[StudioSegment, ...]
+    created: str | None = None  # when its run record was written (ISO 8601)
+    model: str | None = None
+    backend: str | None = None
+    strict_terms: bool = False
+
+    @property
+    def waiting(self) -> int:
+        """Approvals waiting to be published: segments whose memory English is not the outputs' English yet."""
+        return sum(not segment.published for segment in self.segments)
 
     @property
     def title(self) -> str:
@@ -85,6 +93,27 @@ class ArticleSummary:
     approved: int
     flagged: int
     term_success_rate: float | None
+    created: str | None  # when the article was last published (its run record's time)
+    model: str | None
+    waiting: int  # approvals not published yet
+
+
+@dataclass(frozen=True)
+class Undone:
+    """A confirm taken back: the article and its segment as the memory has it now."""
+
+    stem: str
+    segment: StudioSegment
+
+
+@dataclass(frozen=True)
+class _Confirmed:
+    """A confirm that stored an approval, as undo needs it: what the sentence's approval was before, if any."""
+
+    segment_id: str
+    source: str
+    before: ApprovedEntry | None
+    version: int  # the version the confirm made: undo only while it is still current
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,7 @@ class Studio:
         self.memory_path = memory_path or default_memory_path(self.out_dir)
         # Within this process a confirm's version check and its store are one step: two tabs' PUTs queue here.
         self._confirming = threading.Lock()
+        self._confirmed: dict[str, list[_Confirmed]] = {}  # by article: the confirms undo can take back, last last
 
     def stems(self) -> list[str]:
         """The articles published in the folder (``NAME`` of each ``NAME.run.json``), sorted."""
@@ -136,22 +166,38 @@ class Studio:
 
     def article(self, stem: str) -> StudioArticle:
         """An article's segments with the memory's current English and versions."""
-        record = self.record(stem)
+        return self._article(self.record(stem))
+
+    def _article(self, record: RunRecordView) -> StudioArticle:
+        strict = bool(record.strict_terms)
         with open_memory(self.memory_path) as memory:
-            return StudioArticle(stem, tuple(_segment(s, memory) for s in record.segments))
+            segments = tuple(_segment(s, memory, strict_terms=strict) for s in record.segments)
+        model = record.model
+        return StudioArticle(record.path.name.removesuffix(RECORD_SUFFIX), segments, created=record.created,
+                             model=(model.name or model.path) if model else None,
+                             backend=model.backend if model else None, strict_terms=strict)
 
     def summaries(self) -> list[ArticleSummary]:
         """A summary of each article, for the list."""
         summaries = []
         for stem in self.stems():
             record = self.record(stem)
-            article = self.article(stem)
+            article = self._article(record)
             summaries.append(ArticleSummary(
                 stem=stem, title=article.title, segments=len(article.segments),
                 approved=sum(s.origin == Origin.APPROVED for s in article.segments),
                 flagged=sum(bool(s.flags) for s in article.segments),
-                term_success_rate=record.scores.term_success_rate if record.scores else None))
+                term_success_rate=record.scores.term_success_rate if record.scores else None,
+                created=article.created, model=article.model, waiting=article.waiting))
         return summaries
+
+    def check(self, stem: str, segment_id: str, target: str) -> EnglishCheck:
+        """The terms and warnings of ``target`` as the English of a segment (nothing is stored)."""
+        record = self.record(stem)
+        segment = record.segments_by_id.get(segment_id)
+        if segment is None:
+            raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
+        return check_english(segment, target, strict_terms=bool(record.strict_terms))
 
     def confirm(self, stem: str, segment_id: str, target: str, version: int) -> StudioSegment:
         """Store an editor's English for a segment as its approval in the memory, at once.
@@ -168,14 +214,54 @@ class Studio:
         segment = record.segments_by_id.get(segment_id)
         if segment is None:
             raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
+        strict = bool(record.strict_terms)
         with self._confirming, open_memory(self.memory_path) as memory:
-            current = _segment(segment, memory)
+            current = _segment(segment, memory, strict_terms=strict)
             if version != current.version:
                 raise StaleVersionError(f"{segment_id} changed since version {version}: it is at version "
                                         f"{current.version}; nothing was stored", current)
-            if not (current.origin == Origin.APPROVED and same_english(current.target, target)):
-                memory.approve([(segment.source, target)], origin=studio_origin(record.path))
-            return _segment(segment, memory)
+            if current.origin == Origin.APPROVED and same_english(current.target, target):
+                return current
+            before = memory.approved(segment.source)
+            memory.approve([(segment.source, target)], origin=studio_origin(record.path))
+            confirmed = _segment(segment, memory, strict_terms=strict)
+            self._confirmed.setdefault(stem, []).append(
+                _Confirmed(segment_id, segment.source, before, confirmed.version))
+            return confirmed
+
+    def undo(self, stem: str) -> Undone:
+        """Take back the article's last confirm made in this studio: the sentence's approval is what it was before.
+
+        An approval that replaced another puts the other back; a first approval is withdrawn (the segment shows the
+        run's English again). Both stay in the memory's history. When the sentence's approval changed since that
+        confirm (another tab, ``tm import``), nothing is undone and :class:`StaleVersionError` says so; with no
+        confirm to undo, :class:`NothingToUndoError`.
+        """
+        record = self.record(stem)
+        strict = bool(record.strict_terms)
+        with self._confirming:
+            confirms = self._confirmed.get(stem, [])
+            if not confirms:
+                raise NothingToUndoError(f"no confirm to undo in article {stem!r} since the studio started")
+            last = confirms[-1]
+            segment = record.segments_by_id.get(last.segment_id)
+            with open_memory(self.memory_path) as memory:
+                if segment is None or segment.source != last.source:
+                    confirms.pop()
+                    raise NothingToUndoError(f"{last.segment_id} was published again with other Arabic since "
+                                             "its confirm: nothing to undo there")
+                current = _segment(segment, memory, strict_terms=strict)
+                if current.version != last.version:
+                    confirms.pop()
+                    raise StaleVersionError(f"{last.segment_id} changed since its confirm (version {last.version}, "
+                                            f"now {current.version}): nothing was undone", current)
+                if last.before is None:
+                    memory.withdraw([last.source])
+                else:
+                    memory.approve([(last.source, last.before.target)], origin=last.before.origin,
+                                   run_id=last.before.run_id)
+                confirms.pop()
+                return Undone(stem, _segment(segment, memory, strict_terms=strict))
 
     def fuzzy(self, stem: str, segment_id: str) -> list[FuzzyMatch]:
         """The memory's approved sentences closest to a segment's Arabic (none when it has its own approval)."""
@@ -213,14 +299,17 @@ class Studio:
         return PublishResult(stem, changed, str(published.english), str(published.record))
 
 
-def _segment(segment: SegmentView, memory: TranslationMemory) -> StudioSegment:
-    """A record's segment with the memory's approval (if any) over its English."""
+def _segment(segment: SegmentView, memory: TranslationMemory, *, strict_terms: bool) -> StudioSegment:
+    """A record's segment with the memory's approval (if any) over its English, checked."""
     approved = memory.approved(segment.source)
     target = approved.target if approved is not None else segment.target
     origin = Origin.APPROVED if approved is not None else segment.origin
-    terms = tuple(StudioTerm(term.surface or term.source or "", term.target,
-                             target_in_translation(term.target, target))
-                  for term in segment.terms if term.target)
+    check = check_english(segment, target, strict_terms=strict_terms)
+    set_aside = segment.set_aside.target if segment.set_aside is not None else None
+    # An approval the run set aside (strict mode, a term missing) is published as the model's English, by rule.
+    published = approved is None or same_english(approved.target, segment.target) or (
+        set_aside is not None and same_english(approved.target, set_aside))
     return StudioSegment(id=segment.id, kind=segment.kind or "body", source=segment.source, target=target,
-                         origin=str(origin), version=segment_version(memory, segment.source), terms=terms,
-                         flags=segment.flags)
+                         origin=str(origin), origin_label=origin_label(origin),
+                         version=segment_version(memory, segment.source), terms=check.terms, flags=segment.flags,
+                         warnings=check.warnings, published=published, set_aside=set_aside)

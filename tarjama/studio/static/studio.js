@@ -1,4 +1,5 @@
-// The studio's article page: chips follow the typing, Ctrl+Enter confirms a segment and moves to the next.
+// The studio's article page: the server checks the English as the editor types (terms, numbers, Arabic left),
+// Ctrl+Enter confirms a segment and moves to the next, Undo takes the last confirm back.
 // Text only ever goes in through textContent or value: nothing typed or read becomes HTML.
 "use strict";
 (function () {
@@ -7,55 +8,102 @@
   if (!main) return;
   const stem = main.dataset.article;
   const segments = Array.from(main.querySelectorAll("[data-segment]"));
+  const byId = new Map(segments.map(function (section) { return [section.dataset.segment, section]; }));
+  const articleUrl = "/api/articles/" + encodeURIComponent(stem);
 
-  // The contract's hit test, as the pipeline's: the target, case-insensitively, in the English.
-  function refreshChips(section) {
-    const english = section.querySelector("textarea").value.toLowerCase();
-    for (const chip of section.querySelectorAll(".chip")) {
-      const hit = english.includes(chip.dataset.target.toLowerCase());
-      chip.classList.toggle("hit", hit);
-      chip.classList.toggle("miss", !hit);
+  function segmentUrl(section, what) {
+    return articleUrl + "/segments/" + encodeURIComponent(section.dataset.segment) + (what ? "/" + what : "");
+  }
+
+  // Every call answers JSON (errors too: {"error": …}); a network failure reads as an error of its own.
+  async function call(url, method, body) {
+    const headers = {"X-Tarjama-Token": token};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    try {
+      const response = await fetch(url, {method: method, headers: headers,
+                                         body: body === undefined ? undefined : JSON.stringify(body)});
+      let answer;
+      try { answer = await response.json(); } catch (e) { answer = {error: "error " + response.status}; }
+      return {ok: response.ok, status: response.status, answer: answer};
+    } catch (e) {
+      return {ok: false, status: 0, answer: {error: "the studio does not answer: is it still running?"}};
     }
+  }
+
+  function say(section, text, ok) {
+    const message = section.querySelector(".message");
+    message.textContent = text;
+    message.classList.toggle("ok", Boolean(ok));
+  }
+
+  // The server's check of the English: the chips and the Arabic's marks by term, and the warnings.
+  function showCheck(section, check) {
+    check.terms.forEach(function (term, index) {
+      for (const element of section.querySelectorAll('[data-term="' + index + '"]')) {
+        element.classList.toggle("hit", term.hit);
+        element.classList.toggle("miss", !term.hit);
+      }
+    });
+    const list = section.querySelector(".warnings");
+    list.replaceChildren();
+    for (const warning of check.warnings) {
+      const item = document.createElement("li");
+      item.dataset.flag = warning.flag;
+      item.textContent = warning.message;
+      list.append(item);
+    }
+  }
+
+  const pending = new Map();
+  function checkSoon(section) {
+    clearTimeout(pending.get(section));
+    pending.set(section, setTimeout(async function () {
+      const box = section.querySelector("textarea");
+      const asked = box.value;
+      const result = await call(segmentUrl(section, "check"), "POST", {target: asked});
+      if (result.ok && box.value === asked) showCheck(section, result.answer);
+    }, 120));
+  }
+
+  function refreshWaiting() {
+    const waiting = main.querySelectorAll(".segment.unpublished").length;
+    for (const element of document.querySelectorAll(".waiting")) element.textContent = String(waiting);
   }
 
   function show(section, segment) {
     section.dataset.version = String(segment.version);
     section.querySelector(".version").textContent = String(segment.version);
-    section.querySelector(".origin").textContent = segment.origin;
+    const origin = section.querySelector(".origin");
+    origin.textContent = segment.origin_label;
+    origin.dataset.origin = segment.origin;
     section.classList.toggle("approved", segment.origin === "approved");
+    section.classList.toggle("unpublished", !segment.published);
+    section.querySelector(".state").textContent = segment.published ? "" : " · approved, not published yet";
+    showCheck(section, segment);
+    refreshWaiting();
   }
 
   async function confirm(section) {
     const box = section.querySelector("textarea");
-    const message = section.querySelector(".message");
-    message.textContent = "";
-    const url = "/api/articles/" + encodeURIComponent(stem) + "/segments/" + encodeURIComponent(section.dataset.segment);
-    const response = await fetch(url, {
-      method: "PUT",
-      headers: {"Content-Type": "application/json", "X-Tarjama-Token": token},
-      body: JSON.stringify({target: box.value, version: Number(section.dataset.version)}),
-    });
-    const answer = await response.json();
-    if (response.ok) {
+    say(section, "");
+    const result = await call(segmentUrl(section), "PUT",
+                              {target: box.value, version: Number(section.dataset.version)});
+    if (result.ok) {
       section.classList.remove("conflict");
-      show(section, answer);
+      show(section, result.answer);
+      say(section, result.answer.warnings.length ? "confirmed, with the warnings above" : "confirmed", true);
       return true;
     }
-    if (response.status === 409) {
+    if (result.status === 409) {
       // Nothing is lost: the editor's English stays in the box, the memory's is shown beside it.
       section.classList.add("conflict");
-      message.textContent = answer.error + "\nIn the memory now: " + answer.current.target +
-        "\nConfirm again to put yours over it.";
-      section.dataset.version = String(answer.current.version);
+      say(section, result.answer.error + "\nIn the memory now: " + result.answer.current.target +
+          "\nYours (still in the box): " + result.answer.yours.target + "\nCtrl+Enter again puts yours over it.");
+      section.dataset.version = String(result.answer.current.version);
       return false;
     }
-    message.textContent = answer.error || ("error " + response.status);
+    say(section, result.answer.error || ("error " + result.status));
     return false;
-  }
-
-  function segmentUrl(section, what) {
-    return "/api/articles/" + encodeURIComponent(stem) + "/segments/" + encodeURIComponent(section.dataset.segment) +
-      "/" + what;
   }
 
   // Alternatives and fuzzy matches are offered as a list; picking one fills the box (nothing is stored yet).
@@ -71,39 +119,66 @@
     }
     for (const choice of choices) {
       const item = document.createElement("li");
+      item.tabIndex = 0;
       item.textContent = choice.label;
-      item.addEventListener("click", function () {
+      const take = function () {
         box.value = choice.target;
-        refreshChips(section);
+        list.replaceChildren();
+        checkSoon(section);
         box.focus();
-      });
+      };
+      item.addEventListener("click", take);
+      item.addEventListener("keydown", function (event) { if (event.key === "Enter") take(); });
       list.append(item);
     }
   }
 
   async function ask(section, what, method, toChoices) {
-    const message = section.querySelector(".message");
-    message.textContent = what === "alternatives" ? "asking the model…" : "";
-    const response = await fetch(segmentUrl(section, what), {method: method, headers: {"X-Tarjama-Token": token}});
-    const answer = await response.json();
-    message.textContent = response.ok ? "" : (answer.error || ("error " + response.status));
-    if (response.ok) offer(section, toChoices(answer));
+    say(section, what === "alternatives" ? "asking the model…" : "", true);
+    const result = await call(segmentUrl(section, what), method);
+    say(section, result.ok ? "" : (result.answer.error || ("error " + result.status)));
+    if (result.ok) offer(section, toChoices(result.answer));
   }
 
+  const status = document.querySelector(".published");
   const publishButton = document.querySelector("button.publish");
-  if (publishButton) {
-    publishButton.addEventListener("click", async function () {
-      const status = document.querySelector(".published");
-      status.textContent = "publishing…";
-      const response = await fetch("/api/articles/" + encodeURIComponent(stem) + "/publish",
-                                   {method: "POST", headers: {"X-Tarjama-Token": token}});
-      const answer = await response.json();
-      status.textContent = response.ok
-        ? "published: " + (answer.changed.length ? answer.changed.length + " segment(s) changed: " +
-                           answer.changed.join(", ") : "nothing changed")
-        : (answer.error || ("error " + response.status));
-    });
-  }
+  publishButton.addEventListener("click", async function () {
+    status.textContent = "publishing…";
+    publishButton.disabled = true;
+    const result = await call(articleUrl + "/publish", "POST");
+    publishButton.disabled = false;
+    if (!result.ok) {
+      status.textContent = result.answer.error || ("error " + result.status);
+      return;
+    }
+    const changed = result.answer.changed;
+    status.textContent = "published " + result.answer.english + ": " +
+      (changed.length ? changed.length + " segment(s) changed: " + changed.join(", ") : "nothing changed");
+    const article = await call(articleUrl, "GET");
+    if (article.ok) {
+      for (const segment of article.answer.segments) {
+        const section = byId.get(segment.id);
+        if (section) show(section, segment);
+      }
+    }
+  });
+
+  document.querySelector("button.undo").addEventListener("click", async function () {
+    const result = await call(articleUrl + "/undo", "POST");
+    if (!result.ok) {
+      status.textContent = result.answer.error || ("error " + result.status);
+      return;
+    }
+    const segment = result.answer.segment;
+    const section = byId.get(segment.id);
+    status.textContent = "undone: " + segment.id + " is back to version " + segment.version;
+    if (!section) return;
+    section.querySelector("textarea").value = segment.target;
+    section.classList.remove("conflict");
+    show(section, segment);
+    say(section, "the last confirm was undone", true);
+    section.querySelector("textarea").focus();
+  });
 
   segments.forEach(function (section, index) {
     const box = section.querySelector("textarea");
@@ -121,7 +196,7 @@
         });
       });
     });
-    box.addEventListener("input", function () { refreshChips(section); });
+    box.addEventListener("input", function () { checkSoon(section); });
     box.addEventListener("keydown", async function (event) {
       if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
       event.preventDefault();
