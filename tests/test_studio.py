@@ -88,7 +88,7 @@ def test_the_article_page_shows_the_arabic_right_to_left_an_english_box_and_the_
     assert f'<meta name="tarjama-token" content="{TOKEN}">' in page.text
     first = record.segments[0]
     assert f'data-segment="{first.id}"' in page.text
-    assert f'<div class="arabic" lang="ar" dir="rtl">' in page.text
+    assert '<div class="arabic" lang="ar" dir="rtl">' in page.text
     assert page.text.count("<textarea") == len(record.segments)
     assert '<script src="/static/studio.js">' in page.text and "http" not in page.text.split("<body>")[1]
     assert client.get("/static/studio.js").status_code == 200
@@ -298,3 +298,120 @@ def test_publish_of_an_article_whose_source_is_gone_is_a_400_and_writes_nothing(
     answer = client.post("/api/articles/gone/publish", headers={TOKEN_HEADER: TOKEN})
     assert answer.status_code == 400 and "gone.txt" in answer.json()["error"]
     assert not output_paths(out, "gone").english.exists()
+
+
+def _with_term(client):
+    return next(s for s in client.get(f"/api/articles/{STEM}").json()["segments"] if s["terms"])
+
+
+def test_the_check_follows_the_typing_and_stores_nothing(client):
+    segment = _with_term(client)
+    url = f"/api/articles/{STEM}/segments/{segment['id']}/check"
+    term = segment["terms"][0]["target"]
+    without = client.post(url, json={"target": "An English without the glossary's term"},
+                          headers={TOKEN_HEADER: TOKEN}).json()
+    assert not without["terms"][0]["hit"]
+    assert [w["flag"] for w in without["warnings"]][:1] == ["term_missed"]
+    assert term in without["warnings"][0]["message"]
+    every = " and ".join(t["target"].lower() for t in segment["terms"])
+    with_term = client.post(url, json={"target": f"An English with {every}"}, headers={TOKEN_HEADER: TOKEN}).json()
+    assert all(t["hit"] for t in with_term["terms"])
+    assert "term_missed" not in [w["flag"] for w in with_term["warnings"]]
+    assert client.post(url, json={"target": "x"}).status_code == 403
+    assert client.post(url, content=b"{", headers={TOKEN_HEADER: TOKEN}).status_code == 400
+    assert client.get(f"/api/articles/{STEM}").json()["segments"] == client.get(f"/api/articles/{STEM}").json()[
+        "segments"] and _with_term(client) == segment
+
+
+def _strict(out):
+    """The article's record as a --strict-terms run would have written it (its other contents unchanged)."""
+    import json
+
+    path = output_paths(out, STEM).record
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["strict_terms"] = True
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_confirm_warns_of_a_missing_term_and_says_strict_mode_would_set_it_aside_but_stores_it(client, out):
+    segment = _with_term(client)
+    answer = _put(client, segment["id"], {"target": "No term here", "version": 1}).json()
+    assert answer["origin"] == "approved" and [w["flag"] for w in answer["warnings"]] == ["term_missed"]
+    _strict(out)
+    answer = _put(client, segment["id"], {"target": "Still no term", "version": 2}).json()
+    assert [w["flag"] for w in answer["warnings"]] == ["term_missed", "approval_set_aside"]
+    assert "--strict-terms" in answer["warnings"][1]["message"]
+    with open_memory(default_memory_path(out)) as memory:
+        assert memory.approved(segment["source"]).target == "Still no term"
+
+
+def _undo(client):
+    return client.post(f"/api/articles/{STEM}/undo", headers={TOKEN_HEADER: TOKEN})
+
+
+def test_undo_takes_back_the_last_confirm_then_the_one_before(client, out):
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "First", "version": 1}).status_code == 200
+    assert _put(client, segment["id"], {"target": "Second", "version": 2}).status_code == 200
+    undone = _undo(client)
+    assert undone.status_code == 200
+    assert undone.json()["segment"]["target"] == "First" and undone.json()["segment"]["origin"] == "approved"
+    back = _undo(client).json()["segment"]
+    assert (back["target"], back["origin"]) == (segment["target"], segment["origin"])  # the run's English again
+    assert back["version"] > 3  # each change is a new version: a tab holding an older one gets 409
+    with open_memory(default_memory_path(out)) as memory:
+        assert memory.approved(segment["source"]) is None
+        assert {e.target for e in memory.past_approvals(segment["source"])} >= {"First", "Second"}  # kept
+    nothing = _undo(client)
+    assert nothing.status_code == 409 and "no confirm to undo" in nothing.json()["error"]
+
+
+def test_undo_after_another_change_to_the_sentence_gets_409_and_undoes_nothing(client, out):
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "Mine", "version": 1}).status_code == 200
+    with open_memory(default_memory_path(out)) as memory:  # tm import, say, while the page was open
+        memory.approve([(segment["source"], "Someone else's")], origin="elsewhere")
+    answer = _undo(client)
+    assert answer.status_code == 409 and answer.json()["current"]["target"] == "Someone else's"
+    assert _first(client)["target"] == "Someone else's"
+    assert client.post(f"/api/articles/{STEM}/undo").status_code == 403
+
+
+def test_the_list_says_when_and_with_which_model_and_what_waits_to_be_published(client, out):
+    record = read_record(output_paths(out, STEM).record)
+    (article,) = client.get("/api/articles").json()["articles"]
+    assert (article["created"], article["model"], article["waiting"]) == (record.created, record.model.name, 0)
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "Waiting", "version": 1}).status_code == 200
+    assert client.get("/api/articles").json()["articles"][0]["waiting"] == 1
+    assert _first(client)["published"] is False
+    page = client.get("/").text
+    assert "1 approval(s)" in page and "Waiting to publish" in page
+    assert client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 200
+    assert client.get("/api/articles").json()["articles"][0]["waiting"] == 0 and _first(client)["published"]
+
+
+def test_the_page_marks_terms_in_the_arabic_says_where_the_english_came_from_and_keeps_teasers_apart(client, out):
+    import json
+
+    path = output_paths(out, STEM).record
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["segments"][-1]["kind"] = "related"  # as the segmenter marks a website's teaser links
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    page = client.get(f"/articles/{STEM}").text
+    segment = _with_term(client)
+    term = segment["terms"][0]
+    assert f'data-term="0" title="{term["target"]}">{term["surface"]}</mark>' in page
+    assert "the model&#39;s English (this run)" in page or "the memory&#39;s English" in page
+    teaser = data["segments"][-1]["id"]
+    heading = page.index("Related links (website teasers, not part of the article)")
+    assert page.index(f'data-segment="{teaser}"') > heading
+    assert all(page.index(f'data-segment="{s["id"]}"') < heading for s in data["segments"][:-1])
+
+
+def test_undo_walks_back_through_confirms_of_several_segments(client):
+    first, second = client.get(f"/api/articles/{STEM}").json()["segments"][:2]
+    assert _put(client, first["id"], {"target": "A1", "version": first["version"]}).status_code == 200
+    assert _put(client, second["id"], {"target": "B1", "version": second["version"]}).status_code == 200
+    assert _put(client, first["id"], {"target": "A2", "version": _first(client)["version"]}).status_code == 200
+    assert [_undo(client).json()["segment"]["target"] for _ in range(3)] == ["A1", second["target"], first["target"]]

@@ -10,7 +10,7 @@ the studio or elsewhere, makes the version a tab holds stale.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tarjama.errors import InputError
@@ -261,7 +261,12 @@ class Studio:
                     memory.approve([(last.source, last.before.target)], origin=last.before.origin,
                                    run_id=last.before.run_id)
                 confirms.pop()
-                return Undone(stem, _segment(segment, memory, strict_terms=strict))
+                restored = _segment(segment, memory, strict_terms=strict)
+                earlier = next((n for n in range(len(confirms) - 1, -1, -1) if confirms[n].source == last.source), None)
+                if earlier is not None:
+                    # The sentence is as its confirm before left it, at a new version: that one may be undone in turn.
+                    confirms[earlier] = replace(confirms[earlier], version=restored.version)
+                return Undone(stem, restored)
 
     def fuzzy(self, stem: str, segment_id: str) -> list[FuzzyMatch]:
         """The memory's approved sentences closest to a segment's Arabic (none when it has its own approval)."""
