@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tarjama.memory.store import default_memory_path, open_memory
 from tarjama.publish.publisher import output_paths
+from tarjama.record.reader import read_record
 from tarjama.studio.app import create_app
 from tarjama.studio.server import listen
 from tarjama.translate.settings import RunSettings
@@ -47,14 +49,40 @@ def test_edit_confirm_reload_alternative_and_publish_in_a_browser(studio_url):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("request", lambda request: requests.append(request.url))
+        record = read_record(output_paths(out, STEM).record)
+        third = record.segments[2]
+        near = third.source + " أمس"  # an approval of a sentence one word longer: the third's fuzzy match
+        with open_memory(default_memory_path(out)) as memory:
+            memory.approve([(near, "The near sentence's English")], origin="test")
         page.goto(f"{base}/articles/{STEM}")
         directions = page.eval_on_selector_all(".arabic", "cells => cells.map(c => getComputedStyle(c).direction)")
         first = page.locator("[data-segment]").first
         first.locator("textarea").fill("The browser's title")
         first.locator("textarea").press("Control+Enter")
         page.wait_for_function("document.querySelector('[data-segment] .version').textContent === '2'")
+        moved_on = page.evaluate("document.activeElement === document.querySelectorAll('[data-segment] textarea')[1]")
+        # The chips follow the typing: a term's chip turns red without its English, green with it.
+        termed = page.locator("[data-segment]:has(.chip)").first
+        chip = termed.locator(".chip").first
+        termed.locator("textarea").fill("Nothing of the glossary")
+        page.wait_for_function("c => c.classList.contains('miss')", arg=chip.element_handle())
+        warned = termed.locator(".warnings").text_content()
+        termed.locator("textarea").fill("With " + chip.get_attribute("data-target"))
+        page.wait_for_function("c => c.classList.contains('hit')", arg=chip.element_handle())
         page.reload()
         kept = page.locator("[data-segment] textarea").first.input_value()
+        fuzzy = page.locator(f'[data-segment="{third.id}"]')
+        fuzzy.locator(".ask-fuzzy").click()
+        fuzzy.locator(".choices li").first.wait_for()
+        fuzzy_offered = fuzzy.locator(".choices li").first.text_content()
+        fuzzy.locator(".choices li").first.click()
+        fuzzy_taken = fuzzy.locator("textarea").input_value()
+        fuzzy.locator("textarea").press("Control+Enter")
+        page.wait_for_function(f"document.querySelector('[data-segment=\"{third.id}\"] .origin').dataset.origin"
+                               " === 'approved'")
+        page.locator("button.undo").click()
+        page.wait_for_function("document.querySelector('.published').textContent.startsWith('undone')")
+        undone = fuzzy.locator("textarea").input_value()
         second = page.locator("[data-segment]").nth(1)
         second.locator(".ask-alternatives").click()
         second.locator(".choices li").first.wait_for()
@@ -69,6 +97,10 @@ def test_edit_confirm_reload_alternative_and_publish_in_a_browser(studio_url):
     assert all(url.startswith(base) for url in requests)  # nothing leaves the machine
     assert directions and set(directions) == {"rtl"}
     assert kept == "The browser's title"
+    assert moved_on  # Ctrl+Enter went on to the next segment
+    assert "glossary term missing" in warned
+    assert "The near sentence's English" in fuzzy_offered and fuzzy_taken == "The near sentence's English"
+    assert undone == third.target  # the fuzzy match's confirm undone: the run's English is back
     assert filled and offered.startswith(filled)
     assert "p0.s0" in said
     assert "The browser's title" in output_paths(out, STEM).english.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -108,6 +109,7 @@ class _Endpoints:
                                          undefined=jinja2.StrictUndefined)
         environment.globals.update(arabic_pieces=arabic_pieces, flag_label=flag_label, how_label=how_label,
                                    origin_label=origin_label)
+        environment.filters.update(when=shown_time, model_name=shown_model)
         self.templates = Jinja2Templates(env=environment)
 
     def list_page(self, request: Request) -> Response:
@@ -173,6 +175,26 @@ def arabic_pieces(segment: StudioSegment) -> list[tuple[str, int | None]]:
     """The segment's Arabic cut at its glossary terms, for the page to mark: ``(text, index of the term or None)``."""
     return spans_of(segment.source, [(t.start, t.end, index) for index, t in enumerate(segment.terms)
                                      if t.start is not None and t.end is not None])
+
+
+def shown_time(iso: str | None) -> str:
+    """A record's ISO 8601 time as a page shows it, in UTC to the minute ("2026-12-02 05:32 UTC")."""
+    if not iso:
+        return "(time not recorded)"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo is not None else "")
+
+
+def shown_model(name: str | None) -> str:
+    """A model as a page names it: a hub id as it is, a local folder by its own name (the path is its tooltip)."""
+    if not name:
+        return "(model not recorded)"
+    return Path(name).name if name.startswith(("/", ".", "~")) else name
 
 
 def _json_object(body: bytes, shape: str) -> dict:

@@ -79,8 +79,18 @@ class StudioArticle:
     @property
     def title(self) -> str:
         """The English of its title segment (the first segment when none is marked as title)."""
-        titles = [s for s in self.segments if s.kind == "title"] or list(self.segments[:1])
-        return titles[0].target if titles else self.stem
+        title = self._title_segment
+        return title.target if title is not None else self.stem
+
+    @property
+    def source_title(self) -> str:
+        """The Arabic of its title segment (the first segment when none is marked as title)."""
+        title = self._title_segment
+        return title.source if title is not None else ""
+
+    @property
+    def _title_segment(self) -> StudioSegment | None:
+        return next((s for s in self.segments if s.kind == "title"), self.segments[0] if self.segments else None)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class ArticleSummary:
 
     stem: str
     title: str
+    source_title: str
     segments: int
     approved: int
     flagged: int
@@ -184,7 +195,7 @@ class Studio:
             record = self.record(stem)
             article = self._article(record)
             summaries.append(ArticleSummary(
-                stem=stem, title=article.title, segments=len(article.segments),
+                stem=stem, title=article.title, source_title=article.source_title, segments=len(article.segments),
                 approved=sum(s.origin == Origin.APPROVED for s in article.segments),
                 flagged=sum(bool(s.flags) for s in article.segments),
                 term_success_rate=record.scores.term_success_rate if record.scores else None,

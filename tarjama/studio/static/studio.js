@@ -123,8 +123,8 @@
       item.textContent = choice.label;
       const take = function () {
         box.value = choice.target;
+        box.dispatchEvent(new Event("input"));
         list.replaceChildren();
-        checkSoon(section);
         box.focus();
       };
       item.addEventListener("click", take);
@@ -174,14 +174,28 @@
     status.textContent = "undone: " + segment.id + " is back to version " + segment.version;
     if (!section) return;
     section.querySelector("textarea").value = segment.target;
+    section.querySelector("textarea").dispatchEvent(new Event("input"));
     section.classList.remove("conflict");
     show(section, segment);
     say(section, "the last confirm was undone", true);
     section.querySelector("textarea").focus();
   });
 
+  // The box grows with its English, so a long sentence is read and typed without scrolling inside it.
+  function fit(box) {
+    box.style.height = "auto";
+    box.style.height = (box.scrollHeight + 4) + "px";
+  }
+
+  // On load, all at once: every height read after every write, so the page is laid out once, not per box.
+  const boxes = segments.map(function (section) { return section.querySelector("textarea"); });
+  boxes.forEach(function (box) { box.style.height = "auto"; });
+  boxes.map(function (box) { return box.scrollHeight; })
+    .forEach(function (height, n) { boxes[n].style.height = (height + 4) + "px"; });
+
   segments.forEach(function (section, index) {
     const box = section.querySelector("textarea");
+    box.addEventListener("input", function () { fit(box); });
     section.querySelector(".ask-alternatives").addEventListener("click", function () {
       ask(section, "alternatives", "POST", function (answer) {
         return answer.alternatives.map(function (a) {
