@@ -550,14 +550,16 @@ def _add_serve_command(commands: argparse._SubParsersAction, shared: SharedOptio
 def cmd_studio(args: argparse.Namespace) -> int:
     """``tarjama studio``: the editors' studio over an outputs folder, until interrupted."""
     from tarjama.studio.app import create_app
+    from tarjama.studio.model import ModelChoice
     from tarjama.studio.server import bind_secret, listen, serve
 
     secret = bind_secret(args.host)
-    settings = RunSettings.from_options(beam_size=args.beam_size, model=args.model, backend=args.backend,
-                                        glossary=args.glossary, threads=args.threads)
+    # Without --model, each article's alternatives come from the model its run recorded.
+    models = ModelChoice(settings=RunSettings(model=args.model) if args.model else None, backend=args.backend,
+                         beam_size=args.beam_size, glossary=args.glossary, threads=args.threads)
     sock = listen(args.host, args.port)
     port = sock.getsockname()[1]
-    app = create_app(args.out_dir, host=args.host, port=port, secret=secret, settings=settings)
+    app = create_app(args.out_dir, host=args.host, port=port, secret=secret, models=models)
     print(f"studio: http://{args.host}:{port}/", flush=True)
     serve(app, sock)
     return 0
@@ -566,10 +568,17 @@ def cmd_studio(args: argparse.Namespace) -> int:
 def _add_studio_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT, SECRET_ENV
 
-    studio = commands.add_parser("studio", parents=[shared.model, shared.engine],
-                                 help="the editors' studio: review and correct the English in a browser")
+    studio = commands.add_parser("studio", help="the editors' studio: review and correct the English in a browser")
     studio.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="the outputs folder of published articles")
-    studio.add_argument("--glossary", type=Path, help="newsroom glossary (TSV or TBX) for the model's alternatives")
+    # The model's alternatives come from each article's own run unless told otherwise: no default of their own.
+    recorded = "default: what the article's run record says"
+    studio.add_argument("--model", help=f"model for the alternatives: registry name, hub id or local directory "
+                                        f"({recorded})")
+    studio.add_argument("--backend", choices=BACKENDS, help=f"inference backend for the alternatives ({recorded})")
+    studio.add_argument("--beam-size", type=_positive_int, help=f"beam width of the alternatives ({recorded})")
+    studio.add_argument("--threads", type=_positive_int, help="CPU threads for the model (default: all cores)")
+    studio.add_argument("--glossary", type=Path,
+                        help=f"newsroom glossary (TSV or TBX) for the alternatives ({recorded})")
     studio.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default %(default)s; any other needs {SECRET_ENV} set)")
     studio.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free one)")

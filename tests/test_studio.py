@@ -236,10 +236,11 @@ def test_alternatives_are_the_beam_s_n_best_and_the_strict_terms_version_from_a_
     # The strict-terms version comes last and holds every glossary term of the sentence.
     assert alternatives[-1]["terms_hit"] == len(segment["terms"])
     assert all(t["target"] in alternatives[-1]["target"] for t in segment["terms"])
-    translator = client.app.state.model.translator()
+    translators = dict(client.app.state.model._translators)
     models = loaded_models()
     assert client.post(url, headers={TOKEN_HEADER: TOKEN}).json() == answer.json()  # the same decoding again
-    assert client.app.state.model.translator() is translator and loaded_models() == models
+    assert client.app.state.model._translators == translators and loaded_models() == models
+    assert len(translators) == 1
     assert _first(client) == client.get(f"/api/articles/{STEM}").json()["segments"][0]  # nothing stored
 
 
@@ -415,3 +416,26 @@ def test_undo_walks_back_through_confirms_of_several_segments(client):
     assert _put(client, second["id"], {"target": "B1", "version": second["version"]}).status_code == 200
     assert _put(client, first["id"], {"target": "A2", "version": _first(client)["version"]}).status_code == 200
     assert [_undo(client).json()["segment"]["target"] for _ in range(3)] == ["A1", second["target"], first["target"]]
+
+
+def test_without_a_model_of_its_own_the_studio_asks_the_model_the_article_s_run_recorded(client, out, tiny_marian):
+    segment = _with_term(client)
+    answer = client.post(f"/api/articles/{STEM}/segments/{segment['id']}/alternatives", headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["alternatives"][-1]["terms_hit"] == len(segment["terms"])  # the recorded glossary's terms
+    (key,) = client.app.state.model._translators
+    assert key[0] == str(tiny_marian.resolve())
+
+
+def test_the_studio_command_s_model_options_override_the_record_only_when_given(out, monkeypatch):
+    from tarjama import cli
+    from tarjama.studio import server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda app, sock: served.append(app))
+    assert cli.main(["studio", str(out), "--port", "0"]) == 0
+    assert cli.main(["studio", str(out), "--port", "0", "--model", "/some/model", "--beam-size", "2"]) == 0
+    recorded, told = (app.state.model.choice for app in served)
+    record = read_record(output_paths(out, STEM).record)
+    assert recorded.settings_for(record).model == record.model.name
+    assert told.settings_for(record).model == "/some/model" and told.settings_for(record).decoding.beam_size == 2

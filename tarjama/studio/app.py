@@ -28,7 +28,7 @@ from tarjama.errors import InputError, TarjamaError
 from tarjama.publish.escaping import spans_of
 from tarjama.record.labels import flag_label, how_label, origin_label
 from tarjama.studio.articles import NotFoundError, NothingToUndoError, StaleVersionError, Studio, StudioSegment
-from tarjama.studio.model import StudioModel
+from tarjama.studio.model import ModelChoice, StudioModel
 from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT
 from tarjama.translate.settings import RunSettings
 
@@ -48,20 +48,21 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
 
 
 def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
-               secret: str | None = None, settings: RunSettings | None = None,
+               secret: str | None = None, settings: RunSettings | None = None, models: ModelChoice | None = None,
                memory_path: Path | None = None) -> Starlette:
     """The studio over the articles published in ``out_dir``, answering as ``host:port``.
 
     ``token`` is the session's write token (a fresh random one by default). ``secret`` (the operator's, for a
     studio other machines reach) is then asked of every request: once as ``?secret=…``, which sets a cookie,
-    or in that cookie. ``settings`` are the model, backend and glossary for the model's alternatives.
+    or in that cookie. The model's alternatives come from ``models`` (by default: from the model each article's
+    run recorded), or from ``settings`` (one model and glossary for every article) when given.
     An ``out_dir`` that is not a folder is an :class:`InputError`.
     """
     if not Path(out_dir).is_dir():
         raise InputError("is not a folder of published articles", path=out_dir)
-    settings = settings or RunSettings()
+    models = models or ModelChoice(settings=settings)
     token = token or secrets.token_urlsafe(32)
-    pages = _Endpoints(Studio(Path(out_dir), memory_path), StudioModel(settings), token)
+    pages = _Endpoints(Studio(Path(out_dir), memory_path), StudioModel(models), token)
     hosts = allowed_hosts(host, port)
 
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -95,7 +96,7 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
                 TarjamaError: _failed, Exception: _failed}
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
                     exception_handlers=handlers)
-    app.state.studio, app.state.token, app.state.settings = pages.studio, token, settings
+    app.state.studio, app.state.token = pages.studio, token
     app.state.model = pages.model
     return app
 
@@ -155,7 +156,7 @@ class _Endpoints:
         # A plain function: Starlette runs it in a worker thread, so decoding never blocks the other requests.
         stem, segment_id = request.path_params["stem"], request.path_params["segment"]
         segment = self.studio.segment(stem, segment_id)
-        alternatives = self.model.alternatives(segment, self.studio.glossary_of(stem))
+        alternatives = self.model.alternatives(segment, self.studio.record(stem))
         return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
 
     def fuzzy_api(self, request: Request) -> Response:

@@ -287,12 +287,6 @@ class Studio:
         with open_memory(self.memory_path) as memory:
             return closest_approved(memory, segment.source)
 
-    def glossary_of(self, stem: str) -> Path | None:
-        """The glossary the article's run recorded, when it is still there."""
-        glossary = self.record(stem).glossary
-        path = Path(glossary.path) if glossary is not None and glossary.path else None
-        return path if path is not None and path.is_file() else None
-
     def publish(self, stem: str) -> PublishResult:
         """Publish the article's outputs again from the memory, with its approvals: what ``tarjama translate`` does.
 
