@@ -92,6 +92,19 @@ def test_edit_confirm_reload_alternative_and_publish_in_a_browser(studio_url):
         page.locator("button.publish").click()
         page.wait_for_function("document.querySelector('.published').textContent.startsWith('published')")
         said = page.locator(".published").text_content()
+        # An edit not confirmed is not lost by leaving the page: the browser asks first.
+        page.locator("[data-segment] textarea").last.click()  # a user's gesture: browsers ask only after one
+        page.keyboard.type("Typed, not confirmed")
+        edited = page.locator("[data-segment]").last.get_attribute("class")
+        # (Headless Chromium shows no beforeunload dialog: the page's handler is asked as the browser would ask it.)
+        leaving = ("() => { const e = new Event('beforeunload', {cancelable: true}); dispatchEvent(e); "
+                   "return e.defaultPrevented; }")
+        asked = page.evaluate(leaving)
+        page.locator("[data-segment] textarea").last.press("Control+Enter")
+        page.locator("[data-segment]").last.locator(".message").filter(has_text="confirmed").wait_for()
+        confirmed_class = page.locator("[data-segment]").last.get_attribute("class")
+        still_edited = page.eval_on_selector_all(".segment.edited", "found => found.map(s => s.dataset.segment)")
+        asked_after_confirm = page.evaluate(leaving)
         browser.close()
     assert errors == []
     assert all(url.startswith(base) for url in requests)  # nothing leaves the machine
@@ -103,4 +116,7 @@ def test_edit_confirm_reload_alternative_and_publish_in_a_browser(studio_url):
     assert undone == third.target  # the fuzzy match's confirm undone: the run's English is back
     assert filled and offered.startswith(filled)
     assert "p0.s0" in said
+    assert "edited" in edited and asked is True and "edited" not in confirmed_class
+    # The second segment's alternative was picked, never confirmed: leaving still asks.
+    assert still_edited == [record.segments[1].id] and asked_after_confirm is True
     assert "The browser's title" in output_paths(out, STEM).english.read_text(encoding="utf-8")

@@ -70,7 +70,16 @@
     for (const element of document.querySelectorAll(".waiting")) element.textContent = String(waiting);
   }
 
+  // What the memory holds for each box: a box whose text differs is an edit not confirmed yet.
+  const stored = new Map();
+  function markEdited(section) {
+    const edited = section.querySelector("textarea").value !== stored.get(section);
+    section.classList.toggle("edited", edited);
+  }
+
   function show(section, segment) {
+    stored.set(section, segment.target);
+    markEdited(section);
     section.dataset.version = String(segment.version);
     section.querySelector(".version").textContent = String(segment.version);
     const origin = section.querySelector(".origin");
@@ -152,8 +161,10 @@
       return;
     }
     const changed = result.answer.changed;
+    const unconfirmed = main.querySelectorAll(".segment.edited").length;
     status.textContent = "published " + result.answer.english + ": " +
-      (changed.length ? changed.length + " segment(s) changed: " + changed.join(", ") : "nothing changed");
+      (changed.length ? changed.length + " segment(s) changed: " + changed.join(", ") : "nothing changed") +
+      (unconfirmed ? " (" + unconfirmed + " edit(s) not confirmed are not in it: Ctrl+Enter them first)" : "");
     const article = await call(articleUrl, "GET");
     if (article.ok) {
       for (const segment of article.answer.segments) {
@@ -193,8 +204,17 @@
   boxes.map(function (box) { return box.scrollHeight; })
     .forEach(function (height, n) { boxes[n].style.height = (height + 4) + "px"; });
 
+  // Nothing typed is lost by leaving the page: the browser asks first while an edit is not confirmed.
+  window.addEventListener("beforeunload", function (event) {
+    if (main.querySelector(".segment.edited")) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   segments.forEach(function (section, index) {
     const box = section.querySelector("textarea");
+    stored.set(section, box.value);
     box.addEventListener("input", function () { fit(box); });
     section.querySelector(".ask-alternatives").addEventListener("click", function () {
       ask(section, "alternatives", "POST", function (answer) {
@@ -210,7 +230,7 @@
         });
       });
     });
-    box.addEventListener("input", function () { checkSoon(section); });
+    box.addEventListener("input", function () { markEdited(section); checkSoon(section); });
     box.addEventListener("keydown", async function (event) {
       if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
       event.preventDefault();
