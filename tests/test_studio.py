@@ -439,3 +439,17 @@ def test_the_studio_command_s_model_options_override_the_record_only_when_given(
     record = read_record(output_paths(out, STEM).record)
     assert recorded.settings_for(record).model == record.model.name
     assert told.settings_for(record).model == "/some/model" and told.settings_for(record).decoding.beam_size == 2
+
+
+def test_arabic_and_glossary_text_from_the_record_never_become_html(client, out):
+    import json
+
+    path = output_paths(out, STEM).record
+    data = json.loads(path.read_text(encoding="utf-8"))
+    segment = next(s for s in data["segments"] if s.get("terms"))
+    segment["terms"][0]["target"] = '"><img src=x onerror=alert(1)>'
+    segment["source"] = "<script>alert(2)</script> " + segment["source"]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    page = client.get(f"/articles/{STEM}").text
+    assert "<img" not in page and "<script>alert(2)" not in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "&#34;&gt;&lt;img src=x" in page
