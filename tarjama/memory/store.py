@@ -67,7 +67,19 @@ CREATE TABLE IF NOT EXISTS approval_history (
     run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS approval_history_by_source ON approval_history (source);
+CREATE TABLE IF NOT EXISTS approval_revision (
+    source TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    history INTEGER NOT NULL,
+    approved INTEGER NOT NULL
+);
 """
+# approval_revision (each sentence's TranslationMemory.revision) is added without a new schema version, because
+# nothing breaks either way: a memory made before it gains the empty table on opening, and a sentence with no row
+# counts its revision from its approvals (1 + past + current, what the studio counted before). A tarjama of
+# schema 3 without the table still opens the memory and writes approvals correctly, only without revisions; those
+# changes are still seen, since each row keeps the history length and approval it was stored with (_revision).
+# A new version would make that older tarjama refuse a memory it can use, and gain nothing.
 
 
 _CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\t", "\n", "\r"}
@@ -137,6 +149,7 @@ class TranslationMemory:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._depth = 0  # how many write transactions are open (nested ones are savepoints of the outermost)
         if path.exists():
             self._connect()
 
@@ -192,16 +205,40 @@ class TranslationMemory:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        """One write transaction, taken at once so that concurrent writers queue instead of failing."""
+        """One write transaction, taken at once so that concurrent writers queue instead of failing.
+
+        Inside another one (:meth:`transaction`) it joins it as a savepoint: its writes are undone alone if it
+        fails, and are committed with the outer transaction.
+        """
         connection = self._db if self._db is not None else self._conn
-        connection.execute("BEGIN IMMEDIATE")
+        savepoint = f"nested_{self._depth}" if self._depth else None
+        connection.execute(f"SAVEPOINT {savepoint}" if savepoint else "BEGIN IMMEDIATE")
+        self._depth += 1
         try:
             yield
-            connection.execute("COMMIT")
+            connection.execute(f"RELEASE {savepoint}" if savepoint else "COMMIT")
         except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite may have rolled it all back already (a full disk)
+                if savepoint:
+                    connection.execute(f"ROLLBACK TO {savepoint}")
+                    connection.execute(f"RELEASE {savepoint}")
+                else:
+                    connection.execute("ROLLBACK")
             raise
+        finally:
+            self._depth -= 1
+
+    @contextmanager
+    def transaction(self) -> Iterator[TranslationMemory]:
+        """One write transaction over the ``with`` block: reads in it see one state no other writer can change.
+
+        Taken at once (``BEGIN IMMEDIATE``): another process's or connection's write waits until the block ends,
+        so a check and the change it allows (:meth:`revision`, then :meth:`approve`) are one step. The
+        :meth:`approve` and :meth:`withdraw` calls inside join it; it commits at the end of the block and is
+        rolled back, all of it, when the block raises. Creates the memory file when there is none yet.
+        """
+        with self._write():
+            yield self
 
     def close(self) -> None:
         """Close the file."""
@@ -264,21 +301,25 @@ class TranslationMemory:
         ``run_id`` is the run whose bilingual file they come from (``None`` for TMX, XLIFF, a file of no run).
         ``replace=False`` keeps existing approvals (a memory imported from elsewhere never overrides
         this newsroom's editors). A replaced approval is kept in the history (:meth:`past_approvals`);
-        a pair whose English is already the approval's is not stored again.
+        a pair whose English is already the approval's is not stored again. Each stored pair raises its
+        sentence's :meth:`revision`, in the same transaction (the caller's, inside :meth:`transaction`).
         """
-        rows = [(normalise_source(s), s, t, origin, _now(), run_id)
-                for s, t in pairs if normalise_source(s) and t.strip()]
+        wanted = [(normalise_source(s), s, t) for s, t in pairs if normalise_source(s) and t.strip()]
         stored = 0
         with self._write():
-            for row in rows:
+            for key, source, target in wanted:
+                # Timed once the write lock is held: a writer that waited for another's transaction comes after it.
+                row = (key, source, target, origin, _now(), run_id)
                 current = self._conn.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approved WHERE source = ?",
                                              (row[0],)).fetchone()
                 if current is not None and (not replace or same_english(current[1], row[2])):
                     continue
+                revision, history = self._revision_and_history(row[0], approved=current is not None)
                 if current is not None:
                     self._keep_in_history(row[0], current, row[4])
                 self._conn.execute(f"INSERT OR REPLACE INTO approved (source, {_APPROVAL_COLUMNS}) "
                                    "VALUES (?, ?, ?, ?, ?, ?)", row)
+                self._store_revision(row[0], revision + 1, history=history + (current is not None), approved=True)
                 stored += 1
         return stored
 
@@ -289,7 +330,10 @@ class TranslationMemory:
                            (key, source_text, target, origin, approved_at, replaced_at, run_id))
 
     def withdraw(self, sources: Iterable[str]) -> int:
-        """Withdraw the approvals of these source sentences (kept in the history); how many there were."""
+        """Withdraw the approvals of these source sentences (kept in the history); how many there were.
+
+        Each withdrawn approval raises its sentence's :meth:`revision`, in the same transaction.
+        """
         keys = list(dict.fromkeys(normalise_source(s) for s in sources))
         withdrawn = 0
         if not keys:
@@ -300,15 +344,63 @@ class TranslationMemory:
                                              (key,)).fetchone()
                 if current is None:
                     continue
+                revision, history = self._revision_and_history(key, approved=True)
                 self._keep_in_history(key, current, _now())
                 self._conn.execute("DELETE FROM approved WHERE source = ?", (key,))
+                self._store_revision(key, revision + 1, history=history + 1, approved=False)
                 withdrawn += 1
         return withdrawn
 
+    def revision(self, source: str) -> int:
+        """The revision of this source sentence's approval: 1 while it was never approved, and one more with each
+        change of it.
+
+        Every :meth:`approve` that stores an English for it and every :meth:`withdraw` that removes one raises it,
+        whichever process made the change, so it never comes back to a value it had: whoever read it can tell
+        whether the approval is still the one it saw. An approve of the approval's own English changes nothing.
+        To check it and approve as one step, read it inside :meth:`transaction`.
+        """
+        if self._db is None:
+            return 1
+        key = normalise_source(source)
+        approved = self._db.execute("SELECT 1 FROM approved WHERE source = ?", (key,)).fetchone() is not None
+        return self._revision_and_history(key, approved=approved)[0]
+
+    def _revision_and_history(self, key: str, *, approved: bool) -> tuple[int, int]:
+        """The sentence's revision and how many past approvals it has, given whether it has a current one."""
+        history, stored, stored_history, stored_approved = self._conn.execute(
+            "SELECT (SELECT COUNT(*) FROM approval_history WHERE source = :key), revision, history, approved "
+            "FROM (SELECT 1) LEFT JOIN approval_revision ON source = :key", {"key": key}).fetchone()
+        counted = 1 + history + approved  # a sentence with no stored revision (a memory older than the table)
+        if stored is None:
+            return counted, history
+        if (history, approved) == (stored_history, stored_approved):
+            return max(stored, counted), history
+        # Changed since by a tarjama that does not keep revisions: each replace or withdraw adds a history row and
+        # a first approval sets one, so 2 × history + approved grows with every such change.
+        unseen = 2 * (history - stored_history) + (approved - stored_approved)
+        return max(stored + max(unseen, 1), counted), history
+
+    def _store_revision(self, key: str, revision: int, *, history: int, approved: bool) -> None:
+        """Store the revision a change made, with the approval state it leaves (in the change's transaction)."""
+        self._conn.execute("INSERT OR REPLACE INTO approval_revision (source, revision, history, approved) "
+                           "VALUES (?, ?, ?, ?)", (key, revision, history, approved))
+
     def all_approved(self) -> list[ApprovedEntry]:
         """Every approved pair, oldest first."""
-        return [_approval(row) for row in self._conn.execute(
+        if self._db is None:  # reading makes no file
+            return []
+        return [_approval(row) for row in self._db.execute(
             f"SELECT {_APPROVAL_COLUMNS} FROM approved ORDER BY approved_at, source")]
+
+    def approved_keys(self) -> list[str]:
+        """Every approved sentence in the form it is looked up by (:func:`normalise_source`), oldest first.
+
+        What fuzzy matching compares: stored in that form, so no sentence needs normalising again.
+        """
+        if self._db is None:
+            return []
+        return [key for (key,) in self._db.execute("SELECT source FROM approved ORDER BY approved_at, source")]
 
     def all_machine(self) -> list[MachineEntry]:
         """Every machine translation, oldest first."""
