@@ -453,3 +453,15 @@ def test_arabic_and_glossary_text_from_the_record_never_become_html(client, out)
     page = client.get(f"/articles/{STEM}").text
     assert "<img" not in page and "<script>alert(2)" not in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "&#34;&gt;&lt;img src=x" in page
+
+
+def test_two_studios_on_one_folder_share_the_memory_s_versions(out):
+    from tarjama.studio.articles import StaleVersionError, Studio
+
+    one, other = Studio(out), Studio(out)  # as two processes: no lock in common but the memory's
+    segment = one.article(STEM).segments[0]
+    assert one.confirm(STEM, segment.id, "From the first studio", segment.version).version == segment.version + 1
+    with pytest.raises(StaleVersionError) as stale:
+        other.confirm(STEM, segment.id, "From the second studio", segment.version)
+    assert stale.value.current.target == "From the first studio"
+    assert other.article(STEM).segments[0].target == "From the first studio"

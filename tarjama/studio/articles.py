@@ -2,9 +2,11 @@
 
 Every figure is read afresh from the run records and the translation memory at each request, so that a run, a
 ``tm import`` or another tab is seen at once. A segment's English is its memory approval when it has one, else
-what its run published. Its *version* is a count the memory keeps by itself: one, plus one for each approval and
-withdrawal its Arabic has had (the current approval and the history). Any change to the sentence's approval, from
-the studio or elsewhere, makes the version a tab holds stale.
+what its run published. Its *version* is the memory's revision of the sentence
+(:meth:`~tarjama.memory.store.TranslationMemory.revision`): one, plus one for each change to its approval, from the
+studio or elsewhere, which makes the version a tab holds stale. A confirm's check of the version and its store are
+one write transaction of the memory, so another process's change (``tm import``, another studio) cannot slip in
+between.
 """
 
 from __future__ import annotations
@@ -137,11 +139,6 @@ class PublishResult:
     record: str
 
 
-def segment_version(memory: TranslationMemory, source: str) -> int:
-    """The sentence's version: 1, plus each approval and withdrawal it has had (see the module's docstring)."""
-    return 1 + len(memory.past_approvals(source)) + (memory.approved(source) is not None)
-
-
 def studio_origin(record_path: Path) -> str:
     """The origin an approval made in the studio carries: the studio and the run record it was made on."""
     return f"tarjama studio: {origin_of(record_path)}"
@@ -226,7 +223,7 @@ class Studio:
         if segment is None:
             raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
         strict = bool(record.strict_terms)
-        with self._confirming, open_memory(self.memory_path) as memory:
+        with self._confirming, open_memory(self.memory_path) as memory, memory.transaction():
             current = _segment(segment, memory, strict_terms=strict)
             if version != current.version:
                 raise StaleVersionError(f"{segment_id} changed since version {version}: it is at version "
@@ -256,7 +253,7 @@ class Studio:
                 raise NothingToUndoError(f"no confirm to undo in article {stem!r} since the studio started")
             last = confirms[-1]
             segment = record.segments_by_id.get(last.segment_id)
-            with open_memory(self.memory_path) as memory:
+            with open_memory(self.memory_path) as memory, memory.transaction():
                 if segment is None or segment.source != last.source:
                     confirms.pop()
                     raise NothingToUndoError(f"{last.segment_id} was published again with other Arabic since "
@@ -321,5 +318,5 @@ def _segment(segment: SegmentView, memory: TranslationMemory, *, strict_terms: b
         set_aside is not None and same_english(approved.target, set_aside))
     return StudioSegment(id=segment.id, kind=segment.kind or "body", source=segment.source, target=target,
                          origin=str(origin), origin_label=origin_label(origin),
-                         version=segment_version(memory, segment.source), terms=check.terms, flags=segment.flags,
+                         version=memory.revision(segment.source), terms=check.terms, flags=segment.flags,
                          warnings=check.warnings, published=published, set_aside=set_aside)
