@@ -562,6 +562,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     app = create_app(args.out_dir, host=args.host, port=port, secret=secret, models=models)
     print(f"studio: http://{args.host}:{port}/", flush=True)
     serve(app, sock)
+    print("studio: stopped", flush=True)
     return 0
 
 

@@ -231,7 +231,8 @@ def test_alternatives_are_the_beam_s_n_best_and_the_strict_terms_version_from_a_
     answer = client.post(url, headers={TOKEN_HEADER: TOKEN})
     assert answer.status_code == 200, answer.text
     alternatives = answer.json()["alternatives"]
-    assert alternatives and all(set(a) == {"target", "terms_hit"} and a["target"] for a in alternatives)
+    assert alternatives and all(set(a) == {"target", "terms_hit", "kind"} and a["target"] for a in alternatives)
+    assert [a["kind"] for a in alternatives] == ["n-best"] * (len(alternatives) - 1) + ["strict"]
     assert len({a["target"] for a in alternatives}) == len(alternatives)
     # The strict-terms version comes last and holds every glossary term of the sentence.
     assert alternatives[-1]["terms_hit"] == len(segment["terms"])
@@ -387,7 +388,7 @@ def test_the_list_says_when_and_with_which_model_and_what_waits_to_be_published(
     assert client.get("/api/articles").json()["articles"][0]["waiting"] == 1
     assert _first(client)["published"] is False
     page = client.get("/").text
-    assert "1 approval(s)" in page and "Waiting to publish" in page
+    assert "1 change(s)" in page and "Waiting to publish" in page
     assert client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 200
     assert client.get("/api/articles").json()["articles"][0]["waiting"] == 0 and _first(client)["published"]
 
@@ -437,8 +438,11 @@ def test_the_studio_command_s_model_options_override_the_record_only_when_given(
     assert cli.main(["studio", str(out), "--port", "0", "--model", "/some/model", "--beam-size", "2"]) == 0
     recorded, told = (app.state.model.choice for app in served)
     record = read_record(output_paths(out, STEM).record)
-    assert recorded.settings_for(record).model == record.model.name
-    assert told.settings_for(record).model == "/some/model" and told.settings_for(record).decoding.beam_size == 2
+    as_run = served[0].state.studio.settings_of(record)
+    assert recorded.settings_for(as_run) == as_run and as_run.model == record.model.name
+    mine = told.settings_for(as_run)
+    assert (mine.model, mine.decoding.beam_size) == ("/some/model", 2)
+    assert mine.glossary == as_run.glossary and as_run.glossary is not None  # the article's glossary still
 
 
 def test_arabic_and_glossary_text_from_the_record_never_become_html(client, out):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -25,26 +27,34 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tarjama.errors import InputError, TarjamaError
+from tarjama.memory.store import check_memory
 from tarjama.publish.escaping import spans_of
 from tarjama.record.labels import flag_label, how_label, origin_label
 from tarjama.studio.articles import NotFoundError, NothingToUndoError, StaleVersionError, Studio, StudioSegment
 from tarjama.studio.model import ModelChoice, StudioModel
-from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT
+from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_NAMES, is_any_address, is_loopback
 from tarjama.translate.settings import RunSettings
 
 TOKEN_HEADER = "X-Tarjama-Token"
 SECRET_COOKIE = "tarjama-studio-secret"
 _HERE = Path(__file__).parent
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+MAX_BODY_BYTES = 1_000_000  # an article's longest English is a few kilobytes: anything near this is no edit
 
 
-def allowed_hosts(host: str, port: int) -> frozenset[str]:
-    """The Host headers the studio answers: its own host and port (and the loopback's other names on loopback)."""
-    names = {host, f"[{host}]" if ":" in host and not host.startswith("[") else host}
-    if host in _LOOPBACK_NAMES:
-        names.update(_LOOPBACK_NAMES)
-    return frozenset(f"{name}:{port}" for name in names)
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The Host headers the studio answers: its own host and port (and the loopback's other names on loopback).
+
+    ``None`` (any Host) for a studio listening on every address: browsers then reach it by names it cannot know,
+    and it asks every request for the operator's secret, which a rebound page does not have.
+    """
+    if is_any_address(host):
+        return None
+    names = {host}
+    if is_loopback(host):
+        names.update(LOOPBACK_NAMES)
+    return frozenset(f"[{name}]:{port}" if ":" in name and not name.startswith("[") else f"{name}:{port}"
+                     for name in names)
 
 
 def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
@@ -60,21 +70,31 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     """
     if not Path(out_dir).is_dir():
         raise InputError("is not a folder of published articles", path=out_dir)
+    studio = Studio(Path(out_dir), memory_path)
+    if studio.memory_path.exists():
+        check_memory(studio.memory_path)  # a damaged memory stops the start, not every page after it
     models = models or ModelChoice(settings=settings)
     token = token or secrets.token_urlsafe(32)
-    pages = _Endpoints(Studio(Path(out_dir), memory_path), StudioModel(models), token)
+    pages = _Endpoints(studio, StudioModel(models), token)
     hosts = allowed_hosts(host, port)
 
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.headers.get("host", "") not in hosts:
+        if hosts is not None and request.headers.get("host", "") not in hosts:
             return _error(403, "this studio answers only requests addressed to its own host and port")
-        offered = request.query_params.get("secret")
-        if secret is not None and not _same(offered or request.cookies.get(SECRET_COOKIE, ""), secret):
+        offered = request.query_params.get("secret", "")
+        if secret is not None and not (_same(offered, secret) or _same(request.cookies.get(SECRET_COOKIE, ""), secret)):
             return _error(403, "this studio needs its operator's secret: open it once as /?secret=…")
         if request.method not in _SAFE_METHODS and not _same(request.headers.get(TOKEN_HEADER, ""), token):
             return _error(403, f"a write needs the page's token in the {TOKEN_HEADER} header")
-        response = await call_next(request)
-        if secret is not None and offered:
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return _error(413, f"the body is over {MAX_BODY_BYTES:,} bytes: no segment's English is that long")
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 (the edge: one line in the terminal, JSON for the page)
+            print(f"studio: {request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            return _error(500, f"the studio could not answer: {type(exc).__name__}: {exc}")
+        if secret is not None and _same(offered, secret):
             response.set_cookie(SECRET_COOKIE, secret, httponly=True, samesite="strict")
         return response
 
@@ -92,8 +112,10 @@ def create_app(out_dir: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
         Route("/api/articles/{stem}/publish", pages.publish_api, methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
-    handlers = {HTTPException: _http_error, NotFoundError: _not_found, InputError: _bad_request,
-                TarjamaError: _failed, Exception: _failed}
+    # No handler for Exception: Starlette would print its traceback after answering; the guard answers it instead.
+    handlers = {HTTPException: _http_error, NotFoundError: _not_found, BodyTooLargeError: _too_large,
+                InputError: _bad_request,
+                TarjamaError: _failed}
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
                     exception_handlers=handlers)
     app.state.studio, app.state.token = pages.studio, token
@@ -129,19 +151,21 @@ class _Endpoints:
         return JSONResponse({"stem": article.stem, "segments": [asdict(s) for s in article.segments]})
 
     async def confirm_api(self, request: Request) -> Response:
-        target, version = _confirm_body(await request.body())
+        target, version = _confirm_body(await _body(request))
         try:
-            segment = self.studio.confirm(request.path_params["stem"], request.path_params["segment"], target,
-                                          version)
+            # In a worker thread: a confirm may wait for the memory's write lock, and the other tabs must not.
+            segment = await run_in_threadpool(self.studio.confirm, request.path_params["stem"],
+                                              request.path_params["segment"], target, version)
         except StaleVersionError as stale:
             return JSONResponse({"error": str(stale), "yours": {"target": target, "version": version},
                                  "current": asdict(stale.current)}, status_code=409)
         return JSONResponse(asdict(segment))
 
     async def check_api(self, request: Request) -> Response:
-        target = _check_body(await request.body())
-        return JSONResponse(asdict(self.studio.check(request.path_params["stem"], request.path_params["segment"],
-                                                     target)))
+        target = _check_body(await _body(request))
+        check = await run_in_threadpool(self.studio.check, request.path_params["stem"], request.path_params["segment"],
+                                        target)
+        return JSONResponse(asdict(check))
 
     def undo_api(self, request: Request) -> Response:
         try:
@@ -156,7 +180,8 @@ class _Endpoints:
         # A plain function: Starlette runs it in a worker thread, so decoding never blocks the other requests.
         stem, segment_id = request.path_params["stem"], request.path_params["segment"]
         segment = self.studio.segment(stem, segment_id)
-        alternatives = self.model.alternatives(segment, self.studio.record(stem))
+        recorded = self.studio.settings_of(self.studio.record(stem), need_glossary=not self.model.choice.own_glossary)
+        alternatives = self.model.alternatives(segment, recorded)
         return JSONResponse({"alternatives": [asdict(a) for a in alternatives]})
 
     def fuzzy_api(self, request: Request) -> Response:
@@ -198,6 +223,20 @@ def shown_model(name: str | None) -> str:
     return Path(name).name if name.startswith(("/", ".", "~")) else name
 
 
+async def _body(request: Request) -> bytes:
+    """The request's body, refused past :data:`MAX_BODY_BYTES` (a body sent without its length included)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLargeError(f"the body is over {MAX_BODY_BYTES:,} bytes: no segment's English is that long")
+    return bytes(body)
+
+
+class BodyTooLargeError(InputError):
+    """A request body past :data:`MAX_BODY_BYTES`."""
+
+
 def _json_object(body: bytes, shape: str) -> dict:
     """The JSON object of a request's body; :class:`InputError` naming the expected ``shape`` for anything else."""
     try:
@@ -235,6 +274,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):
         return await _failed(request, exc)
     return _error(exc.status_code, str(exc.detail))
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return _error(413, str(exc))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

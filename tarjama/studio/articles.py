@@ -23,9 +23,10 @@ from tarjama.record.labels import Origin, origin_label
 from tarjama.record.reader import RunRecordView, SegmentView, read_record
 from tarjama.runs.article import translate_and_publish
 from tarjama.studio.checks import EnglishCheck, EnglishWarning, StudioTerm, check_english
-from tarjama.translate.settings import recorded_settings
+from tarjama.translate.settings import RunSettings, recorded_settings
 
 RECORD_SUFFIX = ".run.json"
+WITHDRAWN_LABEL = "an editor's approval, since withdrawn: publishing translates it again"
 
 
 class NotFoundError(InputError):
@@ -109,6 +110,13 @@ class ArticleSummary:
     created: str | None  # when the article was last published (its run record's time)
     model: str | None
     waiting: int  # approvals not published yet
+    error: str | None = None  # why its run record cannot be read (the other figures are then empty)
+
+    @classmethod
+    def unreadable(cls, stem: str, error: str) -> ArticleSummary:
+        """The line of an article whose run record cannot be read: the list still shows the others."""
+        return cls(stem=stem, title=stem, source_title="", segments=0, approved=0, flagged=0,
+                   term_success_rate=None, created=None, model=None, waiting=0, error=error)
 
 
 @dataclass(frozen=True)
@@ -167,10 +175,7 @@ class Studio:
 
     def segment(self, stem: str, segment_id: str) -> SegmentView:
         """A segment of an article's run record; :class:`NotFoundError` for an id the article does not have."""
-        segment = self.record(stem).segments_by_id.get(segment_id)
-        if segment is None:
-            raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
-        return segment
+        return _segment_of(self.record(stem), segment_id)
 
     def article(self, stem: str) -> StudioArticle:
         """An article's segments with the memory's current English and versions."""
@@ -186,26 +191,34 @@ class Studio:
                              backend=model.backend if model else None, strict_terms=strict)
 
     def summaries(self) -> list[ArticleSummary]:
-        """A summary of each article, for the list."""
+        """A summary of each article, for the list; a record that cannot be read is listed with its error."""
         summaries = []
-        for stem in self.stems():
-            record = self.record(stem)
-            article = self._article(record)
-            summaries.append(ArticleSummary(
-                stem=stem, title=article.title, source_title=article.source_title, segments=len(article.segments),
-                approved=sum(s.origin == Origin.APPROVED for s in article.segments),
-                flagged=sum(bool(s.flags) for s in article.segments),
-                term_success_rate=record.scores.term_success_rate if record.scores else None,
-                created=article.created, model=article.model, waiting=article.waiting))
+        with open_memory(self.memory_path) as memory:  # once for the list: a folder may hold hundreds
+            for stem in self.stems():
+                try:
+                    record = read_record(self.out_dir / f"{stem}{RECORD_SUFFIX}")
+                except InputError as damaged:
+                    summaries.append(ArticleSummary.unreadable(stem, damaged.describe()))
+                    continue
+                states = [_english_state(segment, memory.approved(segment.source)) for segment in record.segments]
+                title = next((s for s in record.segments if s.kind == "title"),
+                             record.segments[0] if record.segments else None)
+                title_state = states[record.segments.index(title)] if title is not None else None
+                model = record.model
+                summaries.append(ArticleSummary(
+                    stem=stem, title=title_state.target if title_state else stem,
+                    source_title=title.source if title is not None else "", segments=len(record.segments),
+                    approved=sum(state.approved for state in states),
+                    flagged=sum(bool(segment.flags) for segment in record.segments),
+                    term_success_rate=record.scores.term_success_rate if record.scores else None,
+                    created=record.created, model=(model.name or model.path) if model else None,
+                    waiting=sum(not state.published for state in states)))
         return summaries
 
     def check(self, stem: str, segment_id: str, target: str) -> EnglishCheck:
         """The terms and warnings of ``target`` as the English of a segment (nothing is stored)."""
         record = self.record(stem)
-        segment = record.segments_by_id.get(segment_id)
-        if segment is None:
-            raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
-        return check_english(segment, target, strict_terms=bool(record.strict_terms))
+        return check_english(_segment_of(record, segment_id), target, strict_terms=bool(record.strict_terms))
 
     def confirm(self, stem: str, segment_id: str, target: str, version: int) -> StudioSegment:
         """Store an editor's English for a segment as its approval in the memory, at once.
@@ -219,9 +232,7 @@ class Studio:
         if not target.strip():
             raise InputError(f"the English of {segment_id} is empty: an approval needs English")
         record = self.record(stem)
-        segment = record.segments_by_id.get(segment_id)
-        if segment is None:
-            raise NotFoundError(f"no segment {segment_id!r} in article {stem!r}")
+        segment = _segment_of(record, segment_id)
         strict = bool(record.strict_terms)
         with self._confirming, open_memory(self.memory_path) as memory, memory.transaction():
             current = _segment(segment, memory, strict_terms=strict)
@@ -284,21 +295,63 @@ class Studio:
         with open_memory(self.memory_path) as memory:
             return closest_approved(memory, segment.source)
 
+    def locate(self, recorded: str | None) -> Path | None:
+        """A file or folder a run record names, as it names it (relative to where ``translate`` ran), found here.
+
+        Tried in turn: as recorded (absolute, or relative to the studio's working folder), then relative to the
+        outputs folder's parent (``translate ARTICLE --out outputs`` run in a project's folder) and to the outputs
+        folder itself. ``None`` when none exists.
+        """
+        if not recorded:
+            return None
+        path = Path(recorded).expanduser()
+        candidates = [path] if path.is_absolute() else [path, self.out_dir.parent / path, self.out_dir / path]
+        return next((candidate for candidate in candidates if candidate.exists()), None)
+
+    def settings_of(self, record: RunRecordView, *, need_glossary: bool = True) -> RunSettings:
+        """The settings an article's run recorded (:func:`recorded_settings`), its paths found from here.
+
+        A glossary the run used that is nowhere to be found is an :class:`InputError` (its terms would be lost)
+        unless ``need_glossary`` is false (another glossary stands in).
+        """
+        settings = recorded_settings(record, memory=self.memory_path)
+        if settings.glossary is not None:
+            glossary = self.locate(str(settings.glossary))
+            if glossary is None and not need_glossary:
+                settings = replace(settings, glossary=None)
+            elif glossary is None:
+                raise InputError(f"the glossary the article's run used, {settings.glossary}, is not found from "
+                                 f"{Path.cwd()} nor beside {self.out_dir}: {_START_WHERE}", path=record.path)
+            else:
+                settings = replace(settings, glossary=glossary)
+        model = self.locate(settings.model) if not Path(settings.model).exists() else None
+        return replace(settings, model=str(model)) if model is not None else settings
+
     def publish(self, stem: str) -> PublishResult:
         """Publish the article's outputs again from the memory, with its approvals: what ``tarjama translate`` does.
 
         The run is :func:`~tarjama.runs.article.translate_and_publish` with the settings its record was written
-        with (:func:`~tarjama.translate.settings.recorded_settings`) and this studio's memory: the same harvest,
-        memory look-up, publishing code, article lock and atomic swap. Sentences the memory holds need no model.
-        An article whose source is gone is an :class:`InputError` (nothing is written).
+        with (:meth:`settings_of`) and this studio's memory: the same harvest, memory look-up, publishing code,
+        article lock and atomic swap. Sentences the memory holds need no model loaded, but the model's folder must
+        be there: the memory's keys name the model by its files. An article whose source, glossary or model
+        cannot be found is an :class:`InputError` (nothing is written).
         """
         before = self.record(stem)
-        source = Path(before.source) if before.source else None
+        source = self.locate(before.source)
         if source is None or not source.is_file():
-            raise InputError(f"the article's source {before.source or '(not recorded)'} is gone: it cannot be "
-                             "published again", path=before.path)
-        reference = Path(before.reference) if before.reference and Path(before.reference).is_file() else None
-        settings = recorded_settings(before, memory=self.memory_path)
+            raise InputError(f"the article's source {before.source or '(not recorded)'} is not found from "
+                             f"{Path.cwd()} nor beside {self.out_dir}: it cannot be published again; "
+                             f"{_START_WHERE}", path=before.path)
+        located = self.locate(before.reference)
+        reference = located if located is not None and located.is_file() else None
+        settings = self.settings_of(before)
+        try:
+            settings.resolve_model()
+        except InputError:
+            raise InputError(f"the model the article was translated with, {settings.model}, is not on this machine: "
+                             "publishing runs the article again as `tarjama translate` does, and the memory's keys "
+                             "name that model; put its folder back (or `tarjama models pull` it)",
+                             path=before.path) from None
         published = translate_and_publish(source, settings, self.out_dir, reference=reference).published
         after = read_record(published.record)
         old = {segment.id: segment.target for segment in before.segments}
@@ -306,17 +359,47 @@ class Studio:
         return PublishResult(stem, changed, str(published.english), str(published.record))
 
 
-def _segment(segment: SegmentView, memory: TranslationMemory, *, strict_terms: bool) -> StudioSegment:
-    """A record's segment with the memory's approval (if any) over its English, checked."""
-    approved = memory.approved(segment.source)
-    target = approved.target if approved is not None else segment.target
-    origin = Origin.APPROVED if approved is not None else segment.origin
-    check = check_english(segment, target, strict_terms=strict_terms)
+_START_WHERE = ("start the studio in the folder `tarjama translate` ran in (the run record names its files as "
+                "typed there), or translate the article again with absolute paths")
+
+
+@dataclass(frozen=True)
+class _EnglishState:
+    """A segment's English as the studio shows it: the memory's approval over what the run published."""
+
+    target: str
+    origin: str
+    approved: bool  # the memory holds an approval for its Arabic
+    published: bool  # the article's outputs hold this English (or will hold it no other way)
+    withdrawn: bool  # published as an approval the memory no longer holds
+
+
+def _english_state(segment: SegmentView, approved: ApprovedEntry | None) -> _EnglishState:
+    if approved is None:
+        # Published as an approval since withdrawn (an undo, tm withdraw): the next publish translates it again.
+        withdrawn = segment.origin == Origin.APPROVED
+        return _EnglishState(segment.target, segment.origin, False, not withdrawn, withdrawn)
     set_aside = segment.set_aside.target if segment.set_aside is not None else None
     # An approval the run set aside (strict mode, a term missing) is published as the model's English, by rule.
-    published = approved is None or same_english(approved.target, segment.target) or (
+    published = same_english(approved.target, segment.target) or (
         set_aside is not None and same_english(approved.target, set_aside))
-    return StudioSegment(id=segment.id, kind=segment.kind or "body", source=segment.source, target=target,
-                         origin=str(origin), origin_label=origin_label(origin),
+    return _EnglishState(approved.target, Origin.APPROVED, True, published, False)
+
+
+def _segment_of(record: RunRecordView, segment_id: str) -> SegmentView:
+    segment = record.segments_by_id.get(segment_id)
+    if segment is None:
+        raise NotFoundError(f"no segment {segment_id!r} in article {record.path.name.removesuffix(RECORD_SUFFIX)!r}")
+    return segment
+
+
+def _segment(segment: SegmentView, memory: TranslationMemory, *, strict_terms: bool) -> StudioSegment:
+    """A record's segment with the memory's approval (if any) over its English, checked."""
+    state = _english_state(segment, memory.approved(segment.source))
+    check = check_english(segment, state.target, strict_terms=strict_terms)
+    label = WITHDRAWN_LABEL if state.withdrawn else origin_label(state.origin)
+    return StudioSegment(id=segment.id, kind=segment.kind or "body", source=segment.source, target=state.target,
+                         origin=str(state.origin), origin_label=label,
                          version=memory.revision(segment.source), terms=check.terms, flags=segment.flags,
-                         warnings=check.warnings, published=published, set_aside=set_aside)
+                         warnings=check.warnings, published=state.published,
+                         set_aside=segment.set_aside.target if segment.set_aside is not None else None)

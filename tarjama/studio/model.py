@@ -14,24 +14,33 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 
-from tarjama.record.reader import RunRecordView, SegmentView
+from tarjama.record.reader import SegmentView
 from tarjama.terms.english import target_in_translation
 from tarjama.terms.glossary import load_glossary
 from tarjama.terms.matching import TermMatch, TermMatcher, find_terms_in_segment
 from tarjama.text.articles import Segment
 from tarjama.translate.backends import RunTranslator
 from tarjama.translate.pipeline import beam_alternatives, translate_segments
-from tarjama.translate.settings import RunSettings, recorded_settings
+from tarjama.translate.settings import RunSettings
+
+
+class AlternativeKind(StrEnum):
+    """Where an alternative comes from."""
+
+    NBEST = "n-best"  # one of the beam's hypotheses, best first
+    STRICT = "strict"  # the strict-terms version: every glossary term in, as --strict-terms publishes it
 
 
 @dataclass(frozen=True)
 class Alternative:
-    """An English the model offers for a segment, and how many of the segment's glossary terms it holds."""
+    """An English the model offers for a segment, how many of the segment's glossary terms it holds, and its kind."""
 
     target: str
     terms_hit: int
+    kind: AlternativeKind = AlternativeKind.NBEST
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,16 @@ class ModelChoice:
     glossary: Path | None = None
     threads: int | None = None
 
-    def settings_for(self, record: RunRecordView) -> RunSettings:
+    @property
+    def own_glossary(self) -> bool:
+        """Whether the studio was given a glossary of its own for the alternatives (the article's is then not used)."""
+        return self.glossary is not None or (self.settings is not None and self.settings.glossary is not None)
+
+    def settings_for(self, recorded: RunSettings) -> RunSettings:
         """The settings of an article's alternatives: the studio's model, else the one its run recorded."""
-        settings = self.settings if self.settings is not None else recorded_settings(record)
+        settings = recorded
+        if self.settings is not None:  # the studio's model; the article's glossary unless it has its own
+            settings = replace(self.settings, glossary=self.settings.glossary or recorded.glossary)
         if self.backend is not None:
             settings = replace(settings, backend=self.backend)
         if self.beam_size is not None:
@@ -82,16 +98,21 @@ class StudioModel:
             self._matchers[glossary] = TermMatcher(load_glossary(glossary).entries)
         return find_terms_in_segment(segment, self._matchers[glossary])
 
-    def alternatives(self, segment: SegmentView, record: RunRecordView) -> list[Alternative]:
-        """The beam's n-best English of the segment, best first, then its strict-terms version, without repeats."""
+    def alternatives(self, segment: SegmentView, recorded: RunSettings) -> list[Alternative]:
+        """The beam's n-best English of the segment, best first, then its strict-terms version, without repeats.
+
+        ``recorded`` are the settings the segment's article was translated with.
+        """
         sentence = Segment(id=segment.id, paragraph=segment.paragraph or 0, kind=segment.kind or "body",
                            text=segment.source, start=0, end=len(segment.source))
-        settings = self.choice.settings_for(record)
+        settings = self.choice.settings_for(recorded)
         options = settings.decoding
         with self._busy:
             translator = self.translator(settings)
             matches = self.matches(sentence, settings.glossary)
             texts = beam_alternatives(sentence, translator, options)
             (strict,) = translate_segments([sentence], translator, options, matches=matches, strict_terms=True)
-        return [Alternative(text, sum(target_in_translation(m.target, text) for m in matches))
-                for text in dict.fromkeys([*texts, strict.target]) if text]
+        kinds = {text: AlternativeKind.NBEST for text in texts if text}
+        kinds.setdefault(strict.target, AlternativeKind.STRICT)  # the n-best's own when the beam already had it
+        return [Alternative(text, sum(target_in_translation(m.target, text) for m in matches), kind)
+                for text, kind in kinds.items() if text]

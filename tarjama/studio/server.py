@@ -7,6 +7,7 @@ environment (``TARJAMA_STUDIO_SECRET``); the studio then asks every request for 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -17,6 +18,17 @@ from tarjama.errors import InputError
 SECRET_ENV = "TARJAMA_STUDIO_SECRET"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def is_any_address(host: str) -> bool:
+    """Whether ``host`` listens on every address of the machine (0.0.0.0, ::): browsers reach it by many names."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 def is_loopback(host: str) -> bool:
@@ -56,7 +68,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(app: object, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until interrupted (uvicorn, quiet but for errors)."""
+    """Serve ``app`` on ``sock`` until Ctrl+C or SIGTERM, then return (uvicorn, quiet but for errors).
+
+    Stopping is the normal end of a studio: uvicorn finishes the requests in flight, then hands the signal back
+    as :class:`KeyboardInterrupt`, which ends here.
+    """
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -104,11 +104,16 @@
       return true;
     }
     if (result.status === 409) {
-      // Nothing is lost: the editor's English stays in the box, the memory's is shown beside it.
+      // Nothing is lost: the editor's English stays in the box, the memory's is shown beside it, and the row
+      // says what the memory holds now (its origin and version), so Ctrl+Enter again puts the editor's over it.
+      const typed = box.value;
+      show(section, result.answer.current);
+      box.value = typed;
+      markEdited(section);
+      checkSoon(section);
       section.classList.add("conflict");
       say(section, result.answer.error + "\nIn the memory now: " + result.answer.current.target +
           "\nYours (still in the box): " + result.answer.yours.target + "\nCtrl+Enter again puts yours over it.");
-      section.dataset.version = String(result.answer.current.version);
       return false;
     }
     say(section, result.answer.error || ("error " + result.status));
@@ -129,7 +134,14 @@
     for (const choice of choices) {
       const item = document.createElement("li");
       item.tabIndex = 0;
-      item.textContent = choice.label;
+      // Each part in its own isolate: Arabic, English and figures side by side keep their own directions.
+      for (const part of choice.parts) {
+        const piece = document.createElement("bdi");
+        piece.textContent = part.text;
+        if (part.arabic) { piece.lang = "ar"; piece.dir = "rtl"; }
+        if (part.note) piece.className = "note";
+        item.append(piece, " ");
+      }
       const take = function () {
         box.value = choice.target;
         box.dispatchEvent(new Event("input"));
@@ -175,6 +187,11 @@
   });
 
   document.querySelector("button.undo").addEventListener("click", async function () {
+    const edited = main.querySelectorAll(".segment.edited").length;
+    if (edited && !window.confirm(edited + " segment(s) hold text not confirmed. Undo the last confirm anyway? " +
+                                  "(If it is one of them, its box goes back to the English before that confirm.)")) {
+      return;
+    }
     const result = await call(articleUrl + "/undo", "POST");
     if (!result.ok) {
       status.textContent = result.answer.error || ("error " + result.status);
@@ -219,14 +236,18 @@
     section.querySelector(".ask-alternatives").addEventListener("click", function () {
       ask(section, "alternatives", "POST", function (answer) {
         return answer.alternatives.map(function (a) {
-          return {target: a.target, label: a.target + "  (terms: " + a.terms_hit + ")"};
+          const kind = a.kind === "strict" ? "strict terms" : "model";
+          return {target: a.target, parts: [{text: a.target},
+                                            {text: "(" + kind + "; glossary terms: " + a.terms_hit + ")", note: true}]};
         });
       });
     });
     section.querySelector(".ask-fuzzy").addEventListener("click", function () {
       ask(section, "fuzzy", "GET", function (answer) {
         return answer.matches.map(function (m) {
-          return {target: m.target, label: Math.round(m.similarity * 100) + "%  " + m.source + " → " + m.target};
+          return {target: m.target, parts: [{text: Math.round(m.similarity * 100) + "%", note: true},
+                                            {text: m.source, arabic: true}, {text: "→", note: true},
+                                            {text: m.target}]};
         });
       });
     });
