@@ -469,3 +469,108 @@ def test_two_studios_on_one_folder_share_the_memory_s_versions(out):
         other.confirm(STEM, segment.id, "From the second studio", segment.version)
     assert stale.value.current.target == "From the first studio"
     assert other.article(STEM).segments[0].target == "From the first studio"
+
+
+def _edit_record(out, change):
+    import json
+
+    path = output_paths(out, STEM).record
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_run_record_s_relative_paths_are_found_beside_the_outputs_folder_whatever_the_studio_s_folder(
+        client, out, published, glossary_path, tmp_path, monkeypatch):
+    # As `tarjama translate cut.txt --glossary news.tsv --out out` run in tmp_path records them.
+    shutil.copy(published[0], tmp_path / "cut.txt")
+    shutil.copy(glossary_path, tmp_path / "news.tsv")
+    _edit_record(out, lambda data: (data.update(source="cut.txt"), data["glossary"].update(path="news.tsv")))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "Found from elsewhere", "version": 1}).status_code == 200
+    answer = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 200, answer.text
+    assert "Found from elsewhere" in output_paths(out, STEM).english.read_text(encoding="utf-8")
+    assert read_record(output_paths(out, STEM).record).glossary.entries > 0  # the glossary came along
+    (tmp_path / "news.tsv").unlink()
+    refused = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
+    assert refused.status_code == 400 and "news.tsv" in refused.json()["error"]
+    assert "start the studio in the folder" in refused.json()["error"]
+
+
+def test_undo_after_a_publish_shows_the_withdrawn_approval_as_waiting_and_the_next_publish_drops_it(client, out):
+    segment = _first(client)
+    assert _put(client, segment["id"], {"target": "Published, then undone", "version": 1}).status_code == 200
+    assert client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 200
+    assert _first(client)["published"] and client.get("/api/articles").json()["articles"][0]["waiting"] == 0
+    undone = _undo(client).json()["segment"]
+    assert undone["published"] is False and "withdrawn" in undone["origin_label"]
+    assert client.get("/api/articles").json()["articles"][0]["waiting"] == 1
+    again = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).json()
+    assert segment["id"] in again["changed"]
+    assert "Published, then undone" not in output_paths(out, STEM).english.read_text(encoding="utf-8")
+    assert _first(client)["published"] and _first(client)["origin"] != "approved"
+
+
+def test_publish_without_the_recorded_model_says_the_model_is_needed(client, out):
+    _edit_record(out, lambda data: data["model"].update(name="/no/such/model", path="/no/such/model"))
+    before = output_paths(out, STEM).english.read_bytes()
+    answer = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 400 and "/no/such/model" in answer.json()["error"]
+    assert "not on this machine" in answer.json()["error"]
+    assert output_paths(out, STEM).english.read_bytes() == before
+
+
+def test_a_body_over_the_limit_gets_413_and_nothing_is_stored(client):
+    from tarjama.studio.app import MAX_BODY_BYTES
+
+    segment = _first(client)
+    huge = {"target": "x" * (MAX_BODY_BYTES + 1), "version": 1}
+    assert _put(client, segment["id"], huge).status_code == 413
+    check = client.post(f"/api/articles/{STEM}/segments/{segment['id']}/check", json={"target": huge["target"]},
+                        headers={TOKEN_HEADER: TOKEN})
+    assert check.status_code == 413 and check.json()["error"]
+    assert _first(client) == segment
+
+
+def test_a_damaged_record_is_listed_apart_and_the_other_articles_still_open(client, out):
+    (out / "second.run.json").write_text('{"broken', encoding="utf-8")
+    articles = client.get("/api/articles").json()["articles"]
+    assert [a["stem"] for a in articles] == [STEM, "second"]
+    assert articles[0]["error"] is None and articles[0]["segments"] > 0
+    assert "second.run.json" in articles[1]["error"]
+    page = client.get("/")
+    assert page.status_code == 200 and f'href="/articles/{STEM}"' in page.text and "cannot be read" in page.text
+
+
+def test_a_damaged_memory_stops_the_studio_at_the_start_with_one_error_line(out, capsys):
+    from tarjama import cli
+
+    default_memory_path(out).write_bytes(b"not a database at all" * 100)
+    assert cli.main(["studio", str(out), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_an_unexpected_failure_is_a_json_500_and_one_line_in_the_terminal(client, monkeypatch, capsys):
+    def broken():
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(client.app.state.studio, "summaries", broken)
+    answer = client.get("/api/articles")
+    assert answer.status_code == 500 and "disk on fire" in answer.json()["error"]
+    err = capsys.readouterr().err
+    assert "studio: GET /api/articles failed: RuntimeError: disk on fire" in err and "Traceback" not in err
+
+
+def test_a_studio_on_every_address_answers_any_host_that_carries_the_secret(out):
+    secret = "a-secret-of-the-operator"
+    app = create_app(out, host="0.0.0.0", port=PORT, token=TOKEN, secret=secret)
+    client = TestClient(app, base_url=f"http://192.0.2.2:{PORT}")
+    assert client.get("/api/articles").status_code == 403
+    assert client.get(f"/?secret={secret}").status_code == 200
+    assert client.get("/api/articles", headers={"Host": f"newsroom-box:{PORT}"}).status_code == 200
+    assert client.get("/api/articles?secret=wrong").status_code == 200  # the session's cookie still holds
