@@ -549,6 +549,7 @@ def _add_serve_command(commands: argparse._SubParsersAction, shared: SharedOptio
 
 def cmd_studio(args: argparse.Namespace) -> int:
     """``tarjama studio``: the editors' studio over an outputs folder, until interrupted."""
+    _quiet_model_libraries()  # the alternatives' first model load would draw a bar in the studio's terminal
     from tarjama.studio.app import create_app
     from tarjama.studio.model import ModelChoice
     from tarjama.studio.server import bind_secret, listen, serve
