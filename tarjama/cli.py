@@ -552,7 +552,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     _quiet_model_libraries()  # the alternatives' first model load would draw a bar in the studio's terminal
     from tarjama.studio.app import create_app
     from tarjama.studio.model import ModelChoice
-    from tarjama.studio.server import bind_secret, listen, serve
+    from tarjama.studio.server import address, bind_secret, listen, serve
 
     secret = bind_secret(args.host)
     # Without --model, each article's alternatives come from the model its run recorded.
@@ -561,7 +561,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     sock = listen(args.host, args.port)
     port = sock.getsockname()[1]
     app = create_app(args.out_dir, host=args.host, port=port, secret=secret, models=models)
-    print(f"studio: http://{args.host}:{port}/", flush=True)
+    print(f"studio: {address(args.host, port)}", flush=True)
     serve(app, sock)
     print("studio: stopped", flush=True)
     return 0

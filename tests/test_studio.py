@@ -262,6 +262,8 @@ def test_publish_republishes_the_approvals_and_says_which_segments_changed(clien
     answer = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
     assert answer.status_code == 200, answer.text
     assert answer.json()["changed"] == [segment["id"]]
+    assert answer.json()["created"] == read_record(output_paths(out, STEM).record).created
+    assert answer.json()["created_shown"].endswith(" UTC")
     assert "The editor's own title" in output_paths(out, STEM).english.read_text(encoding="utf-8")
     record = read_record(output_paths(out, STEM).record)
     assert (record.segments[0].origin, record.segments[0].target) == ("approved", "The editor's own title")
@@ -494,7 +496,11 @@ def test_a_run_record_s_relative_paths_are_found_beside_the_outputs_folder_whate
     answer = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
     assert answer.status_code == 200, answer.text
     assert "Found from elsewhere" in output_paths(out, STEM).english.read_text(encoding="utf-8")
-    assert read_record(output_paths(out, STEM).record).glossary.entries > 0  # the glossary came along
+    republished = read_record(output_paths(out, STEM).record)
+    assert republished.glossary.entries > 0  # the glossary came along
+    # The record the studio writes names its files absolutely: the next reader may be anywhere.
+    assert republished.source == str((tmp_path / "cut.txt").resolve())
+    assert republished.glossary.path == str((tmp_path / "news.tsv").resolve())
     (tmp_path / "news.tsv").unlink()
     refused = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN})
     assert refused.status_code == 400 and "news.tsv" in refused.json()["error"]
@@ -507,7 +513,11 @@ def test_undo_after_a_publish_shows_the_withdrawn_approval_as_waiting_and_the_ne
     assert client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).status_code == 200
     assert _first(client)["published"] and client.get("/api/articles").json()["articles"][0]["waiting"] == 0
     undone = _undo(client).json()["segment"]
-    assert undone["published"] is False and "withdrawn" in undone["origin_label"]
+    assert undone["published"] is False and "withdrawn" in undone["origin_label"] and undone["withdrawn"]
+    page = client.get(f"/articles/{STEM}").text  # as a reload shows it
+    row = page[page.index(f'data-segment="{segment["id"]}"') - 200:page.index(f'data-segment="{segment["id"]}"')]
+    assert "approved" not in row.split("<section")[-1]
+    assert "since withdrawn" in page and "approval withdrawn, not published yet" in page
     assert client.get("/api/articles").json()["articles"][0]["waiting"] == 1
     again = client.post(f"/api/articles/{STEM}/publish", headers={TOKEN_HEADER: TOKEN}).json()
     assert segment["id"] in again["changed"]
@@ -574,3 +584,10 @@ def test_a_studio_on_every_address_answers_any_host_that_carries_the_secret(out)
     assert client.get(f"/?secret={secret}").status_code == 200
     assert client.get("/api/articles", headers={"Host": f"newsroom-box:{PORT}"}).status_code == 200
     assert client.get("/api/articles?secret=wrong").status_code == 200  # the session's cookie still holds
+
+
+def test_the_printed_address_is_one_a_browser_takes():
+    from tarjama.studio.server import address
+
+    assert address("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    assert address("::", 8765) == "http://[::]:8765/" and address("::1", 1) == "http://[::1]:1/"

@@ -29,7 +29,7 @@ from starlette.templating import Jinja2Templates
 from tarjama.errors import InputError, TarjamaError
 from tarjama.memory.store import check_memory
 from tarjama.publish.escaping import spans_of
-from tarjama.record.labels import flag_label, how_label, origin_label
+from tarjama.record.labels import flag_label, how_label
 from tarjama.studio.articles import NotFoundError, NothingToUndoError, StaleVersionError, Studio, StudioSegment
 from tarjama.studio.model import ModelChoice, StudioModel
 from tarjama.studio.server import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_NAMES, is_any_address, is_loopback
@@ -130,8 +130,7 @@ class _Endpoints:
         self.studio, self.model, self.token = studio, model, token
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True,
                                          undefined=jinja2.StrictUndefined)
-        environment.globals.update(arabic_pieces=arabic_pieces, flag_label=flag_label, how_label=how_label,
-                                   origin_label=origin_label)
+        environment.globals.update(arabic_pieces=arabic_pieces, flag_label=flag_label, how_label=how_label)
         environment.filters.update(when=shown_time, model_name=shown_model)
         self.templates = Jinja2Templates(env=environment)
 
@@ -189,7 +188,8 @@ class _Endpoints:
         return JSONResponse({"matches": [asdict(m) for m in matches]})
 
     def publish_api(self, request: Request) -> Response:
-        return JSONResponse(asdict(self.studio.publish(request.path_params["stem"])))
+        published = self.studio.publish(request.path_params["stem"])
+        return JSONResponse({**asdict(published), "created_shown": shown_time(published.created)})
 
 
 def _same(offered: str, expected: str) -> bool:

@@ -60,6 +60,8 @@ class StudioSegment:
     flags: tuple[str, ...]  # the run record's flags of the English it published
     warnings: tuple[EnglishWarning, ...] = ()  # the check of the English shown (checks.check_english)
     published: bool = True  # whether the English shown is the one the article's outputs hold
+    withdrawn: bool = False  # published as an editor's approval that the memory no longer holds
+    waiting_label: str | None = None  # what waits to be published for it, in words (None: nothing)
     set_aside: str | None = None  # strict mode: the editor's English the run set aside for lacking a term
 
 
@@ -145,6 +147,7 @@ class PublishResult:
     changed: tuple[str, ...]
     english: str  # the article's NAME.en.md
     record: str
+    created: str | None = None  # the new run record's time
 
 
 def studio_origin(record_path: Path) -> str:
@@ -306,7 +309,8 @@ class Studio:
             return None
         path = Path(recorded).expanduser()
         candidates = [path] if path.is_absolute() else [path, self.out_dir.parent / path, self.out_dir / path]
-        return next((candidate for candidate in candidates if candidate.exists()), None)
+        # Absolute: a record the studio publishes then names its files whatever folder the next reader is in.
+        return next((candidate.resolve() for candidate in candidates if candidate.exists()), None)
 
     def settings_of(self, record: RunRecordView, *, need_glossary: bool = True) -> RunSettings:
         """The settings an article's run recorded (:func:`recorded_settings`), its paths found from here.
@@ -356,7 +360,7 @@ class Studio:
         after = read_record(published.record)
         old = {segment.id: segment.target for segment in before.segments}
         changed = tuple(segment.id for segment in after.segments if old.get(segment.id) != segment.target)
-        return PublishResult(stem, changed, str(published.english), str(published.record))
+        return PublishResult(stem, changed, str(published.english), str(published.record), after.created)
 
 
 _START_WHERE = ("start the studio in the folder `tarjama translate` ran in (the run record names its files as "
@@ -401,5 +405,8 @@ def _segment(segment: SegmentView, memory: TranslationMemory, *, strict_terms: b
     return StudioSegment(id=segment.id, kind=segment.kind or "body", source=segment.source, target=state.target,
                          origin=str(state.origin), origin_label=label,
                          version=memory.revision(segment.source), terms=check.terms, flags=segment.flags,
-                         warnings=check.warnings, published=state.published,
+                         warnings=check.warnings, published=state.published, withdrawn=state.withdrawn,
+                         waiting_label=None if state.published else (
+                             "approval withdrawn, not published yet" if state.withdrawn
+                             else "approved, not published yet"),
                          set_aside=segment.set_aside.target if segment.set_aside is not None else None)

@@ -60,11 +60,19 @@ def bind_secret(host: str, environ: Mapping[str, str] | None = None) -> str | No
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket listening on ``host:port`` (port 0: any free port); :class:`InputError` when it cannot."""
+    ipv6 = ":" in host
     try:
-        return socket.create_server((host.strip("[]"), port),
-                                    family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # "::" is every address, IPv4 too where the system can listen on both at once.
+        return socket.create_server((host.strip("[]"), port), family=socket.AF_INET6 if ipv6 else socket.AF_INET,
+                                    dualstack_ipv6=ipv6 and is_any_address(host) and socket.has_dualstack_ipv6())
     except (OSError, OverflowError) as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc}") from None
+
+
+def address(host: str, port: int) -> str:
+    """The studio's address as a browser takes it (an IPv6 host in brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}/"
 
 
 def serve(app: object, sock: socket.socket) -> None:

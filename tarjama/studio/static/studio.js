@@ -85,9 +85,9 @@
     const origin = section.querySelector(".origin");
     origin.textContent = segment.origin_label;
     origin.dataset.origin = segment.origin;
-    section.classList.toggle("approved", segment.origin === "approved");
+    section.classList.toggle("approved", segment.origin === "approved" && !segment.withdrawn);
     section.classList.toggle("unpublished", !segment.published);
-    section.querySelector(".state").textContent = segment.published ? "" : " · approved, not published yet";
+    section.querySelector(".state").textContent = segment.waiting_label ? " · " + segment.waiting_label : "";
     showCheck(section, segment);
     refreshWaiting();
   }
@@ -172,6 +172,7 @@
       status.textContent = result.answer.error || ("error " + result.status);
       return;
     }
+    document.querySelector(".created").textContent = result.answer.created_shown;
     const changed = result.answer.changed;
     const unconfirmed = main.querySelectorAll(".segment.edited").length;
     status.textContent = "published " + result.answer.english + ": " +
