@@ -95,11 +95,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tarjama.scores.evaluation import run_evaluation
 
     settings = RunSettings.from_options(model=args.model, revision=args.revision, backend=args.backend,
-                                        beam_size=args.beam_size, threads=args.threads, use_memory=False)
+                                        beam_size=args.beam_size, threads=args.threads, use_memory=False,
+                                        glossary=args.glossary, strict_terms=args.strict_terms)
     saved = run_evaluation(settings, args.src, args.ref, outputs=DEFAULT_OUTPUT_DIR, out=args.out, force=args.force)
     result = saved.evaluation
     scores = result.scores
-    print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}  "
+    terms = "" if result.terms is None else f"  {result.terms.scores.summary()}"
+    print(f"BLEU {scores.bleu:.2f}  chrF2++ {scores.chrf:.2f}  TER {scores.ter:.2f}{terms}  "
           f"({len(result.hypotheses)} lines, {result.seconds:.1f} s)")
     print(saved.path)
     return 0
@@ -507,12 +509,12 @@ def _add_score_commands(commands: argparse._SubParsersAction, shared: SharedOpti
     compare.add_argument("--json", action="store_true", help="print the report as JSON")
     compare.set_defaults(run=cmd_compare)
 
-    evaluation = commands.add_parser("eval", parents=[shared.model, shared.revision, shared.engine],
+    evaluation = commands.add_parser("eval", parents=[shared.model, shared.revision, shared.glossary, shared.engine],
                                      help="score a model on a line-aligned test set (e.g. FLORES-200)")
     evaluation.add_argument("--src", type=Path, required=True, help="Arabic source, one sentence per line")
     evaluation.add_argument("--ref", type=Path, required=True, help="English reference, line-aligned")
-    evaluation.add_argument("--out", type=Path,
-                            help="results file (default outputs/eval/MODEL.SOURCE.BACKEND[.beamN].json)")
+    evaluation.add_argument("--out", type=Path, help="results file (default "
+                            "outputs/eval/MODEL.SOURCE.BACKEND[.beamN][.GLOSSARY[.strict]].json)")
     evaluation.add_argument("--force", action="store_true", help="replace the default results file if it exists")
     evaluation.set_defaults(run=cmd_eval)
 
