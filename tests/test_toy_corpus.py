@@ -98,3 +98,7 @@ def test_every_english_line_reads_as_a_sentence(corpus):
 ])
 def test_proclitics_are_written_as_arabic_writes_them(clitics, word, written):
     assert attach(clitics, word) == written
+
+
+def test_every_size_gets_the_same_test_set():
+    assert generate_corpus(seed=2, train_size=300).test == generate_corpus(seed=2, train_size=900).test

@@ -57,7 +57,7 @@ class ToySpec:
 
 
 TOY_SIZES = {
-    ToySize.DEFAULT: ToySpec(train_size=12_000, vocab_size=2000, steps=1000, batch_size=64, learning_rate=2e-3,
+    ToySize.DEFAULT: ToySpec(train_size=12_000, vocab_size=1200, steps=1000, batch_size=64, learning_rate=2e-3,
                              warmup=100, shape=ModelShape(d_model=128, encoder_layers=2, decoder_layers=2,
                                                           attention_heads=4, ffn_dim=512, max_positions=256)),
     ToySize.SMALL: ToySpec(train_size=4_000, vocab_size=1000, steps=300, batch_size=64, learning_rate=3e-3,
