@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tarjama import __version__
+from tarjama.dev.toy import ToySize
 from tarjama.errors import TarjamaError
 from tarjama.publish.outputs import DEFAULT_OUTPUT_DIR
 from tarjama.record.reader import HarvestView, ScoresView, read_record
@@ -386,6 +387,20 @@ def cmd_models_random(args: argparse.Namespace) -> int:
           "translation quality", file=sys.stderr)
     return 0
 
+
+def cmd_models_toy(args: argparse.Namespace) -> int:
+    """Train the toy model (a small Marian that knows only its synthetic templates) and write its lab set."""
+    _quiet_model_libraries()
+    from tarjama.dev.toy.model import build_toy_model
+
+    result = build_toy_model(args.out, ToySize(args.size), seed=args.seed,
+                             progress=lambda message: print(f"toy: {message}", file=sys.stderr))
+    print(args.out)
+    print("\n".join(result.lines()))
+    print("note: a toy: it translates its own template language, never real Arabic", file=sys.stderr)
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -669,6 +684,13 @@ def _add_model_commands(commands: argparse._SubParsersAction, shared: SharedOpti
                               help="glossary whose English trains the target tokenizer")
     random_model.add_argument("--seed", type=int, default=0, help="seed of the random weights (default %(default)s)")
     random_model.set_defaults(run=cmd_models_random)
+    toy = model_commands.add_parser(
+        "toy", help="train a toy Marian ar→en on a synthetic corpus, with a held-out lab test set (not a translator)")
+    toy.add_argument("out", type=Path, help="new folder for the model (its test set goes to OUT/lab)")
+    toy.add_argument("--size", choices=list(ToySize), default=ToySize.DEFAULT,
+                     help="default (minutes) or small (seconds, for tests) (default %(default)s)")
+    toy.add_argument("--seed", type=int, default=0, help="seed of the corpus and the training (default %(default)s)")
+    toy.set_defaults(run=cmd_models_toy)
 
 
 def build_parser() -> argparse.ArgumentParser:

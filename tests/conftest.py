@@ -105,3 +105,12 @@ def no_model_work(monkeypatch):
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+@pytest.fixture(scope="session")
+def toy_model(tmp_path_factory) -> Path:
+    """The small toy model (a Marian that really translates its synthetic templates), trained once; lab set in lab/."""
+    from tarjama.dev.toy import ToySize
+    from tarjama.dev.toy.model import build_toy_model
+
+    return build_toy_model(tmp_path_factory.mktemp("models") / "toy", ToySize.SMALL).out_dir
