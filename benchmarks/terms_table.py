@@ -5,9 +5,8 @@
 
 TOY_DIR is what `tarjama models toy TOY_DIR` built (its lab set in TOY_DIR/lab/). For each backend, four rows
 through `tarjama eval`'s own code (`tarjama.scores.evaluation.evaluate`): no glossary; the glossary, soft; strict
-with today's positional forcing (on transformers: its constrained beam search switched off for this row, so
-every term takes the fall-back path); strict with the backend's own strict mode (transformers: the constrained
-beam search; CTranslate2 has no other yet, so its two strict rows are the same path). Prints a Markdown table.
+with today's positional forcing; and, for a backend whose translator `carries_terms` (a constrained beam search of
+its own, the branch i16-beam's transformers backend), strict with that search. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -48,9 +47,9 @@ def rows(toy: Path, backend: str, beam_size: int) -> list[dict]:
     glossary = load_glossary(lab / "glossary.tsv")
     options = DecodingOptions(beam_size=beam_size)
     modes = [("no glossary", translator, None, False), ("soft", translator, glossary, False),
-             ("strict, positional", PositionalOnly(translator), glossary, True),
-             ("strict, constrained" if backend == "transformers" else "strict (positional: no other yet)",
-              translator, glossary, True)]
+             ("strict, positional", PositionalOnly(translator), glossary, True)]
+    if getattr(translator, "carries_terms", False):  # a backend with a constrained beam search of its own
+        modes.append(("strict, constrained", translator, glossary, True))
     found = []
     for name, used, terms, strict in modes:
         result = evaluate(used, lab / "test.ar.txt", lab / "test.en.txt", sources, references, options,  # type: ignore[arg-type]
