@@ -12,8 +12,10 @@ between.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from tarjama.errors import InputError
 from tarjama.memory.approvals import origin_of
@@ -27,6 +29,9 @@ from tarjama.translate.settings import RunSettings, recorded_settings
 
 RECORD_SUFFIX = ".run.json"
 WITHDRAWN_LABEL = "an editor's approval, since withdrawn: publishing translates it again"
+
+
+_Titled = TypeVar("_Titled", "StudioSegment", SegmentView)
 
 
 class NotFoundError(InputError):
@@ -95,7 +100,7 @@ class StudioArticle:
 
     @property
     def _title_segment(self) -> StudioSegment | None:
-        return next((s for s in self.segments if s.kind == "title"), self.segments[0] if self.segments else None)
+        return title_segment(self.segments)
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,16 @@ class PublishResult:
     created: str | None = None  # the new run record's time
 
 
+def title_segment(segments: Sequence[_Titled]) -> _Titled | None:
+    """An article's title: its segment marked as title, else its first (``None`` for an article of none)."""
+    return next((s for s in segments if s.kind == "title"), segments[0] if segments else None)
+
+
+def recorded_model(record: RunRecordView) -> str | None:
+    """The model a run record names: its name, else its path."""
+    return (record.model.name or record.model.path) if record.model else None
+
+
 def studio_origin(record_path: Path) -> str:
     """The origin an approval made in the studio carries: the studio and the run record it was made on."""
     return f"tarjama studio: {origin_of(record_path)}"
@@ -188,10 +203,9 @@ class Studio:
         strict = bool(record.strict_terms)
         with open_memory(self.memory_path) as memory:
             segments = tuple(_segment(s, memory, strict_terms=strict) for s in record.segments)
-        model = record.model
         return StudioArticle(record.path.name.removesuffix(RECORD_SUFFIX), segments, created=record.created,
-                             model=(model.name or model.path) if model else None,
-                             backend=model.backend if model else None, strict_terms=strict)
+                             model=recorded_model(record), backend=record.model.backend if record.model else None,
+                             strict_terms=strict)
 
     def summaries(self) -> list[ArticleSummary]:
         """A summary of each article, for the list; a record that cannot be read is listed with its error."""
@@ -204,17 +218,15 @@ class Studio:
                     summaries.append(ArticleSummary.unreadable(stem, damaged.describe()))
                     continue
                 states = [_english_state(segment, memory.approved(segment.source)) for segment in record.segments]
-                title = next((s for s in record.segments if s.kind == "title"),
-                             record.segments[0] if record.segments else None)
+                title = title_segment(record.segments)
                 title_state = states[record.segments.index(title)] if title is not None else None
-                model = record.model
                 summaries.append(ArticleSummary(
                     stem=stem, title=title_state.target if title_state else stem,
                     source_title=title.source if title is not None else "", segments=len(record.segments),
                     approved=sum(state.approved for state in states),
                     flagged=sum(bool(segment.flags) for segment in record.segments),
                     term_success_rate=record.scores.term_success_rate if record.scores else None,
-                    created=record.created, model=(model.name or model.path) if model else None,
+                    created=record.created, model=recorded_model(record),
                     waiting=sum(not state.published for state in states)))
         return summaries
 
