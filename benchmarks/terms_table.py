@@ -5,8 +5,8 @@
 
 TOY_DIR is what `tarjama models toy TOY_DIR` built (its lab set in TOY_DIR/lab/). For each backend, four rows
 through `tarjama eval`'s own code (`tarjama.scores.evaluation.evaluate`): no glossary; the glossary, soft; strict
-with today's positional forcing; and, for a backend whose translator `carries_terms` (a constrained beam search of
-its own, the branch i16-beam's transformers backend), strict with that search. Prints a Markdown table.
+with the positional forcing (`TermSearch.POSITIONAL`, the fall-back); and strict with constraint-aware decoding
+(`TermSearch.CONSTRAINED`, the default). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -14,26 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from tarjama.scores.evaluation import evaluate, read_test_set
 from tarjama.terms.glossary import load_glossary
 from tarjama.translate.backends import RunTranslator
 from tarjama.translate.backends.ctranslate2_backend import convert
 from tarjama.translate.registry import resolve_model
-from tarjama.translate.types import DecodingOptions
-
-
-class PositionalOnly:
-    """A translator with its constrained beam search switched off: strict mode takes the positional fall-back."""
-
-    carries_terms = False
-
-    def __init__(self, inner: RunTranslator) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+from tarjama.translate.types import DecodingOptions, TermSearch
 
 
 def rows(toy: Path, backend: str, beam_size: int) -> list[dict]:
@@ -46,13 +33,12 @@ def rows(toy: Path, backend: str, beam_size: int) -> list[dict]:
     sources, references = read_test_set(lab / "test.ar.txt", lab / "test.en.txt")
     glossary = load_glossary(lab / "glossary.tsv")
     options = DecodingOptions(beam_size=beam_size)
-    modes = [("no glossary", translator, None, False), ("soft", translator, glossary, False),
-             ("strict, positional", PositionalOnly(translator), glossary, True)]
-    if getattr(translator, "carries_terms", False):  # a backend with a constrained beam search of its own
-        modes.append(("strict, constrained", translator, glossary, True))
+    positional = DecodingOptions(beam_size=beam_size, term_search=TermSearch.POSITIONAL)
+    modes = [("no glossary", options, None, False), ("soft", options, glossary, False),
+             ("strict, positional", positional, glossary, True), ("strict, constrained", options, glossary, True)]
     found = []
     for name, used, terms, strict in modes:
-        result = evaluate(used, lab / "test.ar.txt", lab / "test.en.txt", sources, references, options,  # type: ignore[arg-type]
+        result = evaluate(translator, lab / "test.ar.txt", lab / "test.en.txt", sources, references, used,
                           glossary=terms, strict_terms=strict)
         term_scores = result.terms.scores if result.terms else None
         found.append({"backend": backend, "mode": name, "bleu": round(result.scores.bleu, 2),

@@ -57,7 +57,7 @@ def test_presence_is_the_english_side_test(target, english, expected):
 
 def test_the_vocabulary_keeps_its_json_values():
     # The run record (and every record already written) spells them so; terms_by_how follows How's order.
-    assert [how.value for how in How] == ["model", "hypothesis", "forced", "replaced", "approved", "inside_word",
+    assert [how.value for how in How] == ["model", "hypothesis", "constrained", "forced", "replaced", "approved", "inside_word",
                                           "missed"]
     assert {origin.value for origin in Origin} == {"model", "copied", "memory", "approved"}
     assert json.dumps({How.FORCED: [Flag.TERM_FORCED], "origin": Origin.MEMORY}) == \

@@ -82,7 +82,10 @@ class How(StrEnum):
 
     MODEL = "model"  # the model's best hypothesis had it
     HYPOTHESIS = "hypothesis"  # a beam alternative with more glossary hits was chosen (soft mode)
-    FORCED = "forced"  # strict mode re-decoded the sentence, forcing the term's tokens
+    # strict mode's constraint-aware decoding put it in: the transformers backend's constrained beam search, or
+    # CTranslate2's placement at the words the model's attention gives to the Arabic term
+    CONSTRAINED = "constrained"
+    FORCED = "forced"  # strict mode's fall-back: a re-decoding that forced the term's tokens at its position
     REPLACED = "replaced"  # strict mode's last resort put the target into the finished English
     APPROVED = "approved"  # the sentence is an editor's approved English (never changed), which has the target
     # The target occurs only inside a longer word ("ISIS" in "crisis"): the contract's ``hit`` (a
@@ -115,7 +118,8 @@ _ORIGIN_LABELS = {
 _HOW_LABELS = {
     How.MODEL: "the model wrote it",
     How.HYPOTHESIS: "a beam alternative with the term was chosen",
-    How.FORCED: "forced into the decoding (strict mode)",
+    How.CONSTRAINED: "placed by the constrained decoding (strict mode)",
+    How.FORCED: "forced at its position (strict mode's fall-back)",
     How.REPLACED: "placed into the finished English (strict mode's last resort)",
     How.APPROVED: "in the editor's approved English",
     How.INSIDE_WORD: "only inside a longer word",

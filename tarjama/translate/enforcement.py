@@ -32,7 +32,8 @@ class TermSource(Enum):
     # it; also a target found in the joined English that no piece's decoding had (across a cut).
     MODEL = "the model's decoding"
     ALTERNATIVE = "a beam alternative chosen for its glossary hits"
-    FORCING = "a strict re-decoding that forced the term"
+    SEARCH = "strict mode's constraint-aware decoding"
+    FORCING = "a strict re-decoding that forced the term at its position (the fall-back)"
     PLACEMENT = "strict mode's last resort, placing the target into the finished English"
 
 
@@ -52,7 +53,8 @@ def presence(target: str, english: str) -> Presence:
 
 
 _HOW_OF_SOURCE = {TermSource.APPROVAL: How.APPROVED, TermSource.MODEL: How.MODEL,
-                  TermSource.ALTERNATIVE: How.HYPOTHESIS, TermSource.FORCING: How.FORCED,
+                  TermSource.ALTERNATIVE: How.HYPOTHESIS, TermSource.SEARCH: How.CONSTRAINED,
+                  TermSource.FORCING: How.FORCED,
                   TermSource.PLACEMENT: How.REPLACED}
 
 
@@ -197,7 +199,7 @@ def settle_terms(english: str, matches: Sequence[TermMatch], *, strict: bool,
 def term_flags(outcomes: Sequence[TermOutcome]) -> list[Flag]:
     """The segment flags that the terms' outcomes call for."""
     hows = {outcome.how for outcome in outcomes}
-    flags = [Flag.TERM_FORCED] if How.FORCED in hows else []
+    flags = [Flag.TERM_FORCED] if hows & {How.CONSTRAINED, How.FORCED} else []
     if How.REPLACED in hows:
         flags.append(Flag.TERM_REPLACED)
     if How.INSIDE_WORD in hows:

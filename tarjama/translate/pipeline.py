@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tarjama.record.labels import Flag, Origin
 from tarjama.terms.english import term_in_words
@@ -25,6 +25,7 @@ from tarjama.translate.types import (
     Pass,
     Progress,
     TermConstraint,
+    TermSearch,
     Translator,
 )
 
@@ -158,16 +159,23 @@ def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict
 
 
 def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], translator: Translator,
-                options: DecodingOptions, progress: Progress | None, batching: BatchingOptions
-                ) -> list[_PieceResult]:
-    """Translate every piece; where it has terms, take the beam alternative with the most hits."""
+                options: DecodingOptions, progress: Progress | None, batching: BatchingOptions,
+                *, carry_terms: bool = False) -> list[_PieceResult]:
+    """Translate every piece; where it has terms, take the beam alternative with the most hits.
+
+    ``carry_terms`` (strict mode's constraint-aware decoding): every piece's terms go to the backend as
+    constraints of this very pass, so that the model places them as it decodes.
+    """
     n_best = options.beam_size if terms and options.term_rerank_margin > 0 else 1
     if progress is not None:
         progress.start_pass(Pass.TRANSLATE_CHOOSING if n_best > 1 else Pass.TRANSLATE, len(units))
+    constraints = [[TermConstraint(m.target, 0, m.start - piece.start, m.end - piece.start)
+                    for m in sorted(terms.get(piece, []), key=lambda m: m.start)] for piece in units] \
+        if carry_terms else None
     with timed(Stage.TRANSLATE):  # the engine's first pass; the rest of run_translation enforces terms
         translated = translator.translate([piece.text for piece in units], options,
                                           progress.advance if progress is not None else None, n_best=n_best,
-                                          batching=batching)
+                                          constraints=constraints, batching=batching)
     results = []
     for piece, translation in zip(units, translated, strict=True):
         matches = terms.get(piece, [])
@@ -176,6 +184,8 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
         for match in matches:
             if not term_in_words(match.target, choice.text):
                 found_by[match] = None  # inside a longer word counts as missing: strict mode forces it
+            elif match.target in translation.carried and not choice.alternative:
+                found_by[match] = TermSource.SEARCH
             elif term_in_words(match.target, translation.text):
                 found_by[match] = TermSource.MODEL
             else:
@@ -187,7 +197,7 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
 def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], results: list[_PieceResult],
                    translator: Translator, options: DecodingOptions, batching: BatchingOptions,
                    progress: Progress | None = None) -> None:
-    """Strict mode: decode again, with forced terms, every piece whose English lacks one of its terms."""
+    """Strict mode's fall-back: decode again, forcing the terms at their places, every piece still lacking one."""
     redo = [i for i, piece in enumerate(units) if None in results[i].found_by.values()]
     if not redo:
         return
@@ -200,7 +210,8 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
         constraints.append([
             TermConstraint(m.target, int(expected_tokens * (m.start - piece.start) / len(piece.text)))
             for m in sorted(terms[piece], key=lambda m: m.start)])
-    forced = translator.translate([units[i].text for i in redo], options,
+    positional = replace(options, term_search=TermSearch.POSITIONAL)
+    forced = translator.translate([units[i].text for i in redo], positional,
                                   progress.advance if progress is not None else None, constraints=constraints,
                                   batching=batching)
     for i, translation in zip(redo, forced, strict=True):
@@ -226,7 +237,8 @@ def run_translation(plan: TranslationPlan, translator: Translator, options: Deco
     """
     units = plan.units
     terms = _terms_by_piece(plan, matches)
-    results = _first_pass(units, terms, translator, options, progress, batching)
+    results = _first_pass(units, terms, translator, options, progress, batching,
+                          carry_terms=strict_terms and options.term_search is TermSearch.CONSTRAINED)
     if strict_terms:
         _force_missing(units, terms, results, translator, options, batching, progress)
     by_segment: dict[str, list[_PieceResult]] = {}

@@ -65,6 +65,13 @@ class BatchingOptions:
 DEFAULT_BATCHING = BatchingOptions()
 
 
+class TermSearch(StrEnum):
+    """How strict mode gets a missing term into the decoding (the positional forcing is also the fall-back)."""
+
+    CONSTRAINED = "constrained"  # constraint-aware: a constrained beam search, or placement by attention
+    POSITIONAL = "positional"  # decode, then re-decode with the term forced at the place matching the Arabic's
+
+
 @dataclass(frozen=True)
 class DecodingOptions:
     """How to decode; part of what makes a translation reproducible."""
@@ -87,6 +94,7 @@ class DecodingOptions:
     # Soft terminology: a beam alternative with more glossary hits replaces the best hypothesis only
     # if its mean token log-probability is at most this much lower (0 turns the choice off).
     term_rerank_margin: float = 0.25
+    term_search: TermSearch = TermSearch.CONSTRAINED
 
     def to_json(self, batching: BatchingOptions | None = None) -> dict:
         """The options as JSON (output-length bounds only when set, so memory keys stay stable).
@@ -101,6 +109,8 @@ class DecodingOptions:
             options["min_output_tokens"] = self.min_output_tokens
         if self.max_output_tokens is not None:
             options["max_output_tokens"] = self.max_output_tokens
+        if self.term_search is not TermSearch.CONSTRAINED:
+            options["term_search"] = str(self.term_search)
         return options
 
     def output_budget(self, longest_source: int) -> int:
@@ -112,10 +122,16 @@ class DecodingOptions:
 
 @dataclass(frozen=True)
 class TermConstraint:
-    """English that the output must contain, not to be started before output token ``earliest_step``."""
+    """English that the output must contain, not to be started before output token ``earliest_step``.
+
+    ``source_start``..``source_end`` is the Arabic term's place in the input text (characters; equal when not
+    known): a constraint-aware backend finds the model's own rendering of it there.
+    """
 
     text: str
     earliest_step: int = 0
+    source_start: int = 0
+    source_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,8 @@ class Translation:
     """One sentence's output; ``truncated`` when it hit the output budget before ending.
 
     ``tokens`` is the output length in target tokens; ``alternatives`` the next-best beam hypotheses
-    (when asked for); ``forced`` the constraint texts whose tokens the decoder had to force.
+    (when asked for); ``forced`` the constraint texts whose tokens the positional forcing had to force;
+    ``carried`` those the constraint-aware decoding put in where the model would not have written them.
     """
 
     text: str
@@ -141,6 +158,7 @@ class Translation:
     score: float | None = None
     alternatives: tuple[Hypothesis, ...] = ()
     forced: frozenset[str] = frozenset()
+    carried: frozenset[str] = frozenset()
 
 
 class Translator(Protocol):

@@ -9,6 +9,7 @@ its model, counts tokens and implements :meth:`BatchedTranslator._translate_batc
 from __future__ import annotations
 
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -129,3 +130,32 @@ class BatchedTranslator(ABC):
         # Forced terms come on top of what the model would write; positions still cap it all.
         budget += max((self._forced_tokens(wanted) for wanted in constraints), default=0)
         return min(self.max_source_tokens - 1, budget)
+
+
+_SPECIAL_PIECE = re.compile(r"<[^>]*>|>>[^<]*<<|[a-z]{3}_[A-Z][a-z]{3}")  # </s>; Marian's >>eng<<; NLLB's arb_Arab
+
+
+def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> tuple[int, ...]:
+    """The indices of the subword ``pieces`` of ``text`` that overlap its characters ``start``..``end``.
+
+    The pieces are walked along the text (SentencePiece's ``▁`` marks a space); a piece that is not the next
+    text (a special token, a normalised character) ends the walk with what it found so far, so a term past such
+    a piece gets no positions: the search then leaves its Arabic visible, which costs nothing but the guard.
+    """
+    if end <= start:
+        return ()
+    found, at = [], 0
+    for index, piece in enumerate(pieces):
+        core = piece.lstrip("▁")
+        if not core:
+            continue
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if not text.startswith(core, at):
+            if _SPECIAL_PIECE.fullmatch(piece):
+                continue  # a special token (end of sentence, language code) takes no text
+            break
+        if at < end and at + len(core) > start:
+            found.append(index)
+        at += len(core)
+    return tuple(found)

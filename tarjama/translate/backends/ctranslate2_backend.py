@@ -1,7 +1,9 @@
 """The CTranslate2 backend: a converted MarianMT or NLLB model, int8 or float32, on the CPU.
 
-CTranslate2 has no per-step logits hook, so glossary terms are forced through target prefixes: the
-output so far up to the term's place (a word boundary), then the term's tokens, and the model
+CTranslate2 has no per-step logits hook. Strict mode's terms are placed by the output's attention
+(:mod:`.aligned`, :attr:`TermSearch.CONSTRAINED`): each term takes the place of the words that attend to its
+Arabic, in the same engine call. The fall-back (:attr:`TermSearch.POSITIONAL`) forces terms through target
+prefixes: the output so far up to the term's place (a word boundary), then the term's tokens, and the model
 continues from there; one such round per missing term.
 """
 
@@ -18,13 +20,15 @@ from pathlib import Path
 
 from tarjama.errors import InputError, ModelNotAvailable
 from tarjama.terms.english import term_in_words
-from tarjama.translate.backends.base import BatchedTranslator, BatchSteps, available_cpus
+from tarjama.translate.backends.aligned import AlignedTerm, place_terms
+from tarjama.translate.backends.base import BatchedTranslator, BatchSteps, available_cpus, source_positions
 from tarjama.translate.backends.subwords import load_subwords
 from tarjama.translate.registry import ResolvedModel, store_dir
 from tarjama.translate.types import (
     DecodingOptions,
     Hypothesis,
     TermConstraint,
+    TermSearch,
     Translation,
 )
 
@@ -42,7 +46,6 @@ def converted_path(model: ResolvedModel, quantization: str) -> Path:
 
 def convert(model: ResolvedModel, quantization: str = "int8", out_dir: Path | None = None) -> Path:
     """Convert a transformers MarianMT/NLLB model to CTranslate2, tokenizer files included."""
-    import ctranslate2
 
     if quantization not in QUANTIZATIONS:
         raise InputError(f"unknown quantization '{quantization}' (choose from {', '.join(QUANTIZATIONS)})")
@@ -50,7 +53,7 @@ def convert(model: ResolvedModel, quantization: str = "int8", out_dir: Path | No
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        ctranslate2.converters.TransformersConverter(str(model.path)).convert(
+        _aligning_converter()(str(model.path)).convert(
             str(staging), quantization=quantization, force=True)
     except Exception as exc:  # noqa: BLE001 - converters fail in many library-specific ways
         shutil.rmtree(staging, ignore_errors=True)
@@ -66,6 +69,23 @@ def convert(model: ResolvedModel, quantization: str = "int8", out_dir: Path | No
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(staging, out_dir)  # a half-converted model is never seen under the final name
     return out_dir
+
+
+def _aligning_converter() -> type:
+    """transformers' converter whose model reports the attention of all the last layer's heads, averaged.
+
+    The default (the first head alone) is a poor aligner; the average is what attention-aligned placement reads.
+    """
+    import ctranslate2
+    import numpy
+
+    class AligningConverter(ctranslate2.converters.TransformersConverter):
+        def _load(self):  # noqa: ANN202 - the library's own hook
+            spec = super()._load()
+            spec.decoder.alignment_heads = numpy.int16(spec.decoder.num_heads)
+            return spec
+
+    return AligningConverter
 
 
 def find_converted(model: ResolvedModel) -> Path:
@@ -164,17 +184,41 @@ class CTranslate2Translator(BatchedTranslator):
         come back; the calls are shares of the batch: the first, and at most one round per term of a sentence.
         """
         sources = self._subwords.source_tokens(texts)
+        if options.term_search is TermSearch.CONSTRAINED and any(constraints):
+            return self._translate_aligned(texts, sources, budget, options, n_best, constraints, steps)
         calls = 1 + max((len(wanted) for wanted in constraints), default=0)
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
                             _call_share(steps, 0, calls))
         forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
                              steps, calls)
         translations = []
-        for (hypotheses, tokens), terms in zip(outputs, forced, strict=True):
+        for (hypotheses, tokens, _), terms in zip(outputs, forced, strict=True):
             translations.append(Translation(
                 text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
                 score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
                 forced=frozenset(terms)))
+        return translations
+
+    def _translate_aligned(self, texts: Sequence[str], sources: list[list[str]], budget: int,
+                           options: DecodingOptions, n_best: int, constraints: Sequence[Sequence[TermConstraint]],
+                           steps: BatchSteps | None) -> list[Translation]:
+        """One engine call with attention; each missing term takes the place of the words aligned to its Arabic."""
+        outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best, steps,
+                            attention=True)
+        translations = []
+        for text, source, (hypotheses, written, attention), wanted in zip(texts, sources, outputs, constraints,
+                                                                          strict=True):
+            best = hypotheses[0]
+            present = [c.text for c in wanted if term_in_words(c.text, best.text)]
+            terms = [AlignedTerm(c.text, tuple(pieces), source_positions(text, source, c.source_start, c.source_end))
+                     for c in dict.fromkeys(wanted) if c.text not in present
+                     and (pieces := self._target_tokens(c.text)) and self._subwords.unk_token not in pieces]
+            tokens, placed = place_terms(written, attention, terms, present=present)
+            if placed:
+                best = Hypothesis(self._decode(tokens), best.score, truncated=best.truncated)
+            translations.append(Translation(
+                text=best.text, truncated=best.truncated, tokens=len(tokens),
+                score=best.score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]), carried=placed))
         return translations
 
     def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
@@ -182,8 +226,10 @@ class CTranslate2Translator(BatchedTranslator):
         return sum(len(self._target_tokens(constraint.text)) for constraint in constraints)
 
     def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
-             n_best: int, steps: BatchSteps | None = None) -> list[tuple[list[Hypothesis], list[str]]]:
-        """One CTranslate2 call; per source its hypotheses and the best one's target tokens (no prefix code).
+             n_best: int, steps: BatchSteps | None = None, *, attention: bool = False
+             ) -> list[tuple[list[Hypothesis], list[str], list[list[float]]]]:
+        """One CTranslate2 call; per source its hypotheses, the best one's target tokens (no prefix code) and,
+        with ``attention``, each of those tokens' attention over the source tokens (else empty).
 
         With ``steps``, asynchronous: each source's result is awaited in turn and counted as it comes.
         (The engine's per-token ``callback`` works at beam 1 only; smaller sub-batches would cost speed.)
@@ -195,7 +241,7 @@ class CTranslate2Translator(BatchedTranslator):
             min_decoding_length=min(options.min_output_tokens + len(self._prefix), budget)
             if options.min_output_tokens else 0,
             max_input_length=0,  # as transformers' max_length less its start token
-            asynchronous=steps is not None)
+            return_attention=attention, asynchronous=steps is not None)
         if steps is not None:
             waiting, raw = raw, []
             for done, pending in enumerate(waiting, 1):
@@ -208,10 +254,11 @@ class CTranslate2Translator(BatchedTranslator):
                 body = tokens[len(self._prefix):]
                 hypotheses.append(Hypothesis(self._decode(body), float(score),
                                              truncated=len(tokens) >= budget))
-            out.append((hypotheses, result.hypotheses[0][len(self._prefix):]))
+            weights = [list(row) for row in result.attention[0][len(self._prefix):]] if attention else []
+            out.append((hypotheses, result.hypotheses[0][len(self._prefix):], weights))
         return out
 
-    def _force(self, sources: list[list[str]], outputs: list[tuple[list[Hypothesis], list[str]]],
+    def _force(self, sources: list[list[str]], outputs: list[tuple[list[Hypothesis], list[str], list[list[float]]]],
                wanted: list[list[TermConstraint]], options: DecodingOptions, budget: int,
                steps: BatchSteps | None = None, calls: int = 1) -> list[set[str]]:
         """Put each missing term at its place by decoding again from a prefix that ends with it.

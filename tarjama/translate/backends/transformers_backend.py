@@ -11,13 +11,20 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria,
 
 from tarjama.errors import InputError
 from tarjama.terms.english import term_in_words
-from tarjama.translate.backends.base import BatchedTranslator, BatchSteps
+from tarjama.translate.backends.base import BatchedTranslator, BatchSteps, source_positions
+from tarjama.translate.backends.constrained import (
+    CarriedTerm,
+    SearchHypothesis,
+    SearchSettings,
+    constrained_beam_search,
+)
 from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.types import (
     DecodingOptions,
     Hypothesis,
     TermConstraint,
+    TermSearch,
     Translation,
 )
 
@@ -70,7 +77,77 @@ class TransformersTranslator(BatchedTranslator):
     def _translate_batch(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
                          constraints: Sequence[Sequence[TermConstraint]], *, steps: BatchSteps | None = None
                          ) -> list[Translation]:
-        """One ``generate`` call for the batch; forced terms through a logits processor, progress per step."""
+        """One ``generate`` call for the batch; forced terms through a logits processor, progress per step.
+
+        Under :attr:`TermSearch.CONSTRAINED` the texts with terms go to the constrained beam search instead
+        (:mod:`.constrained`), the others to ``generate``.
+        """
+        if options.term_search is TermSearch.CONSTRAINED and any(constraints):
+            carried = [i for i, wanted in enumerate(constraints) if self._carried_terms(texts[i], wanted)]
+            if carried:
+                return self._translate_mixed(texts, budget, options, n_best, constraints, carried, steps)
+        return self._generate(texts, budget, options, n_best, constraints, steps=steps)
+
+    def _translate_mixed(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                         constraints: Sequence[Sequence[TermConstraint]], carried: list[int],
+                         steps: BatchSteps | None) -> list[Translation]:
+        """The texts at ``carried`` through the constrained search, the rest through ``generate``."""
+        free = [i for i in range(len(texts)) if i not in set(carried)]
+        share = len(carried) / len(texts)
+        results: dict[int, Translation] = {}
+        searched = self._search([texts[i] for i in carried], budget, options, n_best,
+                                [constraints[i] for i in carried],
+                                None if steps is None else (lambda done: steps(done * share)))
+        results.update(zip(carried, searched, strict=True))
+        if free:
+            rest = None if steps is None else (lambda done: steps(share + done * (1 - share)))
+            generated = self._generate([texts[i] for i in free], budget, options, n_best, [[] for _ in free],
+                                       steps=rest)
+            results.update(zip(free, generated, strict=True))
+        return [results[i] for i in range(len(texts))]
+
+    def _carried_terms(self, text: str, constraints: Sequence[TermConstraint]) -> list[CarriedTerm]:
+        """The constraints the search can carry (those the vocabulary spells), with their Arabic's source tokens."""
+        pieces = self._tokenizer.convert_ids_to_tokens(self._tokenizer(text, truncation=False)["input_ids"])
+        terms = []
+        for constraint in dict.fromkeys(constraints):
+            tokens = self._target_tokens(constraint.text)
+            if tokens and self._tokenizer.unk_token_id not in tokens:
+                terms.append(CarriedTerm(constraint.text, tuple(tokens), source_positions(
+                    text, pieces, constraint.source_start, constraint.source_end)))
+        return terms
+
+    def _search(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                constraints: Sequence[Sequence[TermConstraint]], steps: BatchSteps | None) -> list[Translation]:
+        """The constrained beam search over ``texts``; terms it cannot place are left to the pipeline's fall-back."""
+        config = self._network.generation_config
+        start = [self._network.config.decoder_start_token_id, *(
+            [self._generate_kwargs["forced_bos_token_id"]] if "forced_bos_token_id" in self._generate_kwargs else [])]
+        pad = self._tokenizer.pad_token_id
+        settings = SearchSettings(
+            beam_size=options.beam_size, start_ids=tuple(start), end_id=min(self._end_ids),
+            banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
+            length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
+            min_new_tokens=options.min_output_tokens)
+        encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
+        terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
+        found = constrained_beam_search(self._network, encoded["input_ids"], encoded["attention_mask"], terms,
+                                        settings, budget - self._language_code_tokens, n_best=n_best, steps=steps)
+        return [self._searched(hypotheses, n_best) for hypotheses in found]
+
+    def _searched(self, hypotheses: list[SearchHypothesis], n_best: int) -> Translation:
+        texts = [self._tokenizer.decode(list(h.tokens), skip_special_tokens=True).strip() for h in hypotheses]
+        alternatives = tuple(Hypothesis(text, h.score, truncated=not h.finished)
+                             for text, h in zip(texts[1:], hypotheses[1:], strict=True))
+        best = hypotheses[0]
+        return Translation(text=texts[0], truncated=not best.finished, tokens=len(best.tokens),
+                           score=best.score if n_best > 1 else None, alternatives=alternatives,
+                           carried=best.steered)
+
+    def _generate(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
+                  constraints: Sequence[Sequence[TermConstraint]], *, steps: BatchSteps | None = None
+                  ) -> list[Translation]:
+        """One ``generate`` call; forced terms (positional) through a logits processor."""
         import torch
 
         forcings = [self._forcing(wanted) for wanted in constraints]

@@ -1,0 +1,87 @@
+"""Attention-aligned term placement (CTranslate2's constraint-aware decoding), on hand-made attention.
+
+Each case: the output's pieces, the source piece each output piece attends to most (its attention row is one-hot
+there, or spread evenly over the source with ``None``), the terms with their source pieces, and the English that
+must come out.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tarjama.translate.backends.aligned import AlignedTerm, place_terms
+from tarjama.translate.backends.base import source_positions
+
+SOURCE_LENGTH = 8
+
+
+def _attention(targets: list[int | None]) -> list[list[float]]:
+    rows = []
+    for target in targets:
+        if target is None:
+            rows.append([1 / SOURCE_LENGTH] * SOURCE_LENGTH)
+        else:
+            row = [0.0] * SOURCE_LENGTH
+            row[target] = 1.0
+            rows.append(row)
+    return rows
+
+
+def _term(text: str, *positions: int) -> AlignedTerm:
+    return AlignedTerm(text, tuple("▁" + word for word in text.split()), positions)
+
+
+def _english(pieces: list[str]) -> str:
+    return "".join(pieces).replace("▁", " ").strip()
+
+
+CASES = [
+    # The model's rendering of the name (aligned to the term's Arabic) gives way to the glossary's.
+    ("replaces the model's name",
+     ["▁Ali", "▁Kh", "odor", "kovsky", "▁said", "▁it", "."], [1, 2, 2, 2, 0, 4, 5],
+     [_term("Ziad Husseini", 1, 2)], "Ziad Husseini said it."),
+    # Punctuation glued to the replaced word stays.
+    ("keeps trailing punctuation",
+     ["▁attack", "▁on", "▁Baghdad", ",", "▁hours", "▁later"], [3, 3, 5, 6, 7, 7],
+     [_term("Basra", 5)], "attack on Basra, hours later"),
+    # Two terms, each where its own Arabic is.
+    ("two terms",
+     ["▁Omar", "▁said", "▁the", "▁attack", "▁on", "▁Poland"], [1, 0, 3, 3, 4, 6],
+     [_term("Robert Smith", 1), _term("Damascus", 6)], "Robert Smith said the attack on Damascus"),
+    # A name inside guillemets keeps them.
+    ("inside a quote",
+     ["▁«", "Amnesty", "▁International", "»", "▁said"], [2, 3, 3, 4, 0],
+     [_term("Red Crescent", 3)], "«Red Crescent» said"),
+    # No output word attends to the term's Arabic: it goes before the word that attends to it most.
+    ("inserts where nothing aligns",
+     ["▁killed", "▁in", "▁the", "▁city"], [0, 1, 2, None],
+     [_term("Mosul", 7)], "killed in the Mosul city"),
+    # A word already holding another of the sentence's terms is not replaced.
+    ("spares a present term",
+     ["▁Mosul", "▁and", "▁Basra"], [5, 4, 5],
+     [_term("Tikrit", 5)], "Mosul and Tikrit"),
+    # Without source positions the term is left to the caller's fall-back.
+    ("no positions, no placement",
+     ["▁the", "▁city"], [0, 1],
+     [_term("Mosul")], "the city"),
+]
+
+
+@pytest.mark.parametrize(("name", "pieces", "targets", "terms", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_place_terms(name: str, pieces: list[str], targets: list[int | None], terms: list[AlignedTerm],
+                     expected: str) -> None:
+    present = ["Mosul"] if name == "spares a present term" else []
+    placed, which = place_terms(pieces, _attention(targets), terms, present=present)
+    assert _english(placed) == expected
+    assert which == {t.text for t in terms if t.source_positions}
+
+
+def test_source_positions_walks_the_pieces_and_skips_special_tokens() -> None:
+    text = "قال زياد الحسيني إن"
+    start = text.index("زياد")
+    end = start + len("زياد الحسيني")
+    pieces = ["arb_Arab", "▁قال", "▁زي", "اد", "▁ال", "حسيني", "▁إن", "</s>"]
+    assert source_positions(text, pieces, start, end) == (2, 3, 4, 5)
+    # A piece that is not the text ends the walk: no positions rather than wrong ones.
+    assert source_positions(text, ["▁قال", "▁<unk>", "▁ال", "حسيني"], start, end) == ()
+    assert source_positions(text, pieces, 3, 3) == ()
