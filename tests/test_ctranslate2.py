@@ -1,6 +1,7 @@
 """The CTranslate2 backend: same English as transformers (greedy, float32), terms forced, clean errors."""
 
 import json
+import re
 
 import pytest
 from conftest import arabic_corpus, english_corpus
@@ -57,11 +58,33 @@ def test_strict_terms_on_ctranslate2(peaked_models, sample_path, glossary_path, 
                                  DecodingOptions(beam_size=2), matches=matches, strict_terms=True)
     outcomes = [term for result in results for term in result.terms]
     assert len(outcomes) == len(matches) and all(term.hit for term in outcomes)
-    assert sum(term.how == "forced" for term in outcomes) > len(outcomes) / 2
+    assert sum(term.how == "constrained" for term in outcomes) > len(outcomes) / 2  # placed by attention
     (forced,) = load_translator(model, "ctranslate2").translate(
         ["قال الكرملين إن موسكو لم تتلق أي تحذير من واشنطن."], DecodingOptions(beam_size=1),
         constraints=[[TermConstraint("Kremlin", 2), TermConstraint("Washington", 9)]])
     assert forced.text.index("Kremlin") < forced.text.index("Washington")
+
+
+def _spanned(text, *targets_and_arabic):
+    """Constraints as the pipeline's first pass makes them: each term with the place of its Arabic."""
+    return [TermConstraint(target, 0, text.index(arabic), text.index(arabic) + len(arabic))
+            for target, arabic in targets_and_arabic]
+
+
+@pytest.mark.parametrize("architecture", ["marian", "nllb"])
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_constraint_aware_decoding_writes_every_term_once(peaked_models, architecture, backend):
+    translator = load_translator(resolve_model(str(peaked_models[architecture])), backend)
+    texts = ["قال الكرملين إن موسكو لم تتلق أي تحذير من واشنطن.", "وتشير منظمة الملف اللندنية إلى أن"]
+    wanted = [_spanned(texts[0], ("Kremlin", "الكرملين"), ("Moscow", "موسكو"), ("Washington", "واشنطن")),
+              _spanned(texts[1], ("Dossier Center", "الملف"))]
+    options = DecodingOptions(beam_size=4)
+    plain = translator.translate(texts, options)
+    carried = translator.translate(texts, options, constraints=wanted)
+    for before, after, constraints in zip(plain, carried, wanted, strict=True):
+        for target in (c.text for c in constraints):
+            assert len(re.findall(rf"(?<!\w){re.escape(target)}(?!\w)", after.text)) == 1, after.text
+        assert after.carried == {c.text for c in constraints if c.text not in before.text} and not after.forced
 
 
 @pytest.mark.slow

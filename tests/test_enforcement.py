@@ -14,7 +14,7 @@ from tarjama.translate.backends.forcing import ForcedTerm, TermForcing
 from tarjama.translate.enforcement import TermSource, choose_hypothesis, place_term, settle_terms, term_flags
 from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.registry import ResolvedModel, resolve_model
-from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, Translation
+from tarjama.translate.types import DecodingOptions, Hypothesis, TermConstraint, TermSearch, Translation
 
 
 def term(target, start=0, source="س"):
@@ -148,9 +148,10 @@ class ScriptedTranslator:
     model = ResolvedModel(name="fake/model", path=Path("/models/fake"), architecture="marian", source_lang="ar",
                           target_lang="en")
 
-    def __init__(self, answer, *, forcing=True):
+    def __init__(self, answer, *, forcing=True, carries=None):
         self.answer = answer
         self.forcing = forcing
+        self.carries = carries  # under TermSearch.CONSTRAINED: the terms its search can place (None: all)
         self.calls = []
 
     def count_tokens(self, texts):
@@ -164,7 +165,10 @@ class ScriptedTranslator:
             hypotheses = tuple(Hypothesis(a, -1.0 - 0.1 * (n + 1)) for n, a in enumerate(alternatives))
             if constraints and self.forcing:
                 missing = [c.text for c in constraints[i] if not term_in_words(c.text, best)]
-                results.append(Translation(" ".join([best, *missing]), tokens=5, forced=frozenset(missing)))
+                how = "carried" if options.term_search is TermSearch.CONSTRAINED else "forced"
+                if how == "carried" and self.carries is not None:
+                    missing = [t for t in missing if t in self.carries]
+                results.append(Translation(" ".join([best, *missing]), tokens=5, **{how: frozenset(missing)}))
             else:
                 results.append(Translation(best, tokens=5, score=-1.0, alternatives=hypotheses[:n_best - 1]))
         return results
@@ -175,10 +179,13 @@ GLOSSARY = Glossary(path=Path("g.tsv"), sha256="0", entries=(
     GlossaryEntry("الكرملين", "Kremlin"), GlossaryEntry("موسكو", "Moscow"), GlossaryEntry("الملف", "Dossier Center")))
 
 
-def run_pipeline(translator, strict):
+POSITIONAL = DecodingOptions(term_search=TermSearch.POSITIONAL)  # strict mode's fall-back alone
+
+
+def run_pipeline(translator, strict, options=POSITIONAL):
     document = segment_text(ARTICLE, "a.txt")
     matches = find_terms(document, GLOSSARY)
-    return {t.segment_id: t for t in translate_segments(document.segments, translator, DecodingOptions(),
+    return {t.segment_id: t for t in translate_segments(document.segments, translator, options,
                                                         matches=matches, strict_terms=strict)}
 
 
@@ -214,13 +221,35 @@ def test_strict_mode_redecodes_only_pieces_missing_a_term():
     assert results["p0.s0"].terms[0].how == How.MODEL and not results["p0.s0"].flags
 
 
+def test_strict_mode_carries_the_terms_in_its_first_pass():
+    translator = ScriptedTranslator(lambda text: [scripted(text)[0]])
+    results = run_pipeline(translator, strict=True, options=DecodingOptions())
+    ((first, n_best, constraints),) = translator.calls  # one pass: the search placed every term
+    assert len(first) == 3 and n_best == 4  # the beam's alternatives are still asked for
+    # Every piece's terms, in source order, with the place of their Arabic in the piece.
+    assert [[c.text for c in cs] for cs in constraints] == [["Kremlin"], ["Kremlin", "Moscow"], ["Dossier Center"]]
+    assert [first[1][c.source_start:c.source_end] for c in constraints[1]] == ["الكرملين", "موسكو"]
+    assert [t.how for t in results["p1.s0"].terms] == [How.MODEL, How.CONSTRAINED]
+    assert results["p1.s1"].terms[0].how == How.CONSTRAINED and Flag.TERM_FORCED in results["p1.s1"].flags
+    assert results["p0.s0"].terms[0].how == How.MODEL and not results["p0.s0"].flags
+
+
+def test_strict_mode_falls_back_to_positional_forcing_for_what_the_search_left_out():
+    translator = ScriptedTranslator(lambda text: [scripted(text)[0]], carries={"Moscow"})
+    results = run_pipeline(translator, strict=True, options=DecodingOptions())
+    (_, _, _), (redo, _, constraints) = translator.calls
+    assert redo == [translator.calls[0][0][2]] and [c.text for c in constraints[0]] == ["Dossier Center"]
+    assert [t.how for t in results["p1.s0"].terms] == [How.MODEL, How.CONSTRAINED]
+    assert results["p1.s1"].terms[0].how == How.FORCED
+
+
 def test_strict_mode_forces_a_term_that_the_chosen_alternative_lost():
     def answer(text):  # the alternative has two terms where the best has one, but loses the Kremlin
         return ["The Kremlin said they refused.", "The Presidency said Moscow and Dossier Center refused."]
 
     document = segment_text("قال الكرملين إن موسكو والملف رفضا.\n", "a.txt")
     translator = ScriptedTranslator(answer)
-    (result,) = translate_segments(document.segments, translator, DecodingOptions(),
+    (result,) = translate_segments(document.segments, translator, POSITIONAL,
                                    matches=find_terms(document, GLOSSARY), strict_terms=True)
     assert len(translator.calls) == 2  # re-decoded with forcing, not patched by the last resort
     assert [c.text for c in translator.calls[1][2][0]] == ["Kremlin", "Moscow", "Dossier Center"]
@@ -241,7 +270,7 @@ def test_a_random_model_is_forced_to_write_every_term(request, architecture, bea
     texts = ["قال الكرملين إن موسكو لم تتلق أي تحذير من واشنطن.", "وتشير منظمة الملف اللندنية إلى أن"]
     wanted = [[TermConstraint("Kremlin", 2), TermConstraint("Moscow", 5), TermConstraint("Washington", 9)],
               [TermConstraint("Dossier Center", 1)]]
-    options = DecodingOptions(beam_size=beam_size)
+    options = DecodingOptions(beam_size=beam_size, term_search=TermSearch.POSITIONAL)
     plain = translator.translate(texts, options)
     forced = translator.translate(texts, options, constraints=wanted)
     for before, after, constraints in zip(plain, forced, wanted, strict=True):
@@ -259,7 +288,7 @@ def test_a_random_model_is_forced_to_write_every_term(request, architecture, bea
 def test_forced_hypotheses_keep_the_model_scores(tiny_marian):
     """A forced beam scores what the model gives its tokens, not certainty: never above the unforced best."""
     translator = load_translator(resolve_model(str(tiny_marian)))
-    options = DecodingOptions(beam_size=4)
+    options = DecodingOptions(beam_size=4, term_search=TermSearch.POSITIONAL)
     texts = ["قال الكرملين إن موسكو لم تتلق أي تحذير.", "وتشير منظمة الملف اللندنية إلى أن"]
     plain = translator.translate(texts, options, n_best=2)
     forced = translator.translate(texts, options, n_best=2,
@@ -309,7 +338,7 @@ def test_strict_mode_forces_a_term_the_english_only_has_inside_a_word():
     glossary = Glossary(path=Path("g.tsv"), sha256="0",
                         entries=(GlossaryEntry("داعش", "ISIS"), GlossaryEntry("موسكو", "Moscow")))
     translator = ScriptedTranslator(lambda text: ["Officials said Daesh was behind the crisis in Moscow."])
-    (result,) = translate_segments(document.segments, translator, DecodingOptions(),
+    (result,) = translate_segments(document.segments, translator, POSITIONAL,
                                    matches=find_terms(document, glossary), strict_terms=True)
     assert len(translator.calls) == 2 and [c.text for c in translator.calls[1][2][0]] == ["ISIS", "Moscow"]
     assert [(t.match.target, t.how) for t in result.terms] == [("ISIS", How.FORCED), ("Moscow", How.MODEL)]

@@ -25,6 +25,9 @@ HOW_DECISIONS = [
     (TermSource.ALTERNATIVE, Presence.AS_WORD, How.HYPOTHESIS),
     (TermSource.ALTERNATIVE, Presence.INSIDE_WORD, How.INSIDE_WORD),
     (TermSource.ALTERNATIVE, Presence.ABSENT, How.MISSED),
+    (TermSource.SEARCH, Presence.AS_WORD, How.CONSTRAINED),
+    (TermSource.SEARCH, Presence.INSIDE_WORD, How.INSIDE_WORD),
+    (TermSource.SEARCH, Presence.ABSENT, How.MISSED),
     (TermSource.FORCING, Presence.AS_WORD, How.FORCED),
     (TermSource.FORCING, Presence.INSIDE_WORD, How.INSIDE_WORD),
     (TermSource.FORCING, Presence.ABSENT, How.MISSED),
@@ -57,8 +60,8 @@ def test_presence_is_the_english_side_test(target, english, expected):
 
 def test_the_vocabulary_keeps_its_json_values():
     # The run record (and every record already written) spells them so; terms_by_how follows How's order.
-    assert [how.value for how in How] == ["model", "hypothesis", "constrained", "forced", "replaced", "approved", "inside_word",
-                                          "missed"]
+    assert [how.value for how in How] == ["model", "hypothesis", "constrained", "forced", "replaced", "approved",
+                                          "inside_word", "missed"]
     assert {origin.value for origin in Origin} == {"model", "copied", "memory", "approved"}
     assert json.dumps({How.FORCED: [Flag.TERM_FORCED], "origin": Origin.MEMORY}) == \
         '{"forced": ["term_forced"], "origin": "memory"}'

@@ -18,7 +18,7 @@ from tarjama.translate.pipeline import translate_segments
 from tarjama.translate.progress import ProgressView, RunProgress, progress_bar, terminal_bar
 from tarjama.translate.registry import ResolvedModel
 from tarjama.translate.settings import RunSettings
-from tarjama.translate.types import BatchingOptions, DecodingOptions, Pass, Translation
+from tarjama.translate.types import BatchingOptions, DecodingOptions, Pass, TermSearch, Translation
 
 
 class Terminal(io.StringIO):
@@ -91,7 +91,8 @@ def test_a_strict_run_counts_both_passes_moves_inside_batches_and_is_complete_on
     matches = find_terms(document, GLOSSARY)
     engine, recorder = SteppingEngine(), Recorder()
     progress = RunProgress("a.txt", planned=4, displays=[recorder])
-    translate_segments(document.segments, engine, DecodingOptions(), progress, matches, strict_terms=True)
+    translate_segments(document.segments, engine, DecodingOptions(term_search=TermSearch.POSITIONAL), progress,
+                       matches, strict_terms=True)
     assert [view.finished for view in recorder.views].count(True) == 0
     progress.finish()
     recorder.check_truthful()
@@ -111,7 +112,8 @@ def test_an_article_run_in_chunks_plans_its_first_pass_and_grows_only_for_forcin
     document = segment_text(ARTICLE, "a.txt")
     matches = find_terms(document, GLOSSARY)
     engine, recorder = SteppingEngine(), Recorder()
-    settings = RunSettings(strict_terms=True, batching=BatchingOptions(max_sentences=2))
+    settings = RunSettings(strict_terms=True, batching=BatchingOptions(max_sentences=2),
+                           decoding=DecodingOptions(term_search=TermSearch.POSITIONAL))
     work = prepare(document.segments, matches, engine, settings, memory=None)
     progress = RunProgress("a.txt", planned=work.pending_inputs, displays=[recorder])
     work.run(progress, chunk_size=2)
@@ -120,6 +122,19 @@ def test_an_article_run_in_chunks_plans_its_first_pass_and_grows_only_for_forcin
     # Chunk by chunk: the planned first pass does not grow the total; each forcing pass does.
     assert recorder.passes() == [(Pass.TRANSLATE_CHOOSING, 4), (Pass.FORCE_TERMS, 5), (Pass.TRANSLATE_CHOOSING, 5),
                                  (Pass.FORCE_TERMS, 6)]
+
+
+def test_a_strict_run_with_constraint_aware_decoding_is_one_pass():
+    document = segment_text(ARTICLE, "a.txt")
+    engine, recorder = SteppingEngine(), Recorder()
+    progress = RunProgress("a.txt", planned=4, displays=[recorder])
+    results = translate_segments(document.segments, engine, DecodingOptions(), progress,
+                                 find_terms(document, GLOSSARY), strict_terms=True)
+    progress.finish()
+    recorder.check_truthful()
+    # The terms travel with the first pass; nothing is left for a forcing pass.
+    assert recorder.passes() == [(Pass.TRANSLATE_CHOOSING, 4)] and engine.calls == [(4, True)]
+    assert all(term.hit for result in results for term in result.terms)
 
 
 def test_a_plain_run_without_terms_is_one_pass():

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tarjama.translate.backends.base import special_piece
+
 
 @dataclass(frozen=True)
 class AlignedTerm:
@@ -63,25 +65,25 @@ def place_terms(pieces: Sequence[str], attention: Sequence[Sequence[float]], ter
             out[word.start:words[last - 1].end] = [piece for piece in replacement if piece]
         else:  # insert before the word
             at = words[first].begin if first < len(words) else len(out)
+            if at < len(out) and not out[at].startswith("▁"):
+                out[at] = "▁" + out[at]  # the output's first word, written without a space: it follows the term
             out[at:at] = term.pieces
     return out, frozenset(term.text for *_, term in edits)
 
 
 def _words(pieces: Sequence[str]) -> list[_Word]:
     """The output's words: a piece starting with ``▁`` begins one; special pieces (``</s>``) belong to none."""
-    starts = [i for i, piece in enumerate(pieces)
-              if piece.startswith("▁") or (i == 0 and not _special(piece))]
+    # A piece after a special one (or the first) starts a word too: special pieces are dropped when decoded.
+    starts = [i for i, piece in enumerate(pieces) if not special_piece(piece)
+              and (piece.startswith("▁") or i == 0 or special_piece(pieces[i - 1]))]
     words = []
     for n, start in enumerate(starts):
         stop = starts[n + 1] if n + 1 < len(starts) else len(pieces)
-        lettered = [i for i in range(start, stop) if not _special(pieces[i]) and any(c.isalnum() for c in pieces[i])]
+        lettered = [i for i in range(start, stop)
+                    if not special_piece(pieces[i]) and any(c.isalnum() for c in pieces[i])]
         if lettered:
             words.append(_Word(start, lettered[0], lettered[-1] + 1))
     return words
-
-
-def _special(piece: str) -> bool:
-    return piece.startswith("<") and piece.endswith(">")
 
 
 def _spells(pieces: Sequence[str], text: str) -> bool:

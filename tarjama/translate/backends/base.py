@@ -135,6 +135,11 @@ class BatchedTranslator(ABC):
 _SPECIAL_PIECE = re.compile(r"<[^>]*>|>>[^<]*<<|[a-z]{3}_[A-Z][a-z]{3}")  # </s>; Marian's >>eng<<; NLLB's arb_Arab
 
 
+def special_piece(piece: str) -> bool:
+    """Whether a subword is a special token (end of sentence, filler, language code): it takes no text."""
+    return _SPECIAL_PIECE.fullmatch(piece) is not None
+
+
 def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> tuple[int, ...]:
     """The indices of the subword ``pieces`` of ``text`` that overlap its characters ``start``..``end``.
 
@@ -152,7 +157,7 @@ def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> 
         while at < len(text) and text[at].isspace():
             at += 1
         if not text.startswith(core, at):
-            if _SPECIAL_PIECE.fullmatch(piece):
+            if special_piece(piece):
                 continue  # a special token (end of sentence, language code) takes no text
             break
         if at < end and at + len(core) > start:

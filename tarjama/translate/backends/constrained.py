@@ -59,6 +59,7 @@ class SearchSettings:
     start_ids: tuple[int, ...]  # the decoder's start token, then any forced language code
     end_id: int
     banned_ids: tuple[int, ...] = ()  # never generated (the padding token)
+    glue_ids: tuple[int, ...] = ()  # tokens that continue the word before them: never right after a term
     length_penalty: float = 1.0
     min_new_tokens: int = 0
 
@@ -150,6 +151,7 @@ class _BeamState:
     progress: torch.Tensor  # (rows, C) tokens of the term the hypothesis ends with (of a met one: a repeat's)
     steering: torch.Tensor  # (rows, C) bool: the term's tokens so far include one the model did not rank first
     steered: torch.Tensor  # (rows, C) bool: the term was met with such a token
+    after_term: torch.Tensor  # (rows,) bool: the last token ended a term (the next must not glue onto it)
 
     @property
     def inside(self) -> torch.Tensor:
@@ -166,7 +168,7 @@ class _BeamState:
         width = table.lengths.shape[1]
         return cls(torch.zeros((rows, 0), dtype=torch.long), scores, ~table.present,
                    torch.zeros((rows, width), dtype=torch.long), torch.zeros((rows, width), dtype=torch.bool),
-                   torch.zeros((rows, width), dtype=torch.bool))
+                   torch.zeros((rows, width), dtype=torch.bool), torch.zeros(rows, dtype=torch.bool))
 
     def advance(self, chosen: _Chosen, candidates: _Candidates) -> _BeamState:
         import torch
@@ -175,7 +177,7 @@ class _BeamState:
         return _BeamState(torch.cat([self.tokens[chosen.rows], chosen.tokens.unsqueeze(1)], dim=1),
                           _take(candidates.scores, pick), _take(candidates.met, pick),
                           _take(candidates.progress, pick), _take(candidates.steering, pick),
-                          _take(candidates.steered, pick))
+                          _take(candidates.steered, pick), _take(candidates.completes, pick))
 
 
 @dataclass
@@ -190,6 +192,7 @@ class _Candidates:
     steering: torch.Tensor
     steered: torch.Tensor
     banks: torch.Tensor  # terms met, and one more while inside a term: the bank of dynamic beam allocation
+    completes: torch.Tensor  # the token ends a term
 
 
 @dataclass
@@ -218,6 +221,10 @@ def _ban(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, settings
     rows = torch.arange(log_probs.shape[0])
     if settings.banned_ids:
         log_probs[:, list(settings.banned_ids)] = -math.inf
+    if settings.glue_ids and bool(state.after_term.any()):
+        glued = torch.zeros_like(log_probs, dtype=torch.bool)
+        glued[:, list(settings.glue_ids)] = True
+        log_probs[state.after_term.unsqueeze(1) & glued] = -math.inf
     unfinished = ~state.met.all(dim=1)
     if step < settings.min_new_tokens:
         unfinished[:] = True
@@ -307,7 +314,8 @@ def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tenso
     scores = torch.where(on_term & torch.isfinite(scores), state.scores[rows], scores)
     present = lengths > 0
     banks = (new_met & present).sum(dim=-1) + ((new_progress > 0) & ~new_met).any(dim=-1).long()
-    return _Candidates(rows, tokens, scores, new_met, new_progress, steering & ~completes, steered, banks)
+    return _Candidates(rows, tokens, scores, new_met, new_progress, steering & ~completes, steered, banks,
+                       completes.any(dim=-1))
 
 
 def _collect_finished(candidates: _Candidates, state: _BeamState, table: _TermTable, settings: SearchSettings,

@@ -184,30 +184,32 @@ class CTranslate2Translator(BatchedTranslator):
         come back; the calls are shares of the batch: the first, and at most one round per term of a sentence.
         """
         sources = self._subwords.source_tokens(texts)
-        if options.term_search is TermSearch.CONSTRAINED and any(constraints):
-            return self._translate_aligned(texts, sources, budget, options, n_best, constraints, steps)
+        aligning = options.term_search is TermSearch.CONSTRAINED and any(constraints)
         calls = 1 + max((len(wanted) for wanted in constraints), default=0)
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
-                            _call_share(steps, 0, calls))
+                            _call_share(steps, 0, calls), attention=aligning)
+        placed = self._align(texts, sources, outputs, constraints) if aligning else [frozenset()] * len(texts)
+        # What alignment could not place (a term whose Arabic has no source tokens) is forced at its place.
         forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
                              steps, calls)
         translations = []
-        for (hypotheses, tokens, _), terms in zip(outputs, forced, strict=True):
+        for (hypotheses, tokens, _), terms, carried in zip(outputs, forced, placed, strict=True):
             translations.append(Translation(
                 text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
                 score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
-                forced=frozenset(terms)))
+                forced=frozenset(terms), carried=carried))
         return translations
 
-    def _translate_aligned(self, texts: Sequence[str], sources: list[list[str]], budget: int,
-                           options: DecodingOptions, n_best: int, constraints: Sequence[Sequence[TermConstraint]],
-                           steps: BatchSteps | None) -> list[Translation]:
-        """One engine call with attention; each missing term takes the place of the words aligned to its Arabic."""
-        outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best, steps,
-                            attention=True)
-        translations = []
-        for text, source, (hypotheses, written, attention), wanted in zip(texts, sources, outputs, constraints,
-                                                                          strict=True):
+    def _align(self, texts: Sequence[str], sources: list[list[str]],
+               outputs: list[tuple[list[Hypothesis], list[str], list[list[float]]]],
+               constraints: Sequence[Sequence[TermConstraint]]) -> list[frozenset[str]]:
+        """Each missing term in place of the words aligned to its Arabic (:mod:`.aligned`), ``outputs`` updated.
+
+        Returns each sentence's terms placed so.
+        """
+        placed_by_text = []
+        for n, (text, source, wanted) in enumerate(zip(texts, sources, constraints, strict=True)):
+            hypotheses, written, attention = outputs[n]
             best = hypotheses[0]
             present = [c.text for c in wanted if term_in_words(c.text, best.text)]
             terms = [AlignedTerm(c.text, tuple(pieces), source_positions(text, source, c.source_start, c.source_end))
@@ -215,11 +217,10 @@ class CTranslate2Translator(BatchedTranslator):
                      and (pieces := self._target_tokens(c.text)) and self._subwords.unk_token not in pieces]
             tokens, placed = place_terms(written, attention, terms, present=present)
             if placed:
-                best = Hypothesis(self._decode(tokens), best.score, truncated=best.truncated)
-            translations.append(Translation(
-                text=best.text, truncated=best.truncated, tokens=len(tokens),
-                score=best.score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]), carried=placed))
-        return translations
+                outputs[n] = ([Hypothesis(self._decode(tokens), best.score, truncated=best.truncated),
+                               *hypotheses[1:]], tokens, attention)
+            placed_by_text.append(placed)
+        return placed_by_text
 
     def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
         """The tokens of every term asked for: each may need its own prefix round."""

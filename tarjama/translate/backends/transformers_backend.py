@@ -127,6 +127,7 @@ class TransformersTranslator(BatchedTranslator):
         settings = SearchSettings(
             beam_size=options.beam_size, start_ids=tuple(start), end_id=min(self._end_ids),
             banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
+            glue_ids=tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids),
             length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
             min_new_tokens=options.min_output_tokens)
         encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
