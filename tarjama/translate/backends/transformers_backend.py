@@ -124,14 +124,14 @@ class TransformersTranslator(BatchedTranslator):
         start = [self._network.config.decoder_start_token_id, *(
             [self._generate_kwargs["forced_bos_token_id"]] if "forced_bos_token_id" in self._generate_kwargs else [])]
         pad = self._tokenizer.pad_token_id
+        encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
+        terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
         settings = SearchSettings(
             beam_size=options.beam_size, start_ids=tuple(start), end_id=min(self._end_ids),
             banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
             glue_ids=tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids),
             length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
             min_new_tokens=options.min_output_tokens)
-        encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
-        terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
         found = constrained_beam_search(self._network, encoded["input_ids"], encoded["attention_mask"], terms,
                                         settings, budget - self._language_code_tokens, n_best=n_best, steps=steps)
         return [self._searched(hypotheses, n_best) for hypotheses in found]
