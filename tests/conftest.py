@@ -114,3 +114,11 @@ def toy_model(tmp_path_factory) -> Path:
     from tarjama.dev.toy.model import build_toy_model
 
     return build_toy_model(tmp_path_factory.mktemp("models") / "toy", ToySize.SMALL).out_dir
+
+
+@pytest.fixture(scope="session")
+def default_toy(tmp_path_factory):
+    """The default toy model (about 3 minutes to train: slow tests only), with what its build measured."""
+    from tarjama.dev.toy.model import build_toy_model
+
+    return build_toy_model(tmp_path_factory.mktemp("models") / "toy-default")

@@ -85,3 +85,9 @@ def test_source_positions_walks_the_pieces_and_skips_special_tokens() -> None:
     # A piece that is not the text ends the walk: no positions rather than wrong ones.
     assert source_positions(text, ["▁قال", "▁<unk>", "▁ال", "حسيني"], start, end) == ()
     assert source_positions(text, pieces, 3, 3) == ()
+
+
+def test_an_output_of_special_pieces_only_gets_the_terms_in_source_order():
+    pieces = ["<filler1>", "<filler1>", "</s>"]
+    placed, which = place_terms(pieces, _attention([0, 1, 2]), [_term("Moscow", 5), _term("Kremlin", 1), _term("Kyiv")])
+    assert _english([p for p in placed if not p.startswith("<")]) == "Kremlin Moscow" and which == {"Kremlin", "Moscow"}

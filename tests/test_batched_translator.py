@@ -36,7 +36,7 @@ class FakeEngine(BatchedTranslator):
     def count_tokens(self, texts):
         return [len(text.split()) for text in texts]
 
-    def _forced_tokens(self, constraints):
+    def _forced_tokens(self, constraints, options):
         return sum(len(c.text.split()) for c in constraints)
 
     def _translate_batch(self, texts, budget, options, n_best, constraints, *, steps=None):

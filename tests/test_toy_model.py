@@ -57,6 +57,5 @@ def test_models_toy_from_the_command_line_names_the_folder_and_the_measure(tmp_p
 
 
 @pytest.mark.slow
-def test_the_default_toy_model_writes_fluent_template_english(tmp_path):
-    result = build_toy_model(tmp_path / "toy")
-    assert result.test_pairs >= 300 and result.chrf_unnamed > 60
+def test_the_default_toy_model_writes_fluent_template_english(default_toy):
+    assert default_toy.test_pairs >= 300 and default_toy.chrf_unnamed > 60

@@ -144,6 +144,7 @@ class _PieceResult:
     truncated: bool
     tokens: int
     found_by: dict[TermMatch, TermSource | None]  # None: the piece's English lacks the term (as a word)
+    unspellable: frozenset[str] = frozenset()  # targets the backend cannot write: no re-decoding brings them
 
 
 def _terms_by_piece(plan: TranslationPlan, matches: Sequence[TermMatch]) -> dict[Piece, list[TermMatch]]:
@@ -192,7 +193,8 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
                 found_by[match] = TermSource.MODEL
             else:
                 found_by[match] = TermSource.ALTERNATIVE
-        results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, found_by))
+        results.append(_PieceResult(choice.text, choice.truncated, translation.tokens, found_by,
+                                    translation.unspellable))
     return results
 
 
@@ -200,7 +202,9 @@ def _force_missing(units: list[Piece], terms: dict[Piece, list[TermMatch]], resu
                    translator: Translator, options: DecodingOptions, batching: BatchingOptions,
                    progress: Progress | None = None) -> None:
     """Strict mode's fall-back: decode again, forcing the terms at their places, every piece still lacking one."""
-    redo = [i for i, piece in enumerate(units) if None in results[i].found_by.values()]
+    redo = [i for i in range(len(units))
+            if any(source is None and match.target not in results[i].unspellable
+                   for match, source in results[i].found_by.items())]
     if not redo:
         return
     if progress is not None:  # a pass found to be needed: the count grows by its inputs

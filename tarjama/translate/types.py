@@ -149,7 +149,8 @@ class Translation:
 
     ``tokens`` is the output length in target tokens; ``alternatives`` the next-best beam hypotheses
     (when asked for); ``forced`` the constraint texts whose tokens the positional forcing had to force;
-    ``carried`` those the constraint-aware decoding put in where the model would not have written them.
+    ``carried`` those the constraint-aware decoding put in where the model would not have written them;
+    ``unspellable`` those the model's vocabulary cannot write (left to the pipeline's last resort).
     """
 
     text: str
@@ -159,6 +160,7 @@ class Translation:
     alternatives: tuple[Hypothesis, ...] = ()
     forced: frozenset[str] = frozenset()
     carried: frozenset[str] = frozenset()
+    unspellable: frozenset[str] = frozenset()
 
 
 class Translator(Protocol):

@@ -39,11 +39,14 @@ def place_terms(pieces: Sequence[str], attention: Sequence[Sequence[float]], ter
 
     ``attention[i]`` is piece ``i``'s attention over the source pieces. ``present``: terms the output already
     holds, whose words are not replaced. Returns the new pieces and the terms placed; a term without source
-    positions (or an output without words) is left out, for the caller's fall-back.
+    positions is left out, for the caller's fall-back.
     """
     words = _words(pieces)
-    if not words or len(attention) < len(pieces):
+    if len(attention) < len(pieces):
         return list(pieces), frozenset()
+    if not words:  # nothing but special pieces (a random model's): the terms are the English, in source order
+        placed = sorted((t for t in terms if t.source_positions), key=lambda t: min(t.source_positions))
+        return [piece for term in placed for piece in term.pieces] + list(pieces), frozenset(t.text for t in placed)
     aligned = [max(range(len(row)), key=row.__getitem__) if len(row) else -1 for row in attention[:len(pieces)]]
     protected = {w for w, word in enumerate(words) for text in present
                  if _spells(pieces[word.start:word.end], text)}

@@ -82,7 +82,7 @@ class BatchedTranslator(ABC):
         ``steps``, when given, hears how much of the batch is done as the engine goes (as often as it can tell).
         """
 
-    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
+    def _forced_tokens(self, constraints: Sequence[TermConstraint], options: DecodingOptions) -> int:
         """How many target tokens forcing one text's ``constraints`` may add (none for an engine that cannot)."""
         return 0
 
@@ -128,7 +128,7 @@ class BatchedTranslator(ABC):
         """A batch's decoding length: the options' budget, the language code, the forced terms, within positions."""
         budget = options.output_budget(longest_source) + self._language_code_tokens
         # Forced terms come on top of what the model would write; positions still cap it all.
-        budget += max((self._forced_tokens(wanted) for wanted in constraints), default=0)
+        budget += max((self._forced_tokens(wanted, options) for wanted in constraints), default=0)
         return min(self.max_source_tokens - 1, budget)
 
 

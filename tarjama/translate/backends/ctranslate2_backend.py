@@ -189,15 +189,17 @@ class CTranslate2Translator(BatchedTranslator):
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
                             _call_share(steps, 0, calls), attention=aligning)
         placed = self._align(texts, sources, outputs, constraints) if aligning else [frozenset()] * len(texts)
+        unspellable = [frozenset(c.text for c in wanted if not self._spells(c.text)) for wanted in constraints]
         # What alignment could not place (a term whose Arabic has no source tokens) is forced at its place.
         forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
                              steps, calls)
         translations = []
-        for (hypotheses, tokens, _), terms, carried in zip(outputs, forced, placed, strict=True):
+        for (hypotheses, tokens, _), terms, carried, unspelt in zip(outputs, forced, placed, unspellable,
+                                                                     strict=True):
             translations.append(Translation(
                 text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
                 score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
-                forced=frozenset(terms), carried=carried))
+                forced=frozenset(terms), carried=carried, unspellable=unspelt))
         return translations
 
     def _align(self, texts: Sequence[str], sources: list[list[str]],
@@ -212,9 +214,9 @@ class CTranslate2Translator(BatchedTranslator):
             hypotheses, written, attention = outputs[n]
             best = hypotheses[0]
             present = [c.text for c in wanted if term_in_words(c.text, best.text)]
-            terms = [AlignedTerm(c.text, tuple(pieces), source_positions(text, source, c.source_start, c.source_end))
-                     for c in dict.fromkeys(wanted) if c.text not in present
-                     and (pieces := self._target_tokens(c.text)) and self._subwords.unk_token not in pieces]
+            terms = [AlignedTerm(c.text, tuple(self._target_tokens(c.text)),
+                                 source_positions(text, source, c.source_start, c.source_end))
+                     for c in dict.fromkeys(wanted) if c.text not in present and self._spells(c.text)]
             tokens, placed = place_terms(written, attention, terms, present=present)
             if placed:
                 outputs[n] = ([Hypothesis(self._decode(tokens), best.score, truncated=best.truncated),
@@ -222,8 +224,17 @@ class CTranslate2Translator(BatchedTranslator):
             placed_by_text.append(placed)
         return placed_by_text
 
-    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
-        """The tokens of every term asked for: each may need its own prefix round."""
+    def _spells(self, text: str) -> bool:
+        """Whether the target vocabulary can write ``text`` (no unknown piece)."""
+        pieces = self._target_tokens(text)
+        return bool(pieces) and self._subwords.unk_token not in pieces
+
+    def _forced_tokens(self, constraints: Sequence[TermConstraint], options: DecodingOptions) -> int:
+        """The tokens of every term asked for: each may need its own prefix round. None for attention-aligned
+        placement, which puts the terms in place of words: the decoding is the plain one (its fall-back's prefix
+        rounds make their own room)."""
+        if options.term_search is TermSearch.CONSTRAINED:
+            return 0
         return sum(len(self._target_tokens(constraint.text)) for constraint in constraints)
 
     def _run(self, sources: list[list[str]], prefixes: list[list[str]], options: DecodingOptions, budget: int,
@@ -298,9 +309,9 @@ class CTranslate2Translator(BatchedTranslator):
         """The target prefix that puts ``constraint`` at its place, or None if it needs no forcing."""
         if term_in_words(constraint.text, self._decode(tokens)):
             return None
-        term = self._target_tokens(constraint.text)
-        if not term or self._subwords.unk_token in term:
+        if not self._spells(constraint.text):
             return None  # cannot be spelt: left to the last-resort placement
+        term = self._target_tokens(constraint.text)
         start = min(max(constraint.earliest_step, fixed), len(tokens))
         # The next word boundary, or the place itself when the rest is one run of word pieces.
         cut = next((i for i in range(start, len(tokens)) if tokens[i].startswith("▁")), start)

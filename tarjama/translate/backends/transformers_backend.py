@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -84,8 +85,9 @@ class TransformersTranslator(BatchedTranslator):
         """
         if options.term_search is TermSearch.CONSTRAINED and any(constraints):
             carried = [i for i, wanted in enumerate(constraints) if self._carried_terms(texts[i], wanted)]
-            if carried:
-                return self._translate_mixed(texts, budget, options, n_best, constraints, carried, steps)
+            translations = self._translate_mixed(texts, budget, options, n_best, constraints, carried, steps)
+            return [replace(t, unspellable=frozenset(c.text for c in wanted if not self._spells(c.text)))
+                    for t, wanted in zip(translations, constraints, strict=True)]
         return self._generate(texts, budget, options, n_best, constraints, steps=steps)
 
     def _translate_mixed(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
@@ -95,10 +97,11 @@ class TransformersTranslator(BatchedTranslator):
         free = [i for i in range(len(texts)) if i not in set(carried)]
         share = len(carried) / len(texts)
         results: dict[int, Translation] = {}
-        searched = self._search([texts[i] for i in carried], budget, options, n_best,
-                                [constraints[i] for i in carried],
-                                None if steps is None else (lambda done: steps(done * share)))
-        results.update(zip(carried, searched, strict=True))
+        if carried:
+            searched = self._search([texts[i] for i in carried], budget, options, n_best,
+                                    [constraints[i] for i in carried],
+                                    None if steps is None else (lambda done: steps(done * share)))
+            results.update(zip(carried, searched, strict=True))
         if free:
             rest = None if steps is None else (lambda done: steps(share + done * (1 - share)))
             generated = self._generate([texts[i] for i in free], budget, options, n_best, [[] for _ in free],
@@ -109,13 +112,14 @@ class TransformersTranslator(BatchedTranslator):
     def _carried_terms(self, text: str, constraints: Sequence[TermConstraint]) -> list[CarriedTerm]:
         """The constraints the search can carry (those the vocabulary spells), with their Arabic's source tokens."""
         pieces = self._tokenizer.convert_ids_to_tokens(self._tokenizer(text, truncation=False)["input_ids"])
-        terms = []
-        for constraint in dict.fromkeys(constraints):
-            tokens = self._target_tokens(constraint.text)
-            if tokens and self._tokenizer.unk_token_id not in tokens:
-                terms.append(CarriedTerm(constraint.text, tuple(tokens), source_positions(
-                    text, pieces, constraint.source_start, constraint.source_end)))
-        return terms
+        return [CarriedTerm(constraint.text, tuple(self._target_tokens(constraint.text)),
+                            source_positions(text, pieces, constraint.source_start, constraint.source_end))
+                for constraint in dict.fromkeys(constraints) if self._spells(constraint.text)]
+
+    def _spells(self, text: str) -> bool:
+        """Whether the target vocabulary can write ``text`` (no unknown token)."""
+        tokens = self._target_tokens(text)
+        return bool(tokens) and self._tokenizer.unk_token_id not in tokens
 
     def _search(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
                 constraints: Sequence[Sequence[TermConstraint]], steps: BatchSteps | None) -> list[Translation]:
@@ -187,7 +191,7 @@ class TransformersTranslator(BatchedTranslator):
                 forced=forcing.forced_terms(best[self._first_free_step:].tolist()) if forcing else frozenset()))
         return translations
 
-    def _forced_tokens(self, constraints: Sequence[TermConstraint]) -> int:
+    def _forced_tokens(self, constraints: Sequence[TermConstraint], options: DecodingOptions) -> int:
         """The tokens of the terms this backend will force (those the vocabulary can spell, each once)."""
         return sum(len(term.tokens) for term in self._forced_terms(constraints))
 
@@ -196,12 +200,9 @@ class TransformersTranslator(BatchedTranslator):
         return TermForcing(terms, max_new_tokens=0, met_in_text=self._decoded_contains) if terms else None
 
     def _forced_terms(self, constraints: Sequence[TermConstraint]) -> tuple[ForcedTerm, ...]:
-        terms = []
-        for constraint in dict.fromkeys(constraints):
-            tokens = self._target_tokens(constraint.text)
-            # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
-            if tokens and self._tokenizer.unk_token_id not in tokens:
-                terms.append(ForcedTerm(constraint.text, tuple(tokens), constraint.earliest_step))
+        # A term the vocabulary cannot spell would be forced as <unk>: leave it to replacement.
+        terms = [ForcedTerm(constraint.text, tuple(self._target_tokens(constraint.text)), constraint.earliest_step)
+                 for constraint in dict.fromkeys(constraints) if self._spells(constraint.text)]
         return tuple(sorted(terms, key=lambda t: t.earliest_step))
 
     def _target_tokens(self, text: str) -> list[int]:
