@@ -28,7 +28,8 @@ def _attention(targets: list[int | None]) -> list[list[float]]:
 
 
 def _term(text: str, *positions: int) -> AlignedTerm:
-    return AlignedTerm(text, tuple("▁" + word for word in text.split()), positions)
+    pieces = tuple("▁" + word for word in text.split())
+    return AlignedTerm(text, pieces, positions, (pieces[0][1:], *pieces[1:]))
 
 
 def _english(pieces: list[str]) -> str:
@@ -56,6 +57,10 @@ CASES = [
     ("inserts where nothing aligns",
      ["▁killed", "▁in", "▁the", "▁city"], [0, 1, 2, None],
      [_term("Mosul", 7)], "killed in the Mosul city"),
+    # Before the output's first word, written without a space of its own: a space comes between.
+    ("inserts before a first word without a space",
+     ["Gun", "men", "▁said"], [0, 0, 1],
+     [_term("Mosul", 7)], "Mosul Gunmen said"),
     # A word already holding another of the sentence's terms is not replaced.
     ("spares a present term",
      ["▁Mosul", "▁and", "▁Basra"], [5, 4, 5],
@@ -91,3 +96,10 @@ def test_an_output_of_special_pieces_only_gets_the_terms_in_source_order():
     pieces = ["<filler1>", "<filler1>", "</s>"]
     placed, which = place_terms(pieces, _attention([0, 1, 2]), [_term("Moscow", 5), _term("Kremlin", 1), _term("Kyiv")])
     assert _english([p for p in placed if not p.startswith("<")]) == "Kremlin Moscow" and which == {"Kremlin", "Moscow"}
+
+
+def test_a_piece_after_a_special_one_still_belongs_to_the_word_before():
+    # Decoded, "<filler>" vanishes and "ski" glues onto "Kov": the word is "Kovski", replaced whole.
+    pieces = ["▁Kov", "<filler7>", "ski", "▁said"]
+    placed, _ = place_terms(pieces, _attention([3, 0, 0, 1]), [_term("Putin", 3)])
+    assert _english([p for p in placed if not p.startswith("<")]) == "Putin said"

@@ -19,11 +19,16 @@ from tarjama.translate.backends.base import special_piece
 
 @dataclass(frozen=True)
 class AlignedTerm:
-    """A term to place: its English, its target pieces, and the source pieces of its Arabic."""
+    """A term to place: its English, its target pieces, and the source pieces of its Arabic.
+
+    ``glued_pieces``: the term's pieces right after a quote mark, with no space before it (the vocabulary's
+    own, since some decoders drop a piece they do not know); without them the term keeps its space.
+    """
 
     text: str
     pieces: tuple[str, ...]
     source_positions: tuple[int, ...]
+    glued_pieces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,22 +68,22 @@ def place_terms(pieces: Sequence[str], attention: Sequence[Sequence[float]], ter
     for first, last, term in sorted(edits, key=lambda edit: edit[0], reverse=True):
         if last > first:  # replace the words' letters, keep their trailing punctuation
             word = words[first]
-            glued = word.start > word.begin  # after a quote mark: the term's first space goes
-            replacement = [term.pieces[0].removeprefix("▁"), *term.pieces[1:]] if glued else list(term.pieces)
-            out[word.start:words[last - 1].end] = [piece for piece in replacement if piece]
+            glued = word.start > word.begin and term.glued_pieces  # after a quote mark: no space
+            out[word.start:words[last - 1].end] = term.glued_pieces if glued else term.pieces
         else:  # insert before the word
             at = words[first].begin if first < len(words) else len(out)
-            if at < len(out) and not out[at].startswith("▁"):
-                out[at] = "▁" + out[at]  # the output's first word, written without a space: it follows the term
-            out[at:at] = term.pieces
+            # The output's first word may have no space of its own: one goes between it and the term.
+            spacer = ["▁"] if at < len(out) and not out[at].startswith("▁") else []
+            out[at:at] = [*term.pieces, *spacer]
     return out, frozenset(term.text for *_, term in edits)
 
 
 def _words(pieces: Sequence[str]) -> list[_Word]:
     """The output's words: a piece starting with ``▁`` begins one; special pieces (``</s>``) belong to none."""
-    # A piece after a special one (or the first) starts a word too: special pieces are dropped when decoded.
-    starts = [i for i, piece in enumerate(pieces) if not special_piece(piece)
-              and (piece.startswith("▁") or i == 0 or special_piece(pieces[i - 1]))]
+    # Special pieces are dropped when decoded, so a piece after one still glues onto the word before; the first
+    # piece with text starts a word even without its ``▁``.
+    text_pieces = [i for i, piece in enumerate(pieces) if not special_piece(piece)]
+    starts = [i for i in text_pieces if pieces[i].startswith("▁") or i == text_pieces[0]]
     words = []
     for n, start in enumerate(starts):
         stop = starts[n + 1] if n + 1 < len(starts) else len(pieces)

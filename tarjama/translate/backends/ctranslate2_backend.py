@@ -215,7 +215,7 @@ class CTranslate2Translator(BatchedTranslator):
             best = hypotheses[0]
             present = [c.text for c in wanted if term_in_words(c.text, best.text)]
             terms = [AlignedTerm(c.text, tuple(self._target_tokens(c.text)),
-                                 source_positions(text, source, c.source_start, c.source_end))
+                                 source_positions(text, source, c.source_start, c.source_end), self._glued(c.text))
                      for c in dict.fromkeys(wanted) if c.text not in present and self._spells(c.text)]
             tokens, placed = place_terms(written, attention, terms, present=present)
             if placed:
@@ -223,6 +223,14 @@ class CTranslate2Translator(BatchedTranslator):
                                *hypotheses[1:]], tokens, attention)
             placed_by_text.append(placed)
         return placed_by_text
+
+    def _glued(self, text: str) -> tuple[str, ...]:
+        """The pieces of ``text`` written right after a quote mark (none if the vocabulary has no such form)."""
+        pieces = self._target_tokens(f'"{text}')
+        for start in range(1, len(pieces)):
+            if not pieces[start].startswith("▁") and self._decode(pieces[start:]).strip() == text:
+                return tuple(pieces[start:])
+        return ()
 
     def _spells(self, text: str) -> bool:
         """Whether the target vocabulary can write ``text`` (no unknown piece)."""
