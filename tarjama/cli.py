@@ -321,7 +321,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Measure the backends on random models shaped like opus-mt-ar-en (about 3 minutes; no download)."""
+    """Measure the backends on random models shaped like opus-mt-ar-en (about 2 minutes; no download)."""
     _quiet_model_libraries()
     from tarjama.dev.bench import bench_lines, run_bench
 
@@ -607,7 +607,7 @@ def _add_studio_command(commands: argparse._SubParsersAction, shared: SharedOpti
 def _add_bench_command(commands: argparse._SubParsersAction, shared: SharedOptions) -> None:
     bench = commands.add_parser("bench", parents=[shared.contract_json],
                                 help="backend speed on random opus-mt-ar-en-shaped models, the pipeline, folder and "
-                                     "strict-terms figures, text throughput (about 5 minutes)")
+                                     "strict-terms figures, text throughput (about 2 minutes)")
     bench.add_argument("--threads", type=_positive_int, help="CPU threads per backend (default: all cores)")
     bench.set_defaults(run=cmd_bench)
 

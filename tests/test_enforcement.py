@@ -343,3 +343,17 @@ def test_strict_mode_forces_a_term_the_english_only_has_inside_a_word():
     assert len(translator.calls) == 2 and [c.text for c in translator.calls[1][2][0]] == ["ISIS", "Moscow"]
     assert [(t.match.target, t.how) for t in result.terms] == [("ISIS", How.FORCED), ("Moscow", How.MODEL)]
     assert term_in_words("ISIS", result.target)
+
+
+def test_the_constrained_search_leaves_the_model_as_it_found_it(tiny_marian):
+    translator = load_translator(resolve_model(str(tiny_marian)))
+    text = "قال الكرملين إن موسكو لم تتلق أي تحذير."
+    plain = translator.translate([text], DecodingOptions(beam_size=2))
+    network = translator._network  # the loaded transformers model
+    before = network.config._attn_implementation
+    start = text.index("الكرملين")
+    (carried,) = translator.translate([text], DecodingOptions(beam_size=2),
+                                      constraints=[[TermConstraint("Kremlin", 0, start, start + len("الكرملين"))]])
+    # The search reads cross-attention (eager attention) and puts the model's own choice back.
+    assert "Kremlin" in carried.text and network.config._attn_implementation == before
+    assert translator.translate([text], DecodingOptions(beam_size=2))[0].text == plain[0].text

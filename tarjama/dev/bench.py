@@ -328,9 +328,8 @@ def measure_strict_over_soft(folder: Path, threads: int, settings: BenchSettings
 
     The article of :func:`measure_pipeline` with the newsroom glossary, beam 4, on :data:`STRICT_BACKEND` (model
     loaded), each run into fresh outputs (no memory to reuse), the output capped at ``strict_output_tokens`` on
-    both sides. "Model seconds" are the time inside the backend's ``translate()``: the first pass, and for the
-    strict run its re-decoding with the terms forced. One run each: today's strict run alone takes about 2.5
-    minutes here, and a second round would take the bench past 5 minutes.
+    both sides. "Model seconds" are the time inside the backend's ``translate()``: the first pass (for the strict
+    run, with the terms carried by its constraint-aware decoding) and any fall-back re-decoding. One run each.
     """
     from tarjama.record.reader import read_record
     from tarjama.runs.article import translate_and_publish

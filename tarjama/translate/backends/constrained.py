@@ -24,6 +24,7 @@ hypotheses that end.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 _PRIORITY = 1e6  # added to the key of a candidate its bank keeps: ranks it above every other candidate
 _PER_TERM = 1e4  # among those, more terms met first (when there are more banks than beam rows)
+_ONE_SEARCH = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,14 @@ def constrained_beam_search(network: object, input_ids: torch.Tensor, attention_
                             *, n_best: int = 1, steps: Callable[[float], None] | None = None
                             ) -> list[list[SearchHypothesis]]:
     """Decode ``input_ids`` so that each sentence's output holds all its ``terms``; ``n_best`` hypotheses each."""
-    implementation = network.config._attn_implementation  # where the library keeps its choice
-    network.set_attn_implementation("eager")  # the one implementation that returns the cross-attention read here
-    try:
-        return _search(network, input_ids, attention_mask, terms, settings, max_new_tokens, n_best, steps)
-    finally:
-        network.set_attn_implementation(implementation)
+    # The switch is the model's, for every thread that uses it: one search at a time, each restoring it.
+    with _ONE_SEARCH:
+        implementation = network.config._attn_implementation  # where the library keeps its choice
+        network.set_attn_implementation("eager")  # the one implementation that returns the cross-attention read here
+        try:
+            return _search(network, input_ids, attention_mask, terms, settings, max_new_tokens, n_best, steps)
+        finally:
+            network.set_attn_implementation(implementation)
 
 
 def _search(network: object, input_ids: torch.Tensor, attention_mask: torch.Tensor,
