@@ -1,5 +1,7 @@
 """Glossary enforcement: choosing hypotheses, forcing terms, placing them as a last resort."""
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -357,3 +359,38 @@ def test_the_constrained_search_leaves_the_model_as_it_found_it(tiny_marian):
     # The search reads cross-attention (eager attention) and puts the model's own choice back.
     assert "Kremlin" in carried.text and network.config._attn_implementation == before
     assert translator.translate([text], DecodingOptions(beam_size=2))[0].text == plain[0].text
+
+
+def _words_of(target, text):
+    return len(re.findall(rf"(?<![\w-]){re.escape(target)}(?![\w-])", text))
+
+
+def test_the_constrained_search_writes_a_repeated_target_twice_and_a_term_that_starts_like_another(tiny_marian):
+    translator = load_translator(resolve_model(str(tiny_marian)))
+    text = "قال مسؤولون في موسكو إن داعش وتنظيم داعش خراسان هددا موسكو."
+    first, second = text.index("موسكو"), text.rindex("موسكو")
+    isis, isis_k = text.index("داعش"), text.index("داعش خراسان")
+    wanted = [TermConstraint("Moscow", 0, first, first + 5), TermConstraint("ISIS", 0, isis, isis + 4),
+              TermConstraint("ISIS-K", 0, isis_k, isis_k + 11), TermConstraint("Moscow", 0, second, second + 5)]
+    for beam_size in (1, 4):
+        (result,) = translator.translate([text], DecodingOptions(beam_size=beam_size), constraints=[wanted])
+        # Two Moscows for the two in the Arabic; "ISIS-K" once, and "ISIS" in it (as the project reads a term) or
+        # on its own: the one-token term met cannot bar the longer one that starts with it.
+        assert (_words_of("Moscow", result.text), _words_of("ISIS-K", result.text)) == (2, 1), result.text
+        assert term_in_words("ISIS", result.text)
+
+
+def test_the_constrained_search_leaves_a_term_less_sentence_of_its_batch_as_it_was(tiny_marian):
+    translator = load_translator(resolve_model(str(tiny_marian)))
+    with_terms, without = "قال الكرملين إن موسكو لم تتلق أي تحذير.", "وتشير منظمة الملف اللندنية إلى أن"
+    start = with_terms.index("الكرملين")
+    kremlin = TermConstraint("Kremlin", 0, start, start + len("الكرملين"))
+    options = DecodingOptions(beam_size=4, max_output_tokens=8)
+    # The batch's output budget grows by the term's tokens: give the sentence alone the same.
+    extra = translator._forced_tokens([kremlin], options)
+    (alone,) = translator.translate([without], replace(options, max_output_tokens=8 + extra), n_best=3)
+    carried, plain = translator.translate([with_terms, without], options, n_best=3, constraints=[[kremlin], []])
+    assert "Kremlin" in carried.text and plain.text == alone.text
+    # The search's alternatives are other English, not the best one reached another way.
+    texts = [carried.text, *(h.text for h in carried.alternatives)]
+    assert len(texts) == 3 and len(set(texts)) == 3

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tarjama.record.labels import How
 from tarjama.terms.english import term_in_words
 from tarjama.terms.entries import Glossary, GlossaryEntry
 from tarjama.terms.matching import find_terms
@@ -76,9 +77,11 @@ class SteppingEngine(BatchedTranslator):
         for step in range(1, self.steps_per_batch + 1):
             if steps is not None:
                 steps(step / self.steps_per_batch)
+        # Under constraint-aware decoding the terms are carried in; the fall-back forces them.
+        how = "carried" if options.term_search is TermSearch.CONSTRAINED else "forced"
         return [Translation(" ".join(["It said so.", *(c.text for c in wanted
                                                         if not term_in_words(c.text, "It said so."))]),
-                            tokens=4, forced=frozenset(c.text for c in wanted)) for wanted in constraints]
+                            tokens=4, **{how: frozenset(c.text for c in wanted)}) for wanted in constraints]
 
 
 ARTICLE = "قال الكرملين إن موسكو رفضت.\nوقال شاهد إن الحريق كبير.\nولم يعلق الملف.\nوصل الوفد صباح الأحد.\n"
@@ -134,7 +137,7 @@ def test_a_strict_run_with_constraint_aware_decoding_is_one_pass():
     recorder.check_truthful()
     # The terms travel with the first pass; nothing is left for a forcing pass.
     assert recorder.passes() == [(Pass.TRANSLATE_CHOOSING, 4)] and engine.calls == [(4, True)]
-    assert all(term.hit for result in results for term in result.terms)
+    assert [term.how for result in results for term in result.terms] == [How.CONSTRAINED] * 3
 
 
 def test_a_plain_run_without_terms_is_one_pass():

@@ -143,7 +143,9 @@ class RunRecord:
             "source": str(self.document.path),
             "source_sha256": self.document.sha256,
             "model": {"backend": self.backend, **self.model.to_json()},
-            "decoding": self.decoding.to_json(self.batching),
+            # A strict record names its term search, default or not: records before it had only positional forcing.
+            "decoding": self.decoding.to_json(self.batching) | (
+                {"term_search": str(self.decoding.term_search)} if self.strict_terms else {}),
             "glossary": self.glossary.to_json() if self.glossary else None,
             "strict_terms": self.strict_terms,
             "reference": self.reference_path,

@@ -229,6 +229,7 @@ class DecodingView:
     term_rerank_margin: float | None = None
     min_output_tokens: int | None = None
     max_output_tokens: int | None = None
+    term_search: str | None = None  # strict mode's (a strict record names it; earlier ones did not)
 
     @classmethod
     def of(cls, data: dict, where: str) -> DecodingView:

@@ -187,8 +187,8 @@ def _first_pass(units: list[Piece], terms: dict[Piece, list[TermMatch]], transla
                 found_by[match] = None  # inside a longer word counts as missing: strict mode forces it
             elif match.target in translation.carried and not choice.alternative:
                 found_by[match] = TermSource.SEARCH
-            elif match.target in translation.forced and not choice.alternative:
-                found_by[match] = TermSource.FORCING  # a backend's own fall-back within the same call
+            elif match.target in translation.placed and not choice.alternative:
+                found_by[match] = TermSource.PLACEMENT  # the backend's own last resort
             elif term_in_words(match.target, translation.text):
                 found_by[match] = TermSource.MODEL
             else:

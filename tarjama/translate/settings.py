@@ -16,7 +16,13 @@ from tarjama.errors import InputError
 from tarjama.memory.store import default_memory_path
 from tarjama.record.reader import RunRecordView
 from tarjama.translate.registry import DEFAULT_MODEL, ResolvedModel, resolve_model
-from tarjama.translate.types import DEFAULT_BACKEND, DEFAULT_BATCHING, BatchingOptions, DecodingOptions
+from tarjama.translate.types import (
+    DEFAULT_BACKEND,
+    DEFAULT_BATCHING,
+    BatchingOptions,
+    DecodingOptions,
+    TermSearch,
+)
 
 
 class ModelIdentity(Protocol):
@@ -73,7 +79,7 @@ class RunSettings:
         stay out.
         """
         return _fingerprint(model.name, model.revision, model.fingerprint, self.backend, quantization,
-                            self.decoding.to_json(), self.strict_terms)
+                            self.decoding.to_json(), _strict_method(self.strict_terms, self.decoding.term_search))
 
     def for_deployment(self) -> dict:
         """The settings as a JSON parameter of a deployment, paths made absolute (its runs start elsewhere)."""
@@ -95,8 +101,12 @@ def recorded_fingerprint(record: RunRecordView) -> dict | None:
         return None  # a foreign record: translate again
     batch_sizes = DEFAULT_BATCHING.to_json().keys()
     options = {key: value for key, value in asdict(decoding).items() if value is not None and key not in batch_sizes}
+    # A strict record names its term search; one written before constraint-aware decoding names none: positional.
+    method = TermSearch(options.pop("term_search", TermSearch.POSITIONAL))
+    if method is not TermSearch.CONSTRAINED:
+        options["term_search"] = str(method)
     return _fingerprint(model.name, model.revision, model.fingerprint, model.backend, None, options,
-                        record.strict_terms)
+                        _strict_method(record.strict_terms, method) if record.strict_terms else record.strict_terms)
 
 
 def recorded_settings(record: RunRecordView, *, memory: Path | None = None) -> RunSettings:
@@ -111,14 +121,22 @@ def recorded_settings(record: RunRecordView, *, memory: Path | None = None) -> R
     model, decoding = record.model, record.decoding
     if model is None or not (model.path or model.name):
         raise InputError("the run record names no model: translate the article again", path=record.path)
-    options = {} if decoding is None else {
+    options: dict[str, Any] = {} if decoding is None else {
         key: value for key, value in asdict(decoding).items()
         if value is not None and key in DecodingOptions.__dataclass_fields__}
+    if "term_search" in options:
+        options["term_search"] = TermSearch(options["term_search"])
     glossary = record.glossary.path if record.glossary is not None else None
     return RunSettings(model=model.name or model.path or DEFAULT_MODEL, revision=model.revision,
                        backend=model.backend or DEFAULT_BACKEND, decoding=DecodingOptions(**options),
                        glossary=Path(glossary) if glossary else None, strict_terms=bool(record.strict_terms),
                        memory=memory)
+
+
+def _strict_method(strict_terms: object, term_search: TermSearch) -> object:
+    """The fingerprint's ``strict_terms``: false, or how strict mode decodes the terms in (a memory entry made by
+    positional forcing, ``true`` in the keys of runs before constraint-aware decoding, is not reused)."""
+    return f"strict:{term_search}" if strict_terms else strict_terms
 
 
 def _fingerprint(model: object, revision: object, model_fingerprint: object, backend: object, quantization: object,

@@ -150,6 +150,7 @@ class Translation:
     ``tokens`` is the output length in target tokens; ``alternatives`` the next-best beam hypotheses
     (when asked for); ``forced`` the constraint texts whose tokens the positional forcing had to force;
     ``carried`` those the constraint-aware decoding put in where the model would not have written them;
+    ``placed`` those a backend's own last resort put into its finished output (no word of it was the term's);
     ``unspellable`` those the model's vocabulary cannot write (left to the pipeline's last resort).
     """
 
@@ -160,6 +161,7 @@ class Translation:
     alternatives: tuple[Hypothesis, ...] = ()
     forced: frozenset[str] = frozenset()
     carried: frozenset[str] = frozenset()
+    placed: frozenset[str] = frozenset()
     unspellable: frozenset[str] = frozenset()
 
 

@@ -32,6 +32,16 @@ class AlignedTerm:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """The output's pieces with the terms in: ``aligned`` took the place of the words aligned to their Arabic;
+    ``inserted`` had no such words and went before the word attending to them most (a last resort)."""
+
+    pieces: list[str]
+    aligned: frozenset[str]
+    inserted: frozenset[str]
+
+
+@dataclass(frozen=True)
 class _Word:
     begin: int  # its first piece
     start: int  # its first piece with a letter or digit: leading punctuation (a quote mark) stays when replaced
@@ -39,19 +49,19 @@ class _Word:
 
 
 def place_terms(pieces: Sequence[str], attention: Sequence[Sequence[float]], terms: Sequence[AlignedTerm],
-                *, present: Sequence[str] = ()) -> tuple[list[str], frozenset[str]]:
+                *, present: Sequence[str] = ()) -> Placement:
     """``pieces`` (SentencePiece, ``▁`` starts a word) with each of ``terms`` put where its Arabic aligns.
 
     ``attention[i]`` is piece ``i``'s attention over the source pieces. ``present``: terms the output already
-    holds, whose words are not replaced. Returns the new pieces and the terms placed; a term without source
-    positions is left out, for the caller's fall-back.
+    holds, whose words are not replaced. A term without source positions is left out, for the caller's fall-back.
     """
     words = _words(pieces)
     if len(attention) < len(pieces):
-        return list(pieces), frozenset()
+        return Placement(list(pieces), frozenset(), frozenset())
     if not words:  # nothing but special pieces (a random model's): the terms are the English, in source order
         placed = sorted((t for t in terms if t.source_positions), key=lambda t: min(t.source_positions))
-        return [piece for term in placed for piece in term.pieces] + list(pieces), frozenset(t.text for t in placed)
+        return Placement([piece for term in placed for piece in term.pieces] + list(pieces), frozenset(),
+                         frozenset(t.text for t in placed))
     aligned = [max(range(len(row)), key=row.__getitem__) if len(row) else -1 for row in attention[:len(pieces)]]
     protected = {w for w, word in enumerate(words) for text in present
                  if _spells(pieces[word.start:word.end], text)}
@@ -75,7 +85,8 @@ def place_terms(pieces: Sequence[str], attention: Sequence[Sequence[float]], ter
             # The output's first word may have no space of its own: one goes between it and the term.
             spacer = ["▁"] if at < len(out) and not out[at].startswith("▁") else []
             out[at:at] = [*term.pieces, *spacer]
-    return out, frozenset(term.text for *_, term in edits)
+    return Placement(out, frozenset(term.text for first, last, term in edits if last > first),
+                     frozenset(term.text for first, last, term in edits if last == first))
 
 
 def _words(pieces: Sequence[str]) -> list[_Word]:

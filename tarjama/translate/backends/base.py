@@ -82,6 +82,21 @@ class BatchedTranslator(ABC):
         ``steps``, when given, hears how much of the batch is done as the engine goes (as often as it can tell).
         """
 
+    def _target_tokens(self, text: str) -> Sequence[object]:
+        """An English text as the engine's target tokens (ids or subword strings); for engines that take terms."""
+        raise NotImplementedError
+
+    @property
+    def _unknown_target(self) -> object:
+        """The target vocabulary's unknown token (id or string)."""
+        raise NotImplementedError
+
+    def _spells(self, text: str) -> bool:
+        """Whether the target vocabulary can write ``text``: a term it cannot would come out as the unknown token,
+        and is left to the pipeline's last resort."""
+        tokens = self._target_tokens(text)
+        return bool(tokens) and self._unknown_target not in tokens
+
     def _forced_tokens(self, constraints: Sequence[TermConstraint], options: DecodingOptions) -> int:
         """How many target tokens forcing one text's ``constraints`` may add (none for an engine that cannot)."""
         return 0
@@ -135,6 +150,9 @@ class BatchedTranslator(ABC):
 _SPECIAL_PIECE = re.compile(r"<[^>]*>|>>[^<]*<<|[a-z]{3}_[A-Z][a-z]{3}")  # </s>; Marian's >>eng<<; NLLB's arb_Arab
 
 
+_RESYNC = 3  # characters an unknown or normalised piece may have stood for
+
+
 def special_piece(piece: str) -> bool:
     """Whether a subword is a special token (end of sentence, filler, language code): it takes no text."""
     return _SPECIAL_PIECE.fullmatch(piece) is not None
@@ -143,9 +161,10 @@ def special_piece(piece: str) -> bool:
 def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> tuple[int, ...]:
     """The indices of the subword ``pieces`` of ``text`` that overlap its characters ``start``..``end``.
 
-    The pieces are walked along the text (SentencePiece's ``▁`` marks a space); a piece that is not the next
-    text (a special token, a normalised character) ends the walk with what it found so far, so a term past such
-    a piece gets no positions: the search then leaves its Arabic visible, which costs nothing but the guard.
+    The pieces are walked along the text (SentencePiece's ``▁`` marks a space). A special token takes no text;
+    after an unknown or normalised character the walk finds its place again a few characters on; a piece it
+    cannot find ends the walk with what it found so far, so a term past it gets no positions (the caller then
+    falls back to forcing it at its place).
     """
     if end <= start:
         return ()
@@ -157,9 +176,12 @@ def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> 
         while at < len(text) and text[at].isspace():
             at += 1
         if not text.startswith(core, at):
-            if special_piece(piece):
-                continue  # a special token (end of sentence, language code) takes no text
-            break
+            if special_piece(core):
+                continue  # a special token (end of sentence, language code, unknown) takes no text
+            found_at = text.find(core, at, at + _RESYNC + len(core))
+            if found_at < 0:
+                break
+            at = found_at  # past the characters an unknown piece stood for
         if at < end and at + len(core) > start:
             found.append(index)
         at += len(core)

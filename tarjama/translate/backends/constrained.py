@@ -66,6 +66,7 @@ class SearchSettings:
     end_id: int
     banned_ids: tuple[int, ...] = ()  # never generated (the padding token)
     glue_ids: tuple[int, ...] = ()  # tokens that continue the word before them: never right after a term
+    name_ids: tuple[int, ...] = ()  # word starts with letters and no digit: where a stand-in may open
     length_penalty: float = 1.0
     min_new_tokens: int = 0
 
@@ -104,6 +105,7 @@ def _search(network: object, input_ids: torch.Tensor, attention_mask: torch.Tens
         decoder_input = torch.tensor([settings.start_ids] * rows, dtype=torch.long)
         cache = None
         glue: torch.Tensor | None = None
+        names: torch.Tensor | None = None
         for step in range(max_new_tokens):
             visible = base_mask & ~(state.met.unsqueeze(-1) & table.source_mask).any(dim=1)
             output = network(encoder_outputs=encoder_states, attention_mask=visible.long(),
@@ -111,11 +113,13 @@ def _search(network: object, input_ids: torch.Tensor, attention_mask: torch.Tens
             cache = output.past_key_values
             log_probs = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
             if glue is None:
-                glue = torch.zeros(log_probs.shape[1], dtype=torch.bool)
+                glue, names = (torch.zeros(log_probs.shape[1], dtype=torch.bool) for _ in range(2))
                 glue[list(settings.glue_ids)] = True
+                names[list(settings.name_ids)] = True
             focus = _focus(output.cross_attentions[-1], table)
             model_best = _ban(log_probs, state, table, settings, step, glue)
-            candidates = _candidates(log_probs, state, table, beams, model_best, glue, focus, step, settings.end_id)
+            candidates = _candidates(log_probs, state, table, beams, model_best, glue, names, focus, step,
+                                     settings.end_id)
             _collect_finished(candidates, state, table, settings, pools, done, step, beams)
             chosen = _allocate(candidates, table, beams)
             state = state.advance(chosen, candidates)
@@ -149,6 +153,8 @@ class _TermTable:
     texts: list[list[str]]  # per sentence
     token_lists: list[list[tuple[int, ...]]]  # per sentence
     counts: torch.Tensor  # (batch,) terms per sentence
+    words: torch.Tensor  # (rows, C) the term's words: a stand-in covers at most one more of the model's
+    same: torch.Tensor  # (rows, C, C) bool: slot c' (before c) holds the same tokens as slot c (a repeated target)
 
     @classmethod
     def build(cls, terms: Sequence[Sequence[CarriedTerm]], beams: int, source_length: int) -> _TermTable:
@@ -165,9 +171,17 @@ class _TermTable:
                 lengths[b, c] = len(term.tokens)
                 positions = [p for p in term.source_positions if p < source_length]
                 source_mask[b, c, positions] = True
+        words = torch.zeros((len(terms), width), dtype=torch.long)
+        same = torch.zeros((len(terms), width, width), dtype=torch.bool)
+        for b, sentence in enumerate(terms):
+            for c, term in enumerate(sentence):
+                words[b, c] = len(term.text.split())
+                for earlier in range(c):
+                    same[b, c, earlier] = sentence[earlier].tokens == term.tokens
         return cls(tokens.repeat_interleave(beams, 0), lengths.repeat_interleave(beams, 0),
                    source_mask.repeat_interleave(beams, 0), [[t.text for t in s] for s in terms],
-                   [[t.tokens for t in s] for s in terms], torch.tensor([len(s) for s in terms]))
+                   [[t.tokens for t in s] for s in terms], torch.tensor([len(s) for s in terms]),
+                   words.repeat_interleave(beams, 0), same.repeat_interleave(beams, 0))
 
     @property
     def present(self) -> torch.Tensor:
@@ -184,6 +198,7 @@ class _BeamState:
     met: torch.Tensor  # (rows, C) bool; empty slots count as met
     progress: torch.Tensor  # (rows, C) tokens of the term the hypothesis ends with (of a met one: a repeat's)
     standing: torch.Tensor  # (rows,) the term a stand-in is open for, -1 for none
+    stood: torch.Tensor  # (rows,) the words the open stand-in covers so far
     spans: torch.Tensor  # (rows, C, 2) a stand-in's first token and one past its last (-1: none, or still open)
     steering: torch.Tensor  # (rows, C) bool: the term's tokens so far include one the model did not rank first
     steered: torch.Tensor  # (rows, C) bool: the term was met by a stand-in or with such a token
@@ -210,7 +225,8 @@ class _BeamState:
         flags = torch.zeros((rows, width), dtype=torch.bool)
         return cls(torch.zeros((rows, 0), dtype=torch.long), scores, ~table.present,
                    torch.zeros((rows, width), dtype=torch.long), torch.full((rows,), -1, dtype=torch.long),
-                   torch.full((rows, width, 2), -1, dtype=torch.long), flags, flags.clone(),
+                   torch.zeros(rows, dtype=torch.long), torch.full((rows, width, 2), -1, dtype=torch.long), flags,
+                   flags.clone(),
                    torch.zeros(rows, dtype=torch.bool))
 
     def advance(self, chosen: _Chosen, candidates: _Candidates) -> _BeamState:
@@ -220,7 +236,8 @@ class _BeamState:
         spans = _take(candidates.spans.flatten(2), pick).view(-1, *candidates.spans.shape[2:])
         return _BeamState(torch.cat([self.tokens[chosen.rows], chosen.tokens.unsqueeze(1)], dim=1),
                           _take(candidates.scores, pick), _take(candidates.met, pick),
-                          _take(candidates.progress, pick), _take(candidates.standing, pick), spans,
+                          _take(candidates.progress, pick), _take(candidates.standing, pick),
+                          _take(candidates.stood, pick), spans,
                           _take(candidates.steering, pick), _take(candidates.steered, pick),
                           _take(candidates.completes, pick))
 
@@ -235,6 +252,7 @@ class _Candidates:
     met: torch.Tensor
     progress: torch.Tensor
     standing: torch.Tensor  # (batch, M)
+    stood: torch.Tensor  # (batch, M)
     spans: torch.Tensor  # (batch, M, C, 2)
     steering: torch.Tensor
     steered: torch.Tensor
@@ -279,9 +297,13 @@ def _ban(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, settings
         unfinished[:] = True
     log_probs[unfinished, settings.end_id] = -math.inf
     # A met term's last token, where the hypothesis ends with the rest of it: its second occurrence.
-    repeating = state.met & table.present & (state.progress == table.lengths - 1)
+    repeating = state.met & table.present & (state.progress == table.lengths - 1) & ~state.inside.any(
+        dim=1, keepdim=True) & ~_pending_twin(table, state.met, later=True)
     if bool(repeating.any()):
         last = torch.gather(table.tokens, 2, (table.lengths - 1).clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        # Not where an unmet term begins with it ("ISIS" met, "ISIS-K" still due).
+        due_first = torch.where(~state.met & table.present, table.tokens[..., 0], torch.full_like(last, -2))
+        repeating &= ~(last.unsqueeze(-1) == due_first.unsqueeze(-2)).any(dim=-1)
         row_index, term_index = repeating.nonzero(as_tuple=True)
         log_probs[rows[row_index], last[row_index, term_index]] = -math.inf
     model_best = log_probs.argmax(dim=1)
@@ -298,8 +320,8 @@ def _ban(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, settings
 
 
 def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, beams: int,
-                model_best: torch.Tensor, glue: torch.Tensor, focus: torch.Tensor, step: int, end_id: int
-                ) -> _Candidates:
+                model_best: torch.Tensor, glue: torch.Tensor, names: torch.Tensor, focus: torch.Tensor, step: int,
+                end_id: int) -> _Candidates:
     """The beam's top continuations, each row's best token, its stand-ins and its first token of every unmet term.
 
     A stand-in for term ``c`` opens where the model, at the start of a word, attends most to ``c``'s Arabic: the
@@ -322,7 +344,7 @@ def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, b
     write_scores = torch.gather(total, 1, first_tokens.clamp(min=0))
     write_scores[closed | (first_tokens < 0)] = -math.inf
     stand_scores = best_scores.expand(-1, width).clone()
-    stand_scores[closed | ~focus | ~table.present] = -math.inf
+    stand_scores[closed | ~focus | ~table.present | ~names[model_best].unsqueeze(1)] = -math.inf
     row_ids = torch.arange(rows)
     per_term_rows = row_ids.view(batch, beams, 1).expand(-1, -1, width).reshape(batch, -1)
     cand_rows = torch.cat([top_rows, row_ids.view(batch, beams), per_term_rows, per_term_rows], dim=1)
@@ -336,8 +358,8 @@ def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, b
                        torch.arange(width).repeat(batch, beams)], dim=1)  # the stand-in each candidate opens
     keys = (cand_rows * vocabulary + cand_tokens) * (width + 1) + opens + 1
     cand_scores = _without_duplicates(keys, cand_scores)
-    return _term_progress(cand_rows, cand_tokens, cand_scores, opens, model_best, state, table, glue, focus, step,
-                          end_id)
+    return _term_progress(cand_rows, cand_tokens, cand_scores, opens, model_best, state, table, glue, names, focus,
+                          step, end_id)
 
 
 def _without_duplicates(keys: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
@@ -354,7 +376,7 @@ def _without_duplicates(keys: torch.Tensor, scores: torch.Tensor) -> torch.Tenso
 
 def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tensor, opens: torch.Tensor,
                    model_best: torch.Tensor, state: _BeamState, table: _TermTable, glue: torch.Tensor,
-                   focus: torch.Tensor, step: int, end_id: int) -> _Candidates:
+                   names: torch.Tensor, focus: torch.Tensor, step: int, end_id: int) -> _Candidates:
     """Each candidate's terms after its token: a written term started, advanced or met; a stand-in opened, kept
     or closed (a met term's repeat is tracked too)."""
     import torch
@@ -362,25 +384,33 @@ def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tenso
     progress, met = state.progress[rows], state.met[rows]  # (batch, M, C)
     term_tokens, lengths = table.tokens[rows], table.lengths[rows]  # (batch, M, C, L), (batch, M, C)
     width = lengths.shape[-1]
-    standing = state.standing[rows]  # (batch, M)
+    standing, stood = state.standing[rows], state.stood[rows]  # (batch, M)
     spans = state.spans[rows].clone()  # (batch, M, C, 2)
-    # An open stand-in closes at the first word the model writes while attending elsewhere (or at the end).
+    # An open stand-in closes at the first word the model writes while attending elsewhere, at a word that is no
+    # name's (a number, a quote mark, punctuation: never swallowed), past the term's words and one more, or at
+    # the end.
     word_start = ~glue[tokens]
-    still_focused = torch.gather(focus[rows], 2, standing.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    closes = (standing >= 0) & ((word_start & ~still_focused) | (tokens == end_id))
+    slot = standing.clamp(min=0).unsqueeze(-1)
+    still_focused = torch.gather(focus[rows], 2, slot).squeeze(-1)
+    too_long = stood >= torch.gather(table.words[rows], 2, slot).squeeze(-1) + 1
+    closes = (standing >= 0) & ((word_start & (~still_focused | ~names[tokens] | too_long)) | (tokens == end_id))
     closing = torch.nn.functional.one_hot(standing.clamp(min=0), width).bool() & closes.unsqueeze(-1)
     spans[..., 1] = torch.where(closing, torch.full_like(spans[..., 1], step), spans[..., 1])
     standing = torch.where(closes, torch.full_like(standing, -1), standing)
+    stood = torch.where(standing >= 0, stood + word_start.long(), torch.zeros_like(stood))
     opening = torch.nn.functional.one_hot(opens.clamp(min=0), width).bool() & (opens >= 0).unsqueeze(-1)
     spans[..., 0] = torch.where(opening, torch.full_like(spans[..., 0], step), spans[..., 0])
     standing = torch.where(opens >= 0, opens, standing)
+    stood = torch.where(opens >= 0, torch.ones_like(stood), stood)
     # Written terms, token by token (not for a candidate that opens a stand-in or continues one).
     writing = (opens < 0) & (standing < 0)
     expected = torch.gather(term_tokens, 3, progress.clamp(max=term_tokens.shape[3] - 1).unsqueeze(-1)).squeeze(-1)
     token = tokens.unsqueeze(-1)
     advances = (progress > 0) & (token == expected) & (progress < lengths) & writing.unsqueeze(-1)
     was_inside = ((progress > 0) & ~met).any(dim=-1, keepdim=True)
-    starts = (token == term_tokens[..., 0]) & ~advances & (met | ~was_inside) & writing.unsqueeze(-1)
+    # A repeated target is written once per slot: its first unmet slot starts, the next waits for it.
+    twin_waits = _pending_twin(table, met, rows=rows)
+    starts = (token == term_tokens[..., 0]) & ~advances & (met | ~was_inside) & writing.unsqueeze(-1) & ~twin_waits
     new_progress = torch.where(advances, progress + 1,
                                torch.where(starts, torch.ones_like(progress), torch.zeros_like(progress)))
     off_best = (tokens != model_best[rows]).unsqueeze(-1)
@@ -396,8 +426,18 @@ def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tenso
     present = lengths > 0
     busy = ((new_progress > 0) & ~new_met).any(dim=-1) | (standing >= 0)
     banks = (new_met & present).sum(dim=-1) + busy.long()
-    return _Candidates(rows, tokens, scores, new_met, new_progress, standing, spans, steering & ~completes, steered,
-                       banks, completes.any(dim=-1))
+    return _Candidates(rows, tokens, scores, new_met, new_progress, standing, stood, spans, steering & ~completes,
+                       steered, banks, completes.any(dim=-1))
+
+
+def _pending_twin(table: _TermTable, met: torch.Tensor, *, rows: torch.Tensor | None = None, later: bool = False
+                  ) -> torch.Tensor:
+    """Slots whose repeated target has another unmet slot: an earlier one (it goes first), or with ``later`` a
+    later one (the target must not be banned as a repeat while it is still due)."""
+    same = table.same if rows is None else table.same[rows]  # (..., C, C): [c, c'] for c' before c
+    if later:
+        same = same.transpose(-1, -2)  # [c, c'] for c' after c
+    return (same & ~met.unsqueeze(-2)).any(dim=-1)
 
 
 def _collect_finished(candidates: _Candidates, state: _BeamState, table: _TermTable, settings: SearchSettings,
@@ -419,8 +459,11 @@ def _collect_finished(candidates: _Candidates, state: _BeamState, table: _TermTa
         free = int(((table.lengths[row] - 1).clamp(min=0) * written).sum())
         length = max(1, step + 1 - free)
         score = float(candidates.scores[b, m]) / length ** settings.length_penalty
-        pools[b].append(_hypothesis(state.tokens[row].tolist(), candidates.spans[b, m], score, True,
-                                    candidates.met[b, m], candidates.steered[b, m], table, b))
+        found = _hypothesis(state.tokens[row].tolist(), candidates.spans[b, m], score, True, candidates.met[b, m],
+                            candidates.steered[b, m], table, b)
+        if any(h.tokens == found.tokens for h in pools[b]):
+            continue  # the same English reached another way (a stand-in, or the term written): keep the best
+        pools[b].append(found)
         pools[b].sort(key=lambda h: h.score, reverse=True)
         del pools[b][beams:]
     candidates.scores.masked_fill_(candidates.tokens == settings.end_id, -math.inf)
@@ -465,12 +508,15 @@ def _hypothesis(fed: list[int], spans: torch.Tensor, score: float, finished: boo
     tokens = list(fed)
     edits = [(int(first), int(last) if int(last) >= 0 else len(fed), c)
              for c, (first, last) in enumerate(spans.tolist()) if c < len(table.texts[sentence]) and first >= 0]
+    steered_by = [bool(flag) for flag in steered.tolist()]
     for first, last, c in sorted(edits, reverse=True):
+        if tuple(fed[first:last]) == table.token_lists[sentence][c]:
+            steered_by[c] = False  # the model wrote the term itself: no stand-in was needed
         tokens[first:last] = table.token_lists[sentence][c]
     texts = table.texts[sentence]
     return SearchHypothesis(tuple(tokens), score, finished,
                             frozenset(t for t, m in zip(texts, met.tolist(), strict=False) if m),
-                            frozenset(t for t, s in zip(texts, steered.tolist(), strict=False) if s))
+                            frozenset(t for t, s in zip(texts, steered_by, strict=False) if s))
 
 
 def _best(pool: list[SearchHypothesis], state: _BeamState, table: _TermTable, b: int, beams: int, n_best: int

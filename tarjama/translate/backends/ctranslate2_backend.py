@@ -188,26 +188,29 @@ class CTranslate2Translator(BatchedTranslator):
         calls = 1 + max((len(wanted) for wanted in constraints), default=0)
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
                             _call_share(steps, 0, calls), attention=aligning)
-        placed = self._align(texts, sources, outputs, constraints) if aligning else [frozenset()] * len(texts)
-        unspellable = [frozenset(c.text for c in wanted if not self._spells(c.text)) for wanted in constraints]
-        # What alignment could not place (a term whose Arabic has no source tokens) is forced at its place.
-        forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
-                             steps, calls)
+        if aligning:  # what alignment cannot place is left to the pipeline's fall-back, which knows the places
+            placements = self._align(texts, sources, outputs, constraints)
+            forced: list[set[str]] = [set() for _ in texts]
+        else:
+            placements = [(frozenset(), frozenset())] * len(texts)
+            forced = self._force(sources, outputs, [list(wanted) for wanted in constraints], options, budget,
+                                 steps, calls)
         translations = []
-        for (hypotheses, tokens, _), terms, carried, unspelt in zip(outputs, forced, placed, unspellable,
-                                                                     strict=True):
+        for (hypotheses, tokens, _), terms, (aligned, inserted), wanted in zip(outputs, forced, placements,
+                                                                               constraints, strict=True):
             translations.append(Translation(
                 text=hypotheses[0].text, truncated=hypotheses[0].truncated, tokens=len(tokens),
                 score=hypotheses[0].score if n_best > 1 else None, alternatives=tuple(hypotheses[1:]),
-                forced=frozenset(terms), carried=carried, unspellable=unspelt))
+                forced=frozenset(terms), carried=aligned, placed=inserted,
+                unspellable=frozenset(c.text for c in wanted if not self._spells(c.text))))
         return translations
 
     def _align(self, texts: Sequence[str], sources: list[list[str]],
                outputs: list[tuple[list[Hypothesis], list[str], list[list[float]]]],
-               constraints: Sequence[Sequence[TermConstraint]]) -> list[frozenset[str]]:
+               constraints: Sequence[Sequence[TermConstraint]]) -> list[tuple[frozenset[str], frozenset[str]]]:
         """Each missing term in place of the words aligned to its Arabic (:mod:`.aligned`), ``outputs`` updated.
 
-        Returns each sentence's terms placed so.
+        Returns each sentence's terms placed so, and those it inserted (no word was aligned to them).
         """
         placed_by_text = []
         for n, (text, source, wanted) in enumerate(zip(texts, sources, constraints, strict=True)):
@@ -217,11 +220,11 @@ class CTranslate2Translator(BatchedTranslator):
             terms = [AlignedTerm(c.text, tuple(self._target_tokens(c.text)),
                                  source_positions(text, source, c.source_start, c.source_end), self._glued(c.text))
                      for c in dict.fromkeys(wanted) if c.text not in present and self._spells(c.text)]
-            tokens, placed = place_terms(written, attention, terms, present=present)
-            if placed:
-                outputs[n] = ([Hypothesis(self._decode(tokens), best.score, truncated=best.truncated),
-                               *hypotheses[1:]], tokens, attention)
-            placed_by_text.append(placed)
+            placement = place_terms(written, attention, terms, present=present)
+            if placement.aligned or placement.inserted:
+                outputs[n] = ([Hypothesis(self._decode(placement.pieces), best.score, truncated=best.truncated),
+                               *hypotheses[1:]], placement.pieces, attention)
+            placed_by_text.append((placement.aligned, placement.inserted))
         return placed_by_text
 
     def _glued(self, text: str) -> tuple[str, ...]:
@@ -232,10 +235,9 @@ class CTranslate2Translator(BatchedTranslator):
                 return tuple(pieces[start:])
         return ()
 
-    def _spells(self, text: str) -> bool:
-        """Whether the target vocabulary can write ``text`` (no unknown piece)."""
-        pieces = self._target_tokens(text)
-        return bool(pieces) and self._subwords.unk_token not in pieces
+    @property
+    def _unknown_target(self) -> str:
+        return self._subwords.unk_token
 
     def _forced_tokens(self, constraints: Sequence[TermConstraint], options: DecodingOptions) -> int:
         """The tokens of every term asked for: each may need its own prefix round. None for attention-aligned

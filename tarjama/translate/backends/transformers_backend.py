@@ -116,10 +116,9 @@ class TransformersTranslator(BatchedTranslator):
                             source_positions(text, pieces, constraint.source_start, constraint.source_end))
                 for constraint in dict.fromkeys(constraints) if self._spells(constraint.text)]
 
-    def _spells(self, text: str) -> bool:
-        """Whether the target vocabulary can write ``text`` (no unknown token)."""
-        tokens = self._target_tokens(text)
-        return bool(tokens) and self._tokenizer.unk_token_id not in tokens
+    @property
+    def _unknown_target(self) -> int | None:
+        return self._tokenizer.unk_token_id
 
     def _search(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
                 constraints: Sequence[Sequence[TermConstraint]], steps: BatchSteps | None) -> list[Translation]:
@@ -131,14 +130,22 @@ class TransformersTranslator(BatchedTranslator):
         encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
         terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
         settings = SearchSettings(
-            beam_size=options.beam_size, start_ids=tuple(start), end_id=min(self._end_ids),
-            banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
+            # Dynamic beam allocation needs a bank per number of terms met: a narrower beam would keep only the
+            # hypotheses that rush every term in first.
+            beam_size=max(options.beam_size, 1 + max(len(t) for t in terms)), start_ids=tuple(start),
+            end_id=min(self._end_ids), banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
             glue_ids=tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids),
-            length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
+            name_ids=self._name_starts, length_penalty=float(
+                config.length_penalty if config.length_penalty is not None else 1.0),
             min_new_tokens=options.min_output_tokens)
         found = constrained_beam_search(self._network, encoded["input_ids"], encoded["attention_mask"], terms,
                                         settings, budget - self._language_code_tokens, n_best=n_best, steps=steps)
-        return [self._searched(hypotheses, n_best) for hypotheses in found]
+        # A sentence the search found no hypothesis for (every one dead-ended) is decoded as usual: the pipeline's
+        # fall-back then forces its terms.
+        lost = [i for i, hypotheses in enumerate(found) if not hypotheses]
+        plain = dict(zip(lost, self._generate([texts[i] for i in lost], budget, options, n_best, [[] for _ in lost]),
+                         strict=True)) if lost else {}
+        return [plain[i] if i in plain else self._searched(hypotheses, n_best) for i, hypotheses in enumerate(found)]
 
     def _searched(self, hypotheses: list[SearchHypothesis], n_best: int) -> Translation:
         texts = [self._tokenizer.decode(list(h.tokens), skip_special_tokens=True).strip() for h in hypotheses]
@@ -218,6 +225,13 @@ class TransformersTranslator(BatchedTranslator):
         pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(size, len(self._tokenizer)))))
         starts = [piece.startswith("▁") or not any(ch.isalnum() for ch in piece) for piece in pieces]
         return starts + [False] * (size - len(starts))
+
+    @cached_property
+    def _name_starts(self) -> tuple[int, ...]:
+        """The token ids that begin a word with letters and no digit: where the search may stand a term in."""
+        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(len(self._word_starts), len(self._tokenizer)))))
+        return tuple(i for i, piece in enumerate(pieces) if piece is not None and piece.startswith("▁")
+                     and any(ch.isalpha() for ch in piece) and not any(ch.isdigit() for ch in piece))
 
     @cached_property
     def _end_ids(self) -> frozenset[int]:
