@@ -31,8 +31,8 @@ class Stage(StrEnum):
     READ_SEGMENT = "read_segment"  # reading the article and cutting it into sentences
     TERMS = "terms"  # loading the glossary and finding its terms
     MODEL_LOAD = "model_load"  # loading the model in this run (0 when the process already had it)
-    TRANSLATE = "translate"  # the model's first pass
-    ENFORCE = "enforce"  # getting the terms in: hypothesis choice, forced re-decoding, last-resort placement
+    TRANSLATE = "translate"  # the model's first pass (in strict mode, the constraint-aware decoding of the terms)
+    ENFORCE = "enforce"  # getting the terms in: hypothesis choice, the fall-back's re-decoding, last-resort placement
     SCORE = "score"  # building the record and its scores
     PUBLISH = "publish"  # writing the outputs
 

@@ -14,7 +14,7 @@ class Flag(StrEnum):
 
     # Glossary terms (see tarjama.translate.enforcement.term_flags).
     TERM_MISSED = "term_missed"  # a glossary term's target is not in the English
-    TERM_FORCED = "term_forced"  # strict mode forced a term into the decoding: check the sentence reads well
+    TERM_FORCED = "term_forced"  # strict mode decoded a term in (constrained or forced): check the sentence reads well
     TERM_REPLACED = "term_replaced"  # strict mode put a term into the finished English: check where it went
     TERM_INSIDE_WORD = "term_inside_word"  # a target only inside a longer word: the term is not really there
     # Translating (see tarjama.translate.pipeline).
@@ -47,7 +47,7 @@ class Flag(StrEnum):
 
 _FLAG_LABELS = {
     Flag.TERM_MISSED: "glossary term missing",
-    Flag.TERM_FORCED: "glossary term forced into the decoding: check the sentence",
+    Flag.TERM_FORCED: "glossary term decoded in by strict mode: check the sentence",
     Flag.TERM_REPLACED: "glossary term placed after translation: check where it went",
     Flag.TERM_INSIDE_WORD: "glossary term only inside a longer word (as ISIS in crisis)",
     Flag.SPLIT_FOR_LENGTH: "translated in pieces (long sentence)",
