@@ -80,6 +80,11 @@ def test_the_record_keeps_the_batch_sizes_among_its_decoding_options_and_gives_b
     view = parse_record(json.dumps(record), "a.run.json")
     assert recorded_fingerprint(view) == settings.fingerprint(RESOLVED)
     assert recorded_fingerprint(view) != replace(settings, strict_terms=False).fingerprint(RESOLVED)
+    # A soft record gives its own fingerprint back too (it names no term search: the default).
+    soft = replace(settings, strict_terms=False)
+    soft_record = build_record(document, translated, RESOLVED, soft, None, reference).to_json()
+    assert "term_search" not in soft_record["decoding"]
+    assert recorded_fingerprint(parse_record(json.dumps(soft_record), "a.run.json")) == soft.fingerprint(RESOLVED)
     # A strict record from before constraint-aware decoding (no term_search) reads as positional: a changed run.
     del record["decoding"]["term_search"]
     assert recorded_fingerprint(parse_record(json.dumps(record), "a.run.json")) != settings.fingerprint(RESOLVED)

@@ -102,11 +102,16 @@ def recorded_fingerprint(record: RunRecordView) -> dict | None:
     batch_sizes = DEFAULT_BATCHING.to_json().keys()
     options = {key: value for key, value in asdict(decoding).items() if value is not None and key not in batch_sizes}
     # A strict record names its term search; one written before constraint-aware decoding names none: positional.
-    method = TermSearch(options.pop("term_search", TermSearch.POSITIONAL))
+    # A soft record names it only when it is not the default (as DecodingOptions.to_json writes it).
+    try:
+        method = TermSearch(options.pop("term_search", TermSearch.POSITIONAL if record.strict_terms
+                                        else TermSearch.CONSTRAINED))
+    except ValueError:
+        return None  # a term search this tarjama does not know: translate again
     if method is not TermSearch.CONSTRAINED:
         options["term_search"] = str(method)
     return _fingerprint(model.name, model.revision, model.fingerprint, model.backend, None, options,
-                        _strict_method(record.strict_terms, method) if record.strict_terms else record.strict_terms)
+                        _strict_method(record.strict_terms, method))
 
 
 def recorded_settings(record: RunRecordView, *, memory: Path | None = None) -> RunSettings:
@@ -125,7 +130,11 @@ def recorded_settings(record: RunRecordView, *, memory: Path | None = None) -> R
         key: value for key, value in asdict(decoding).items()
         if value is not None and key in DecodingOptions.__dataclass_fields__}
     if "term_search" in options:
-        options["term_search"] = TermSearch(options["term_search"])
+        try:
+            options["term_search"] = TermSearch(options["term_search"])
+        except ValueError:
+            raise InputError(f"the run record's term search '{options['term_search']}' is not one this tarjama "
+                             "knows: translate the article again", path=record.path) from None
     glossary = record.glossary.path if record.glossary is not None else None
     return RunSettings(model=model.name or model.path or DEFAULT_MODEL, revision=model.revision,
                        backend=model.backend or DEFAULT_BACKEND, decoding=DecodingOptions(**options),

@@ -162,9 +162,9 @@ def source_positions(text: str, pieces: Sequence[str], start: int, end: int) -> 
     """The indices of the subword ``pieces`` of ``text`` that overlap its characters ``start``..``end``.
 
     The pieces are walked along the text (SentencePiece's ``▁`` marks a space). A special token takes no text;
-    after an unknown or normalised character the walk finds its place again a few characters on; a piece it
-    cannot find ends the walk with what it found so far, so a term past it gets no positions (the caller then
-    falls back to forcing it at its place).
+    after an unknown one (``<unk>``) the walk finds its place again a few characters on; a piece it cannot find
+    (a normalised character) ends the walk with what it found so far, so a term past it gets no positions (on
+    CTranslate2 the pipeline then forces it at its place; the search writes it without hiding its Arabic).
     """
     if end <= start:
         return ()

@@ -66,7 +66,10 @@ class SearchSettings:
     end_id: int
     banned_ids: tuple[int, ...] = ()  # never generated (the padding token)
     glue_ids: tuple[int, ...] = ()  # tokens that continue the word before them: never right after a term
-    name_ids: tuple[int, ...] = ()  # word starts with letters and no digit: where a stand-in may open
+    # Word starts with letters and no digit: where a stand-in may open (none: no stand-ins, terms are written).
+    name_ids: tuple[int, ...] = ()
+    # Where an open stand-in may end: a new word, or punctuation that is not inside a name (not "-" or "'").
+    break_ids: tuple[int, ...] = ()
     length_penalty: float = 1.0
     min_new_tokens: int = 0
 
@@ -104,21 +107,18 @@ def _search(network: object, input_ids: torch.Tensor, attention_mask: torch.Tens
         done = torch.zeros(batch, dtype=torch.bool)
         decoder_input = torch.tensor([settings.start_ids] * rows, dtype=torch.long)
         cache = None
-        glue: torch.Tensor | None = None
-        names: torch.Tensor | None = None
+        vocabulary: _Vocabulary | None = None
         for step in range(max_new_tokens):
             visible = base_mask & ~(state.met.unsqueeze(-1) & table.source_mask).any(dim=1)
             output = network(encoder_outputs=encoder_states, attention_mask=visible.long(),
                              decoder_input_ids=decoder_input, cache=cache, use_cache=True, output_attentions=True)
             cache = output.past_key_values
             log_probs = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
-            if glue is None:
-                glue, names = (torch.zeros(log_probs.shape[1], dtype=torch.bool) for _ in range(2))
-                glue[list(settings.glue_ids)] = True
-                names[list(settings.name_ids)] = True
+            if vocabulary is None:
+                vocabulary = _Vocabulary.of(settings, log_probs.shape[1])
             focus = _focus(output.cross_attentions[-1], table)
-            model_best = _ban(log_probs, state, table, settings, step, glue)
-            candidates = _candidates(log_probs, state, table, beams, model_best, glue, names, focus, step,
+            model_best = _ban(log_probs, state, table, settings, step, vocabulary.glue)
+            candidates = _candidates(log_probs, state, table, beams, model_best, vocabulary, focus, step,
                                      settings.end_id)
             _collect_finished(candidates, state, table, settings, pools, done, step, beams)
             chosen = _allocate(candidates, table, beams)
@@ -141,6 +141,26 @@ def _focus(cross_attention: torch.Tensor, table: _TermTable) -> torch.Tensor:
     strongest = cross_attention[:, :, -1, :].float().mean(dim=1).argmax(dim=1)  # (rows,)
     index = strongest.view(-1, 1, 1).expand(-1, table.source_mask.shape[1], 1)
     return torch.gather(table.source_mask, 2, index).squeeze(-1)
+
+
+@dataclass
+class _Vocabulary:
+    """Token classes over the vocabulary, ``(V,)`` each (see :class:`SearchSettings`)."""
+
+    glue: torch.Tensor
+    names: torch.Tensor
+    breaks: torch.Tensor
+
+    @classmethod
+    def of(cls, settings: SearchSettings, size: int) -> _Vocabulary:
+        import torch
+
+        classes = []
+        for ids in (settings.glue_ids, settings.name_ids, settings.break_ids):
+            mask = torch.zeros(size, dtype=torch.bool)
+            mask[list(ids)] = True
+            classes.append(mask)
+        return cls(*classes)
 
 
 @dataclass
@@ -320,8 +340,8 @@ def _ban(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, settings
 
 
 def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, beams: int,
-                model_best: torch.Tensor, glue: torch.Tensor, names: torch.Tensor, focus: torch.Tensor, step: int,
-                end_id: int) -> _Candidates:
+                model_best: torch.Tensor, vocabulary: _Vocabulary, focus: torch.Tensor, step: int, end_id: int
+                ) -> _Candidates:
     """The beam's top continuations, each row's best token, its stand-ins and its first token of every unmet term.
 
     A stand-in for term ``c`` opens where the model, at the start of a word, attends most to ``c``'s Arabic: the
@@ -329,22 +349,22 @@ def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, b
     """
     import torch
 
-    rows, vocabulary = log_probs.shape
+    rows, size = log_probs.shape
     batch = rows // beams
     width = table.lengths.shape[1]
     total = state.scores.unsqueeze(1) + log_probs
-    top_scores, top_index = total.view(batch, beams * vocabulary).topk(2 * beams, dim=1)
-    top_rows = top_index // vocabulary + torch.arange(batch).unsqueeze(1) * beams
-    top_tokens = top_index % vocabulary
+    top_scores, top_index = total.view(batch, beams * size).topk(2 * beams, dim=1)
+    top_rows = top_index // size + torch.arange(batch).unsqueeze(1) * beams
+    top_tokens = top_index % size
     best_tokens = log_probs.argmax(dim=1)  # inside a term: its next token
     best_scores = torch.gather(total, 1, best_tokens.unsqueeze(1))  # (rows, 1)
     # A term starts only where the model would start a word: never inside one it has begun ("kill" + "Basra").
-    closed = state.met | state.busy.unsqueeze(1) | glue[model_best].unsqueeze(1)  # (rows, C)
+    closed = state.met | state.busy.unsqueeze(1) | vocabulary.glue[model_best].unsqueeze(1)  # (rows, C)
     first_tokens = table.tokens[..., 0]  # (rows, C)
     write_scores = torch.gather(total, 1, first_tokens.clamp(min=0))
     write_scores[closed | (first_tokens < 0)] = -math.inf
     stand_scores = best_scores.expand(-1, width).clone()
-    stand_scores[closed | ~focus | ~table.present | ~names[model_best].unsqueeze(1)] = -math.inf
+    stand_scores[closed | ~focus | ~table.present | ~vocabulary.names[model_best].unsqueeze(1)] = -math.inf
     row_ids = torch.arange(rows)
     per_term_rows = row_ids.view(batch, beams, 1).expand(-1, -1, width).reshape(batch, -1)
     cand_rows = torch.cat([top_rows, row_ids.view(batch, beams), per_term_rows, per_term_rows], dim=1)
@@ -356,9 +376,9 @@ def _candidates(log_probs: torch.Tensor, state: _BeamState, table: _TermTable, b
     opens = torch.cat([plain, plain[:, :beams],
                        torch.full_like(per_term_rows, -1),
                        torch.arange(width).repeat(batch, beams)], dim=1)  # the stand-in each candidate opens
-    keys = (cand_rows * vocabulary + cand_tokens) * (width + 1) + opens + 1
+    keys = (cand_rows * size + cand_tokens) * (width + 1) + opens + 1
     cand_scores = _without_duplicates(keys, cand_scores)
-    return _term_progress(cand_rows, cand_tokens, cand_scores, opens, model_best, state, table, glue, names, focus,
+    return _term_progress(cand_rows, cand_tokens, cand_scores, opens, model_best, state, table, vocabulary, focus,
                           step, end_id)
 
 
@@ -375,8 +395,8 @@ def _without_duplicates(keys: torch.Tensor, scores: torch.Tensor) -> torch.Tenso
 
 
 def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tensor, opens: torch.Tensor,
-                   model_best: torch.Tensor, state: _BeamState, table: _TermTable, glue: torch.Tensor,
-                   names: torch.Tensor, focus: torch.Tensor, step: int, end_id: int) -> _Candidates:
+                   model_best: torch.Tensor, state: _BeamState, table: _TermTable, vocabulary: _Vocabulary,
+                   focus: torch.Tensor, step: int, end_id: int) -> _Candidates:
     """Each candidate's terms after its token: a written term started, advanced or met; a stand-in opened, kept
     or closed (a met term's repeat is tracked too)."""
     import torch
@@ -389,11 +409,13 @@ def _term_progress(rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tenso
     # An open stand-in closes at the first word the model writes while attending elsewhere, at a word that is no
     # name's (a number, a quote mark, punctuation: never swallowed), past the term's words and one more, or at
     # the end.
-    word_start = ~glue[tokens]
+    # ("-", "'" and a bare space piece stay inside the name: "Al-Husseini", "Ba'ath", "▁" "Z" "iad").
+    word_start = vocabulary.breaks[tokens]
     slot = standing.clamp(min=0).unsqueeze(-1)
     still_focused = torch.gather(focus[rows], 2, slot).squeeze(-1)
     too_long = stood >= torch.gather(table.words[rows], 2, slot).squeeze(-1) + 1
-    closes = (standing >= 0) & ((word_start & (~still_focused | ~names[tokens] | too_long)) | (tokens == end_id))
+    closes = (standing >= 0) & ((word_start & (~still_focused | ~vocabulary.names[tokens] | too_long))
+                                | (tokens == end_id))
     closing = torch.nn.functional.one_hot(standing.clamp(min=0), width).bool() & closes.unsqueeze(-1)
     spans[..., 1] = torch.where(closing, torch.full_like(spans[..., 1], step), spans[..., 1])
     standing = torch.where(closes, torch.full_like(standing, -1), standing)
@@ -461,9 +483,10 @@ def _collect_finished(candidates: _Candidates, state: _BeamState, table: _TermTa
         score = float(candidates.scores[b, m]) / length ** settings.length_penalty
         found = _hypothesis(state.tokens[row].tolist(), candidates.spans[b, m], score, True, candidates.met[b, m],
                             candidates.steered[b, m], table, b)
-        if any(h.tokens == found.tokens for h in pools[b]):
+        same = [h for h in pools[b] if h.tokens == found.tokens]
+        if same and same[0].score >= found.score:
             continue  # the same English reached another way (a stand-in, or the term written): keep the best
-        pools[b].append(found)
+        pools[b] = [h for h in pools[b] if h.tokens != found.tokens] + [found]
         pools[b].sort(key=lambda h: h.score, reverse=True)
         del pools[b][beams:]
     candidates.scores.masked_fill_(candidates.tokens == settings.end_id, -math.inf)

@@ -185,7 +185,7 @@ class CTranslate2Translator(BatchedTranslator):
         """
         sources = self._subwords.source_tokens(texts)
         aligning = options.term_search is TermSearch.CONSTRAINED and any(constraints)
-        calls = 1 + max((len(wanted) for wanted in constraints), default=0)
+        calls = 1 if aligning else 1 + max((len(wanted) for wanted in constraints), default=0)
         outputs = self._run(sources, [list(self._prefix) for _ in sources], options, budget, n_best,
                             _call_share(steps, 0, calls), attention=aligning)
         if aligning:  # what alignment cannot place is left to the pipeline's fall-back, which knows the places

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     import torch
 
 
+_INSIDE_NAMES = frozenset({"-", "'", "’"})  # pieces that join a name's parts ("Al-Husseini", "Ba'ath")
+
+
 class TransformersTranslator(BatchedTranslator):
     """Translates with ``AutoModelForSeq2SeqLM`` loaded from a local directory."""
 
@@ -135,7 +138,7 @@ class TransformersTranslator(BatchedTranslator):
             beam_size=max(options.beam_size, 1 + max(len(t) for t in terms)), start_ids=tuple(start),
             end_id=min(self._end_ids), banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
             glue_ids=tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids),
-            name_ids=self._name_starts, length_penalty=float(
+            name_ids=self._name_starts, break_ids=self._breaks, length_penalty=float(
                 config.length_penalty if config.length_penalty is not None else 1.0),
             min_new_tokens=options.min_output_tokens)
         found = constrained_beam_search(self._network, encoded["input_ids"], encoded["attention_mask"], terms,
@@ -232,6 +235,14 @@ class TransformersTranslator(BatchedTranslator):
         pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(len(self._word_starts), len(self._tokenizer)))))
         return tuple(i for i, piece in enumerate(pieces) if piece is not None and piece.startswith("▁")
                      and any(ch.isalpha() for ch in piece) and not any(ch.isdigit() for ch in piece))
+
+    @cached_property
+    def _breaks(self) -> tuple[int, ...]:
+        """The token ids at which a name the model writes may end: a new word, or punctuation other than the marks
+        inside names ("-", "'", "’"); a bare "▁" piece only opens the word its next piece spells."""
+        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(len(self._word_starts), len(self._tokenizer)))))
+        return tuple(i for i, piece in enumerate(pieces) if piece is not None and piece != "▁" and (
+            piece.startswith("▁") or (not any(ch.isalnum() for ch in piece) and piece not in _INSIDE_NAMES)))
 
     @cached_property
     def _end_ids(self) -> frozenset[int]:
