@@ -166,17 +166,10 @@ def test_a_name_the_model_cannot_know_comes_out_once_placed_by_the_decoding(lab,
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_every_term_of_a_two_term_sentence_comes_out_once(lab, translators, backend):
-    lines = _two_term_lines(lab)
-    assert len(lines) >= 6
-    results = _translate(translators[backend], lines, CONSTRAINED)
-    assert _once_in_place(lines, results)[0] == 1.0, _shown(lines, results)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_term_inside_a_quote_comes_out_once(lab, translators, backend):
-    lines = _quoted_lines(lab)
-    assert len(lines) >= 3
+@pytest.mark.parametrize(("kind", "least"), [("two terms", 6), ("a term inside a quote", 3)])
+def test_every_term_comes_out_once(lab, translators, backend, kind, least):
+    lines = _two_term_lines(lab) if kind == "two terms" else _quoted_lines(lab)
+    assert len(lines) >= least
     results = _translate(translators[backend], lines, CONSTRAINED)
     assert _once_in_place(lines, results)[0] == 1.0, _shown(lines, results)
 

@@ -87,22 +87,22 @@ class TransformersTranslator(BatchedTranslator):
         (:mod:`.constrained`), the others to ``generate``.
         """
         if options.term_search is TermSearch.CONSTRAINED and any(constraints):
-            carried = [i for i, wanted in enumerate(constraints) if self._carried_terms(texts[i], wanted)]
-            translations = self._translate_mixed(texts, budget, options, n_best, constraints, carried, steps)
-            return [replace(t, unspellable=frozenset(c.text for c in wanted if not self._spells(c.text)))
-                    for t, wanted in zip(translations, constraints, strict=True)]
+            terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
+            translations = self._translate_mixed(texts, budget, options, n_best, terms, steps)
+            # The search carries every term the vocabulary spells: the others are the unspellable ones.
+            return [replace(t, unspellable=frozenset(c.text for c in wanted) - {term.text for term in carried})
+                    for t, wanted, carried in zip(translations, constraints, terms, strict=True)]
         return self._generate(texts, budget, options, n_best, constraints, steps=steps)
 
     def _translate_mixed(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
-                         constraints: Sequence[Sequence[TermConstraint]], carried: list[int],
-                         steps: BatchSteps | None) -> list[Translation]:
-        """The texts at ``carried`` through the constrained search, the rest through ``generate``."""
-        free = [i for i in range(len(texts)) if i not in set(carried)]
+                         terms: Sequence[Sequence[CarriedTerm]], steps: BatchSteps | None) -> list[Translation]:
+        """The texts with ``terms`` to carry through the constrained search, the rest through ``generate``."""
+        carried = [i for i, wanted in enumerate(terms) if wanted]
+        free = [i for i, wanted in enumerate(terms) if not wanted]
         share = len(carried) / len(texts)
         results: dict[int, Translation] = {}
         if carried:
-            searched = self._search([texts[i] for i in carried], budget, options, n_best,
-                                    [constraints[i] for i in carried],
+            searched = self._search([texts[i] for i in carried], budget, options, n_best, [terms[i] for i in carried],
                                     None if steps is None else (lambda done: steps(done * share)))
             results.update(zip(carried, searched, strict=True))
         if free:
@@ -124,20 +124,19 @@ class TransformersTranslator(BatchedTranslator):
         return self._tokenizer.unk_token_id
 
     def _search(self, texts: Sequence[str], budget: int, options: DecodingOptions, n_best: int,
-                constraints: Sequence[Sequence[TermConstraint]], steps: BatchSteps | None) -> list[Translation]:
+                terms: Sequence[Sequence[CarriedTerm]], steps: BatchSteps | None) -> list[Translation]:
         """The constrained beam search over ``texts``; terms it cannot place are left to the pipeline's fall-back."""
         config = self._network.generation_config
         start = [self._network.config.decoder_start_token_id, *(
             [self._generate_kwargs["forced_bos_token_id"]] if "forced_bos_token_id" in self._generate_kwargs else [])]
         pad = self._tokenizer.pad_token_id
         encoded = self._tokenizer(list(texts), return_tensors="pt", padding=True, truncation=False)
-        terms = [self._carried_terms(text, wanted) for text, wanted in zip(texts, constraints, strict=True)]
         settings = SearchSettings(
             # Dynamic beam allocation needs a bank per number of terms met: a narrower beam would keep only the
             # hypotheses that rush every term in first.
             beam_size=max(options.beam_size, 1 + max(len(t) for t in terms)), start_ids=tuple(start),
             end_id=min(self._end_ids), banned_ids=(pad,) if pad is not None and pad not in self._end_ids else (),
-            glue_ids=tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids),
+            glue_ids=self._glue_ids,
             name_ids=self._name_starts, break_ids=self._breaks, length_penalty=float(
                 config.length_penalty if config.length_penalty is not None else 1.0),
             min_new_tokens=options.min_output_tokens)
@@ -222,26 +221,33 @@ class TransformersTranslator(BatchedTranslator):
         return term_in_words(text, self._tokenizer.decode(generated, skip_special_tokens=True))
 
     @cached_property
+    def _pieces(self) -> list[str]:
+        """The subword of every token id the tokenizer knows (the model's vocabulary may be larger)."""
+        size = min(self._network.config.vocab_size, len(self._tokenizer))
+        return self._tokenizer.convert_ids_to_tokens(list(range(size)))
+
+    @cached_property
     def _word_starts(self) -> list[bool]:
         """For each token id, whether it begins a word (a forced term may start before it)."""
-        size = self._network.config.vocab_size
-        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(size, len(self._tokenizer)))))
-        starts = [piece.startswith("▁") or not any(ch.isalnum() for ch in piece) for piece in pieces]
-        return starts + [False] * (size - len(starts))
+        starts = [piece.startswith("▁") or not any(ch.isalnum() for ch in piece) for piece in self._pieces]
+        return starts + [False] * (self._network.config.vocab_size - len(starts))
+
+    @cached_property
+    def _glue_ids(self) -> tuple[int, ...]:
+        """The token ids that continue the word before them (never right after a term)."""
+        return tuple(i for i, start in enumerate(self._word_starts) if not start and i not in self._end_ids)
 
     @cached_property
     def _name_starts(self) -> tuple[int, ...]:
         """The token ids that begin a word with letters and no digit: where the search may stand a term in."""
-        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(len(self._word_starts), len(self._tokenizer)))))
-        return tuple(i for i, piece in enumerate(pieces) if piece is not None and piece.startswith("▁")
+        return tuple(i for i, piece in enumerate(self._pieces) if piece is not None and piece.startswith("▁")
                      and any(ch.isalpha() for ch in piece) and not any(ch.isdigit() for ch in piece))
 
     @cached_property
     def _breaks(self) -> tuple[int, ...]:
         """The token ids at which a name the model writes may end: a new word, or punctuation other than the marks
         inside names ("-", "'", "’"); a bare "▁" piece only opens the word its next piece spells."""
-        pieces = self._tokenizer.convert_ids_to_tokens(list(range(min(len(self._word_starts), len(self._tokenizer)))))
-        return tuple(i for i, piece in enumerate(pieces) if piece is not None and piece != "▁" and (
+        return tuple(i for i, piece in enumerate(self._pieces) if piece is not None and piece != "▁" and (
             piece.startswith("▁") or (not any(ch.isalnum() for ch in piece) and piece not in _INSIDE_NAMES)))
 
     @cached_property
